@@ -1,0 +1,71 @@
+/* cache.h — TLSA answers by owner name: expiry, negative entries, merging of
+ * identical lookups in flight, and a cap on lookups in flight.
+ *
+ * Expiry of an entry = now + min(result ttl, cap) where cap is cache_max_ttl
+ * for DNS_SECURE and negative_ttl for secure denials, insecure and bogus
+ * answers. DNS_TEMPFAIL and DNS_TIMEOUT are handed to the waiters but never
+ * cached. At most cache_max_entries entries are kept (least recently used
+ * first out); entries with waiters are never evicted. */
+#ifndef DP_CACHE_H
+#define DP_CACHE_H
+
+#include <stdint.h>
+
+#include "dns.h"
+
+/* A cached answer, shared by reference count. Read-only for users. */
+struct tlsa_answer {
+	int refs;
+	enum dns_status status;
+	struct tlsa_rrset rrset;	/* DNS_SECURE only */
+	uint64_t expires_ms;		/* dp_now_ms() time */
+	char *why;			/* copy of the result's why, may be NULL */
+	char *name;			/* owner name */
+};
+
+/* Takes one more reference. */
+void tlsa_answer_ref(struct tlsa_answer *a);
+/* Drops a reference; frees on the last. Accepts NULL. */
+void tlsa_answer_unref(struct tlsa_answer *a);
+
+/* Called once with a new reference the callee must unref. */
+typedef void (*cache_cb)(void *arg, struct tlsa_answer *ans);
+
+struct tlsa_cache;
+struct cache_wait;
+
+struct cache_stats {
+	uint64_t hits;		/* answered from a fresh entry */
+	uint64_t misses;	/* a new lookup was started */
+	uint64_t merged;	/* joined a lookup already in flight */
+	uint64_t busy;		/* refused: max_inflight reached */
+	unsigned inflight;	/* lookups in flight now */
+	unsigned entries;	/* entries held now */
+};
+
+/* Creates a cache using dns for lookups (not owned). conf gives the TTL caps,
+ * max_inflight and cache_max_entries. Returns DP_OK or DP_ERR_NOMEM. */
+int tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
+    struct tlsa_cache **out);
+
+/* Cancels every waiter (no callbacks), cancels lookups, frees; accepts NULL. */
+void tlsa_cache_free(struct tlsa_cache *c);
+
+/* Looks name up.
+ * - Fresh entry: returns DP_OK and *ans, a new reference.
+ * - Lookup for name already in flight, or started now: returns DP_ERR_AGAIN
+ *   and *wait; cb(arg, ans) runs later from the event loop, exactly once,
+ *   unless tlsa_cache_cancel(*wait) is called first.
+ * - A new lookup would exceed max_inflight: returns DP_ERR_BUSY.
+ * Also DP_ERR_INVALID (bad name) or DP_ERR_NOMEM. */
+int tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
+    void *arg, struct tlsa_answer **ans, struct cache_wait **wait);
+
+/* Withdraws a waiter: its callback will not run. The lookup goes on for the
+ * others (and still fills the cache). */
+void tlsa_cache_cancel(struct cache_wait *w);
+
+/* Copies the counters. */
+void tlsa_cache_stats(const struct tlsa_cache *c, struct cache_stats *out);
+
+#endif

@@ -1,0 +1,131 @@
+/* conf.h — the configuration: INI file → validated structures.
+ *
+ * conf_load() is pure apart from reading the one file it is given: it does not
+ * open certificates or keys (tls.c does, and reports against the line numbers
+ * kept here). Every error is reported as "FILE:LINE: key: reason". */
+#ifndef DP_CONF_H
+#define DP_CONF_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+#define CONF_MAX_RESOLVERS 8
+#define CONF_MAX_ALLOW 256
+#define CONF_NAME_MAX 253	/* a DNS name in presentation form, no trailing dot */
+
+enum conf_dns_mode { DNS_MODE_VALIDATE, DNS_MODE_RESOLVER_AD };
+enum conf_forward { FORWARD_PROXY_V2, FORWARD_PROXY_V1, FORWARD_NONE };
+enum conf_client_auth { CLIENT_AUTH_REQUIRE, CLIENT_AUTH_OPTIONAL };
+enum conf_identity { IDENTITY_EXTENSION, IDENTITY_EXTENSION_OR_SAN };
+
+/* Bits of tls_versions. */
+#define CONF_TLS12 0x1
+#define CONF_TLS13 0x2
+
+/* Where a key was set: line 0 = not set (default in force). */
+struct conf_where {
+	const char *file;	/* points into struct conf (conf->file) */
+	int line;
+};
+
+struct conf_global {
+	int log_level;			/* DP_LOG_*; "log_level = error|warn|info|debug", default info */
+	int log_json;			/* "log_format = text|json", default text */
+};
+
+struct conf_dns {
+	enum conf_dns_mode mode;	/* "mode", default validate */
+	size_t n_resolvers;		/* "resolvers": comma/space separated numeric host:port, default none */
+	struct dp_addr resolvers[CONF_MAX_RESOLVERS];
+	int allow_remote_resolver;	/* "allow_remote_resolver = yes|no", default no: resolver-ad
+					 * mode refuses non-loopback resolvers unless yes */
+	char *trust_anchor_file;	/* "trust_anchor_file", default /usr/share/dns/root.key */
+	struct conf_where trust_anchor_where;
+	unsigned timeout_ms;		/* "timeout_ms", default 3000, 100..60000 */
+	unsigned cache_max_ttl;		/* "cache_max_ttl", seconds, default 300, 0..86400 (0: no caching) */
+	unsigned negative_ttl;		/* "negative_cache_ttl", seconds, default 30, 0..3600 */
+	unsigned max_inflight;		/* "max_inflight", default 256, 1..65536 */
+	unsigned cache_max_entries;	/* "cache_max_entries", default 10000, 1..10000000 */
+	struct conf_where where;	/* the [dns] section header */
+};
+
+struct conf_server {
+	char *name;			/* from "[server NAME]" */
+	struct conf_where where;	/* the section header */
+	struct dp_addr listen;		/* "listen", required */
+	char *cert_file;		/* "cert", required */
+	struct conf_where cert_where;
+	char *key_file;			/* "key", required */
+	struct conf_where key_where;
+	struct dp_addr upstream;	/* "upstream", required, numeric host:port */
+	enum conf_forward forward;	/* "forward", default proxy-v2 */
+	enum conf_client_auth client_auth; /* "client_auth", default require */
+	char **allow;			/* "allow", required: lower-cased patterns, comma/space separated:
+					 * "*", "*.suffix" or an exact name */
+	size_t n_allow;
+	enum conf_identity identity;	/* "identity", default extension */
+	char *san_tlsa_prefix;		/* "san_tlsa_prefix", default "" (none); one label, e.g. _lorawan-ns */
+	unsigned tls_versions;		/* "tls_versions": "1.3" or "1.2,1.3" (or "1.2"), default CONF_TLS13 */
+	uint16_t dane_clientid_type;	/* "dane_clientid_type", default 0xffdc; 0xff01 refused */
+	unsigned handshake_timeout_ms;	/* default 10000 */
+	unsigned idle_timeout_ms;	/* default 300000 */
+	unsigned connect_timeout_ms;	/* "connect_timeout_ms", upstream connect, default 5000 */
+	unsigned max_handshakes;	/* "max_handshakes": handshakes in progress at once, default 1024 */
+	char *pkix_ca_file;		/* "pkix_ca_file", default NULL: trust store for PKIX-TA/PKIX-EE TLSA records */
+	struct conf_where pkix_ca_where;
+	uint8_t pp2_identity_tlv;	/* "proxy_v2_identity_tlv", default 0xE0, 0xE0..0xEF */
+	int pp2_minimal;		/* "proxy_v2_tlvs = full|minimal", default full */
+	int pp2_crc32c;			/* "proxy_v2_crc32c = yes|no", default no */
+	struct conf_server *next;
+};
+
+struct conf_client {
+	char *name;			/* from "[client NAME]" */
+	struct conf_where where;
+	struct dp_addr listen;		/* "listen", required */
+	char *connect_host;		/* "connect" = host:port, required; host may be a name */
+	uint16_t connect_port;
+	char *server_name;		/* "server_name", default: the connect host when it is a name */
+	char *cert_file;		/* "cert", required */
+	struct conf_where cert_where;
+	char *key_file;			/* "key", required */
+	struct conf_where key_where;
+	char *client_name;		/* "client_name", required, a valid DNS name, lower-cased */
+	char *ca_file;			/* "ca_file", required for now (server authenticated by CA) */
+	struct conf_where ca_where;
+	unsigned tls_versions;		/* as for servers, default CONF_TLS13 */
+	uint16_t dane_clientid_type;	/* default 0xffdc */
+	unsigned connect_timeout_ms;	/* default 5000 */
+	unsigned handshake_timeout_ms;	/* default 10000 */
+	unsigned idle_timeout_ms;	/* default 300000 */
+	struct conf_client *next;
+};
+
+struct conf {
+	char *file;			/* the path given to conf_load() */
+	struct conf_global global;
+	struct conf_dns dns;
+	struct conf_server *servers;	/* in file order */
+	struct conf_client *clients;	/* in file order */
+};
+
+/* Reads and validates the INI file at path. Every problem found is written to
+ * errs (if not NULL), one per line, as "FILE:LINE: key: reason" (LINE of the
+ * key, or of the section header for a missing key; "FILE:0: reason" when the
+ * file cannot be read). Unknown sections and keys, duplicate keys, bad values,
+ * missing required keys, duplicate section names and two listeners on one
+ * address are errors. At least one [server] or [client] section is required.
+ * On success *out is a new conf owned by the caller (conf_free) and DP_OK is
+ * returned; otherwise *out is NULL and DP_ERR_INVALID (or DP_ERR_NOMEM) is
+ * returned. */
+int conf_load(const char *path, FILE *errs, struct conf **out);
+
+/* Frees a conf; accepts NULL. */
+void conf_free(struct conf *c);
+
+/* Writes the effective configuration (defaults included) as INI to f. */
+void conf_dump(const struct conf *c, FILE *f);
+
+#endif

@@ -1,0 +1,77 @@
+/* dns.h — asynchronous, DNSSEC-validated TLSA lookups on a libevent base.
+ *
+ * Two back ends, one result type:
+ *  - DNS_MODE_VALIDATE: libunbound on the caller's event_base
+ *    (ub_ctx_create_event), validating from conf->trust_anchor_file, with the
+ *    configured resolvers as forwarders (none: full recursion).
+ *  - DNS_MODE_RESOLVER_AD: ldns-built queries (random ID, RD=1, DO=1, EDNS
+ *    size 1232, CD=0) over UDP with TCP on truncation to the configured
+ *    resolvers in turn; an answer counts only if its ID and question match,
+ *    RCODE is NOERROR/NXDOMAIN and AD=1.
+ * No ldns or libunbound type leaks out of this header. Never blocks. */
+#ifndef DP_DNS_H
+#define DP_DNS_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "tlsa.h"
+
+struct event_base;
+
+enum dns_status {
+	DNS_SECURE = 0,		/* secure answer holding >= 1 TLSA record */
+	DNS_SECURE_NXDOMAIN,	/* secure denial: name does not exist */
+	DNS_SECURE_NODATA,	/* secure denial: name exists, no TLSA */
+	DNS_INSECURE,		/* answer (or denial) from an unsigned zone */
+	DNS_BOGUS,		/* DNSSEC validation failed */
+	DNS_TEMPFAIL,		/* SERVFAIL, REFUSED, network error, malformed answer */
+	DNS_TIMEOUT,		/* no answer within timeout_ms */
+};
+
+/* Static text for a status ("secure", "nxdomain", "nodata", "insecure",
+ * "bogus", "servfail/error", "timeout"). */
+const char *dns_status_str(enum dns_status s);
+
+struct dns_result {
+	enum dns_status status;
+	uint32_t ttl;		/* seconds this result may be kept: for DNS_SECURE
+				 * min(TTL of the TLSA RRs, seconds until the earliest
+				 * RRSIG expiration seen); for denials the SOA
+				 * negative TTL when known, else 0 */
+	struct tlsa_rrset rrset;	/* DNS_SECURE only; the callback may take
+					 * it (copy the struct and zero this one) */
+	const char *why;	/* short human text (e.g. unbound's why_bogus, the
+				 * RCODE); valid during the callback only */
+};
+
+/* Called exactly once per lookup unless cancelled first. */
+typedef void (*dns_cb)(void *arg, struct dns_result *res);
+
+struct dns_client;
+struct dns_query;
+
+/* Creates a client on base. Reads the trust anchor file (validate mode) now,
+ * at startup. Returns DP_OK, or DP_ERR_INVALID/DP_ERR_NOMEM/DP_ERR_DNS with a
+ * human text in err. */
+int dns_client_new(struct event_base *base, const struct conf_dns *conf,
+    struct dns_client **out, char *err, size_t err_size);
+
+/* Cancels all lookups (no callbacks) and frees the client; accepts NULL. */
+void dns_client_free(struct dns_client *c);
+
+/* Starts a TLSA lookup of owner (lower-case, no trailing dot, queried
+ * verbatim). The callback runs later, from the event loop, never from inside
+ * this call. *out (if out != NULL) is a handle for dns_query_cancel, valid
+ * until the callback starts. Returns DP_OK, DP_ERR_INVALID (bad name) or
+ * DP_ERR_NOMEM. */
+int dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
+    void *arg, struct dns_query **out);
+
+/* Cancels a pending lookup: its callback will not run. */
+void dns_query_cancel(struct dns_query *q);
+
+/* Number of TLSA queries started since creation (for metrics and tests). */
+uint64_t dns_queries_started(const struct dns_client *c);
+
+#endif

@@ -1,0 +1,131 @@
+/* log.c — see log.h. Lines go to stderr with one write each, so lines from
+ * several processes never interleave mid-line. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 2048
+
+static int log_level = DP_LOG_INFO;
+static int log_json;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void
+log_init(int level, int json)
+{
+	log_level = level;
+	log_json = json;
+}
+
+int
+log_enabled(int level)
+{
+	return level <= log_level;
+}
+
+/* Appends s to buf at *pos, escaped for JSON or quoted for text if needed. */
+static void
+append_value(char *buf, size_t size, size_t *pos, const char *s)
+{
+	int quote = log_json || s[0] == '\0' || strpbrk(s, " \"=\\") != NULL;
+
+	if (quote && *pos < size)
+		buf[(*pos)++] = '"';
+	for (; *s != '\0' && *pos + 7 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			buf[(*pos)++] = '\\';
+			buf[(*pos)++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			*pos += (size_t)snprintf(buf + *pos, size - *pos, "\\u%04x", ch);
+		} else {
+			buf[(*pos)++] = (char)ch;
+		}
+	}
+	if (quote && *pos < size)
+		buf[(*pos)++] = '"';
+}
+
+static size_t
+prefix(char *buf, size_t size, int level)
+{
+	struct timeval tv;
+	struct tm tm;
+	char ts[32];
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (log_json)
+		return (size_t)snprintf(buf, size,
+		    "{\"time\":\"%s.%03ldZ\",\"pid\":%ld,\"level\":\"%s\"", ts,
+		    (long)tv.tv_usec / 1000, (long)getpid(), level_names[level]);
+	return (size_t)snprintf(buf, size, "%s.%03ldZ daneproxy[%ld] %s: ", ts,
+	    (long)tv.tv_usec / 1000, (long)getpid(), level_names[level]);
+}
+
+static void
+finish(char *buf, size_t pos)
+{
+	if (pos > LOG_LINE_MAX - 3)
+		pos = LOG_LINE_MAX - 3;
+	if (log_json)
+		buf[pos++] = '}';
+	buf[pos++] = '\n';
+	(void)!write(STDERR_FILENO, buf, pos);
+}
+
+void
+log_msg(int level, const char *fmt, ...)
+{
+	char buf[LOG_LINE_MAX], msg[LOG_LINE_MAX];
+	size_t pos;
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pos = prefix(buf, sizeof(buf), level);
+	if (log_json) {
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, ",\"msg\":");
+		append_value(buf, sizeof(buf) - 2, &pos, msg);
+	} else {
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "%s", msg);
+	}
+	finish(buf, pos < sizeof(buf) ? pos : sizeof(buf) - 1);
+}
+
+void
+log_event(int level, const char *event, const struct log_kv *kv, int n)
+{
+	char buf[LOG_LINE_MAX];
+	size_t pos;
+	int i;
+
+	if (!log_enabled(level))
+		return;
+	pos = prefix(buf, sizeof(buf), level);
+	if (log_json)
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos,
+		    ",\"event\":\"%s\"", event);
+	else
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "%s", event);
+	for (i = 0; i < n && pos < sizeof(buf) - 8; i++) {
+		if (kv[i].value == NULL)
+			continue;
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos,
+		    log_json ? ",\"%s\":" : " %s=", kv[i].key);
+		if (pos >= sizeof(buf) - 8)
+			break;
+		append_value(buf, sizeof(buf) - 2, &pos, kv[i].value);
+	}
+	finish(buf, pos < sizeof(buf) ? pos : sizeof(buf) - 1);
+}

@@ -1,0 +1,86 @@
+/* tlsa.h — TLSA record sets and matching a peer's chain against them
+ * (RFC 6698 §2.1, RFC 7671), using OpenSSL's DANE verifier where a chain has
+ * to be built and a direct digest comparison when every usable record is
+ * DANE-EE. No I/O apart from reading the optional PKIX trust store at
+ * construction; no logging. */
+#ifndef DP_TLSA_H
+#define DP_TLSA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#define TLSA_USAGE_PKIX_TA 0
+#define TLSA_USAGE_PKIX_EE 1
+#define TLSA_USAGE_DANE_TA 2
+#define TLSA_USAGE_DANE_EE 3
+#define TLSA_SELECTOR_CERT 0
+#define TLSA_SELECTOR_SPKI 1
+#define TLSA_MTYPE_FULL 0
+#define TLSA_MTYPE_SHA256 1
+#define TLSA_MTYPE_SHA512 2
+
+struct tlsa_rr {
+	uint8_t usage;
+	uint8_t selector;
+	uint8_t mtype;
+	size_t len;
+	unsigned char *data;		/* owned */
+};
+
+/* A TLSA RRset. Zero-initialise before use. */
+struct tlsa_rrset {
+	size_t n;
+	struct tlsa_rr *rr;		/* owned array of n records */
+};
+
+/* Appends a copy of one record (any values, usable or not). Returns DP_OK or
+ * DP_ERR_NOMEM. */
+int tlsa_rrset_add(struct tlsa_rrset *set, uint8_t usage, uint8_t selector,
+    uint8_t mtype, const unsigned char *data, size_t len);
+
+/* Frees the records (not set itself) and zeroes it. Accepts NULL. */
+void tlsa_rrset_clear(struct tlsa_rrset *set);
+
+/* Formats "U S M" for one record into buf (>= 12 bytes). Returns buf. */
+char *tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size);
+
+/* Which peer is verified: the server role verifies clients (purpose
+ * sslclient, DANE-TA name checks against the ClientName in SAN dNSNames);
+ * the client role verifies servers (purpose sslserver, RFC 7672-style name
+ * checks against the server name). */
+enum tlsa_peer { TLSA_PEER_CLIENT, TLSA_PEER_SERVER };
+
+struct tlsa_matcher;
+
+/* Creates a matcher: a DANE-enabled SSL_CTX, digests fetched once, and, if
+ * pkix_ca_file is not NULL, a trust store that makes PKIX-TA/PKIX-EE records
+ * usable (without one they are ignored). Returns DP_OK, DP_ERR_TLS (errors
+ * on OpenSSL's queue) or DP_ERR_NOMEM. */
+int tlsa_matcher_new(const char *pkix_ca_file, struct tlsa_matcher **out);
+
+/* Frees a matcher; accepts NULL. */
+void tlsa_matcher_free(struct tlsa_matcher *m);
+
+struct tlsa_result {
+	int matched;			/* 1 if authenticated */
+	struct tlsa_rr rr;		/* the record that matched (data not owned, NULL) */
+	const char *reason;		/* static text when not matched, e.g.
+					 * "no usable TLSA record", "no TLSA record matches",
+					 * "name not in certificate SANs", "certificate expired" */
+};
+
+/* Authenticates a peer: leaf is its certificate, chain the other certificates
+ * it sent (may be NULL; may include the leaf), name the DANE identity
+ * (ClientName, or the server's name). Unusable records are ignored; one
+ * matching usable record authenticates; per usage+selector only the
+ * strongest digest present counts (RFC 7671 §9). DANE-EE: no name and no
+ * date checks. DANE-TA: chain to the record's TA, dates, key usage/purpose,
+ * and name among SAN dNSNames. Returns DP_OK with res->matched = 1, or
+ * DP_ERR_NOMATCH with res->reason, or DP_ERR_TLS / DP_ERR_NOMEM. */
+int tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
+    X509 *leaf, STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer,
+    struct tlsa_result *res);
+
+#endif

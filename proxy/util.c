@@ -1,0 +1,172 @@
+/* util.c — see util.h. */
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+
+uint64_t
+dp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+size_t
+dp_strlcpy(char *dst, const char *src, size_t dst_size)
+{
+	size_t n = strlen(src);
+
+	if (dst_size > 0) {
+		size_t c = n < dst_size - 1 ? n : dst_size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+void
+dp_str_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+char *
+dp_str_trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int
+dp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int base = 10;
+
+	if (s == NULL || *s == '\0' || !isdigit((unsigned char)*s))
+		return DP_ERR_INVALID;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return DP_ERR_INVALID;
+	}
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return DP_ERR_INVALID;
+	*out = v;
+	return DP_OK;
+}
+
+int
+dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *port)
+{
+	const char *h, *colon;
+	size_t hlen;
+	uint64_t p;
+
+	if (s == NULL || *s == '\0')
+		return DP_ERR_INVALID;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return DP_ERR_INVALID;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return DP_ERR_INVALID;
+		h = s;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0)
+		return DP_ERR_INVALID;
+	if (hlen >= host_size)
+		return DP_ERR_SPACE;
+	if (dp_parse_uint(colon + 1, 1, 65535, &p) != DP_OK)
+		return DP_ERR_INVALID;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)p;
+	return DP_OK;
+}
+
+int
+dp_addr_parse(const char *s, struct dp_addr *out)
+{
+	char host[INET6_ADDRSTRLEN];
+	uint16_t port;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+
+	if (dp_split_hostport(s, host, sizeof(host), &port) != DP_OK)
+		return DP_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	if (s[0] != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		out->len = sizeof(*sin);
+		return DP_OK;
+	}
+	if (s[0] == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		out->len = sizeof(*sin6);
+		return DP_OK;
+	}
+	return DP_ERR_INVALID;
+}
+
+char *
+dp_addr_str(const struct sockaddr *sa, char *buf, size_t buf_size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(buf, buf_size, "%s:%u", ip, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, buf_size, "[%s]:%u", ip, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(buf, buf_size, "unknown");
+	}
+	return buf;
+}
+
+int
+dp_addr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
+	return 0;
+}

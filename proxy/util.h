@@ -1,0 +1,53 @@
+/* util.h — strings, numbers, addresses and time. No I/O, no logging. */
+#ifndef DP_UTIL_H
+#define DP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* A socket address as parsed from the configuration. */
+struct dp_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Longest text dp_addr_str() produces: "[" IPv6 "]:" port, NUL. */
+#define DP_ADDR_STRLEN 64
+
+/* Monotonic clock in milliseconds. */
+uint64_t dp_now_ms(void);
+
+/* Copies src into dst of size dst_size, always NUL-terminating when
+ * dst_size > 0. Returns strlen(src); truncation happened if >= dst_size. */
+size_t dp_strlcpy(char *dst, const char *src, size_t dst_size);
+
+/* Lower-cases ASCII letters in place. */
+void dp_str_lower(char *s);
+
+/* Removes leading and trailing white space in place; returns s advanced past
+ * the leading white space. */
+char *dp_str_trim(char *s);
+
+/* Parses an unsigned integer, decimal or 0x-prefixed hexadecimal, with no
+ * trailing garbage, into *out if min <= value <= max.
+ * Returns DP_OK or DP_ERR_INVALID. */
+int dp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Splits "host:port", "[v6]:port" into host (brackets removed) and port
+ * (1..65535). Returns DP_OK, DP_ERR_INVALID, or DP_ERR_SPACE if host does
+ * not fit host_size. */
+int dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *port);
+
+/* Parses a numeric "a.b.c.d:port" or "[v6]:port" into *out (no name lookup).
+ * Returns DP_OK or DP_ERR_INVALID. */
+int dp_addr_parse(const char *s, struct dp_addr *out);
+
+/* Formats a socket address as "a.b.c.d:port" or "[v6]:port" into buf
+ * (at least DP_ADDR_STRLEN bytes). Returns buf. */
+char *dp_addr_str(const struct sockaddr *sa, char *buf, size_t buf_size);
+
+/* True if the address is in 127.0.0.0/8 or is ::1. */
+int dp_addr_is_loopback(const struct sockaddr *sa);
+
+#endif
