@@ -1,0 +1,1351 @@
+/* dp-testclient.c — a TLS test client for daneproxy's integration tests and
+ * benchmarks.
+ *
+ * It connects, optionally presents a client certificate and the dane_clientid
+ * extension (SPEC §1) — well-formed or deliberately malformed bytes — sends a
+ * request, reads the answer and prints one key=value line per connection:
+ *
+ *   result=ok|alert|error alert=N|none sent_alert=N|none connect_ms=X
+ *   handshake_ms=X total_ms=X bytes_read=N server_asked_clientid=0|1
+ *   request_form=none|empty|00|bad version=TLSv1.3|none alpn=P|none
+ *   end=none|close_notify|eof|timeout|bytes|error reason="..."
+ *
+ * followed, unless --quiet or --output, by "data: " and the bytes read
+ * (escaped). alert is what the server sent (close_notify excluded); any such
+ * alert makes result=alert. handshake_ms is 0 when the handshake did not
+ * complete. request_form is what the server put in its CertificateRequest
+ * (or legacy ServerHello): "empty" zero bytes, "00" the one-byte form.
+ * server_asked_clientid is always 0 with --no-clientid: nothing listens.
+ *
+ * In TLS 1.3 the client finishes its handshake before the server has judged
+ * the client certificate, so a rejection (handshake_failure, 40) only shows on
+ * the first read; an info callback records every alert the server sends, at
+ * whatever moment it arrives.
+ *
+ * Plain blocking-style I/O on non-blocking sockets with poll() deadlines: it
+ * is a test tool, one connection at a time per process; --parallel forks.
+ *
+ * Exit status: 0 all ok, 1 some alert (no error), 2 some error; with
+ * --expect R: 0 iff every connection had result R, else 1. 3 for usage or
+ * setup failures (bad option, unreadable key). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "clientid.h"
+#include "err.h"
+#include "util.h"
+
+#define TC_EXIT_OK	0
+#define TC_EXIT_ALERT	1
+#define TC_EXIT_ERROR	2
+#define TC_EXIT_USAGE	3
+
+#define TC_HOST_MAX	256
+#define TC_REASON_MAX	256
+#define TC_DATA_MAX	(64u * 1024 * 1024)	/* kept for printing/--output */
+
+enum tc_result { TC_OK, TC_ALERT, TC_ERROR };
+
+static const char *const tc_result_names[] = { "ok", "alert", "error" };
+
+/* How the dane_clientid extension is handled. */
+enum tc_idmode {
+	TC_ID_NONE,	/* --no-clientid (or nothing given): register nothing */
+	TC_ID_TLS13,	/* answer a CertificateRequest in the leaf entry */
+	TC_ID_LEGACY,	/* --clientid-legacy: send in ClientHello (TLS 1.2 form) */
+};
+
+/* Options, parsed once; read-only after setup. */
+struct tc_opts {
+	char host[TC_HOST_MAX];		/* --connect host part */
+	char port[8];			/* --connect port part, decimal */
+	const char *servername;		/* SNI and host check; NULL: derived */
+	const char *cafile;		/* server trust anchors */
+	int insecure;			/* skip server verification */
+	const char *cert, *key, *chain;	/* client certificate */
+	enum tc_idmode idmode;
+	unsigned char *ext_data;	/* extension_data to send (owned) */
+	size_t ext_len;
+	unsigned int ext_type;		/* code point, default 0xffdc */
+	int tls_version;		/* 0 any, TLS1_2_VERSION, TLS1_3_VERSION */
+	unsigned char *alpn;		/* wire format (owned), NULL if none */
+	size_t alpn_len;
+	unsigned char *send;		/* bytes to send (owned), NULL if none */
+	size_t send_len;
+	size_t read_bytes;		/* stop after this many; 0: until EOF */
+	int timeout_ms;			/* connect, handshake, each read */
+	unsigned int parallel;		/* 0: no fork */
+	unsigned int repeat;		/* connections per process */
+	int quiet;			/* no data: lines */
+	const char *output;		/* raw bytes read go here (appended) */
+	int expect;			/* -1 or an enum tc_result */
+};
+
+/* Per-connection state, reachable from OpenSSL callbacks via app data. */
+struct tc_conn {
+	int alert;			/* last non-close_notify alert read, -1 */
+	int close_notify;		/* server sent close_notify */
+	int sent_alert;			/* alert we sent, -1 */
+	int server_asked;		/* extension seen in CR / ServerHello */
+	int server_hello;		/* a ServerHello arrived */
+	const char *request_form;	/* "none", "empty", "00", "bad" */
+};
+
+/* What one connection did. */
+struct tc_outcome {
+	enum tc_result result;
+	int alert;			/* read from the server, -1 none */
+	int sent_alert;			/* sent by us, -1 none */
+	double connect_ms, handshake_ms, total_ms;
+	size_t bytes_read;
+	int server_asked;
+	const char *request_form;
+	char version[16];
+	char alpn[64];
+	const char *end;		/* how reading ended */
+	char reason[TC_REASON_MAX];
+	unsigned char *data;		/* bytes read, if kept (owned) */
+	size_t data_len;
+};
+
+static double
+tc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void
+tc_reason(struct tc_outcome *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Sets the reason once: the first cause is the interesting one. */
+static void
+tc_reason(struct tc_outcome *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->reason[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Reason from the OpenSSL error queue (the last error is the most specific),
+ * falling back to what. Clears the queue. */
+static void
+tc_reason_ssl(struct tc_outcome *o, const char *what)
+{
+	unsigned long e, last = 0;
+	char buf[200];
+
+	while ((e = ERR_get_error()) != 0)
+		last = e;
+	if (last != 0) {
+		ERR_error_string_n(last, buf, sizeof(buf));
+		tc_reason(o, "%s: %s", what, buf);
+	} else if (errno != 0) {
+		tc_reason(o, "%s: %s", what, strerror(errno));
+	} else {
+		tc_reason(o, "%s", what);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dane_clientid extension.                                            */
+
+static int
+tc_ext_add(SSL *s, unsigned int ext_type, unsigned int context,
+    const unsigned char **out, size_t *outlen, X509 *x, size_t chainidx,
+    int *al, void *add_arg)
+{
+	const struct tc_opts *o = add_arg;
+
+	/* Only the leaf CertificateEntry carries the name (SPEC §1); OpenSSL
+	 * calls us for every entry of the chain. 0 means "do not add". */
+	if (context == SSL_EXT_TLS1_3_CERTIFICATE && chainidx != 0)
+		return 0;
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE &&
+	    context != SSL_EXT_CLIENT_HELLO)
+		return 0;
+	*out = o->ext_data;
+	*outlen = o->ext_len;
+	return 1;
+}
+
+static int
+tc_ext_parse(SSL *s, unsigned int ext_type, unsigned int context,
+    const unsigned char *in, size_t inlen, X509 *x, size_t chainidx,
+    int *al, void *parse_arg)
+{
+	struct tc_conn *c = SSL_get_app_data(s);
+
+	if (c == NULL)
+		return 1;
+	c->server_asked = 1;
+	/* Record the form rather than refuse it: a test wants to see what the
+	 * server sent. Both the zero-byte and the {0x00} form are valid. */
+	if (clientid_parse_request(in, inlen) != DP_OK)
+		c->request_form = "bad";
+	else
+		c->request_form = inlen == 0 ? "empty" : "00";
+	return 1;
+}
+
+/* SSL_CB_READ_ALERT and SSL_CB_WRITE_ALERT share the SSL_CB_ALERT bit, so
+ * "where & SSL_CB_READ_ALERT" is also true for alerts we send: test the
+ * direction bit separately. */
+static void
+tc_info_cb(const SSL *s, int where, int ret)
+{
+	struct tc_conn *c = SSL_get_app_data(s);
+	int desc = ret & 0xff;
+
+	if (c == NULL || (where & SSL_CB_ALERT) == 0)
+		return;
+	if (where & SSL_CB_READ) {
+		if (desc == SSL3_AD_CLOSE_NOTIFY)
+			c->close_notify = 1;
+		else
+			c->alert = desc;
+	} else if (desc != SSL3_AD_CLOSE_NOTIFY) {
+		c->sent_alert = desc;
+	}
+}
+
+/* Notes the ServerHello, so a version is only reported once negotiated
+ * (before that SSL_get_version() shows the client's maximum). */
+static void
+tc_msg_cb(int write_p, int version, int content_type, const void *buf,
+    size_t len, SSL *s, void *arg)
+{
+	struct tc_conn *c = arg;
+
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_SERVER_HELLO)
+		c->server_hello = 1;
+}
+
+/* OpenSSL 3.0's SSL_alert_desc_string_long() predates the TLS 1.3 alerts. */
+static const char *
+tc_alert_name(int desc)
+{
+	switch (desc) {
+	case 109: return "missing_extension";
+	case 110: return "unsupported_extension";
+	case 112: return "unrecognized_name";
+	case 115: return "unknown_psk_identity";
+	case 116: return "certificate_required";
+	case 120: return "no_application_protocol";
+	default: return SSL_alert_desc_string_long(desc);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Context setup (once per process, before any fork).                      */
+
+static int
+tc_load_chain(SSL_CTX *ctx, const char *file)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	int n = 0, r = -1;
+
+	if ((bio = BIO_new_file(file, "r")) == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (!SSL_CTX_add1_chain_cert(ctx, x))
+			goto out;
+		X509_free(x);
+		x = NULL;
+		n++;
+	}
+	ERR_clear_error();	/* the loop ends on a "no start line" error */
+	if (n == 0) {
+		fprintf(stderr, "dp-testclient: no certificate in %s\n", file);
+		goto out;
+	}
+	r = 0;
+ out:
+	X509_free(x);
+	BIO_free(bio);
+	return r;
+}
+
+static SSL_CTX *
+tc_ctx_new(struct tc_opts *o)
+{
+	SSL_CTX *ctx = NULL;
+	unsigned int context;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		goto fail;
+	/* Every connection a full handshake: no tickets, no client cache. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/* Send exactly the chain we are given, never one OpenSSL builds from
+	 * the verify store (--cafile may hold the client's CA too). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+	if (!SSL_CTX_set_min_proto_version(ctx, o->tls_version ?
+	    o->tls_version : TLS1_2_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(ctx, o->tls_version ?
+	    o->tls_version : TLS1_3_VERSION))
+		goto fail;
+
+	if (o->cafile != NULL && !o->insecure) {
+		if (!SSL_CTX_load_verify_locations(ctx, o->cafile, NULL))
+			goto fail;
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	}
+
+	if (o->cert != NULL) {
+		if (!SSL_CTX_use_certificate_chain_file(ctx, o->cert) ||
+		    !SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) ||
+		    !SSL_CTX_check_private_key(ctx))
+			goto fail;
+		if (o->chain != NULL && tc_load_chain(ctx, o->chain) != 0)
+			goto fail;
+	}
+
+	if (o->alpn != NULL &&
+	    SSL_CTX_set_alpn_protos(ctx, o->alpn, (unsigned int)o->alpn_len) != 0)
+		goto fail;
+
+	if (o->idmode != TC_ID_NONE) {
+		if (o->idmode == TC_ID_TLS13)
+			context = SSL_EXT_TLS1_3_CERTIFICATE_REQUEST |
+			    SSL_EXT_TLS1_3_CERTIFICATE;
+		else
+			context = SSL_EXT_CLIENT_HELLO |
+			    SSL_EXT_TLS1_2_SERVER_HELLO;
+		if (!SSL_CTX_add_custom_ext(ctx, o->ext_type, context,
+		    tc_ext_add, NULL, o, tc_ext_parse, NULL)) {
+			fprintf(stderr, "dp-testclient: OpenSSL refuses custom "
+			    "extension type 0x%04x (handled internally?)\n",
+			    o->ext_type);
+			goto fail;
+		}
+	}
+	return ctx;
+ fail:
+	ERR_print_errors_fp(stderr);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* One connection.                                                         */
+
+/* Waits until fd is ready for events, at most ms. Returns 0 ready, -1 on
+ * timeout (errno ETIMEDOUT) or poll failure. */
+static int
+tc_wait(int fd, short events, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	do {
+		n = poll(&p, 1, ms);
+	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		errno = ETIMEDOUT;
+	return n > 0 ? 0 : -1;
+}
+
+/* Connects a non-blocking TCP socket to host:port within timeout_ms, trying
+ * every address. Returns the fd or -1 with the reason set. */
+static int
+tc_connect(const struct tc_opts *o, struct tc_outcome *out)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int fd = -1, e, soerr, one = 1;
+	socklen_t sl;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(o->host, o->port, &hints, &res)) != 0) {
+		tc_reason(out, "resolve %s: %s", o->host, gai_strerror(e));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS &&
+		    tc_wait(fd, POLLOUT, o->timeout_ms) == 0) {
+			sl = sizeof(soerr);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &sl) == 0 && soerr == 0)
+				break;
+			errno = soerr;
+		}
+		e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	if (fd < 0)
+		tc_reason(out, "connect %s:%s: %s", o->host, o->port,
+		    strerror(errno));
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* After an SSL_* call returned ret <= 0: waits for the socket when OpenSSL
+ * wants I/O (0: retry the call), else returns the SSL_get_error() code. */
+static int
+tc_ssl_retry(SSL *ssl, int fd, int ret, int ms)
+{
+	int err = SSL_get_error(ssl, ret);
+
+	if (err == SSL_ERROR_WANT_READ)
+		return tc_wait(fd, POLLIN, ms) == 0 ? 0 : -1;
+	if (err == SSL_ERROR_WANT_WRITE)
+		return tc_wait(fd, POLLOUT, ms) == 0 ? 0 : -1;
+	return err;
+}
+
+static int
+tc_is_ip(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static void
+tc_keep(struct tc_outcome *out, const unsigned char *buf, size_t n)
+{
+	unsigned char *p;
+
+	if (out->data_len + n > TC_DATA_MAX)
+		n = TC_DATA_MAX - out->data_len;
+	if (n == 0)
+		return;
+	if ((p = realloc(out->data, out->data_len + n)) == NULL)
+		return;
+	memcpy(p + out->data_len, buf, n);
+	out->data = p;
+	out->data_len += n;
+}
+
+/* Reads until EOF, timeout, an error, or o->read_bytes. Sets out->end. */
+static void
+tc_read_all(const struct tc_opts *o, SSL *ssl, int fd, struct tc_outcome *out,
+    int keep)
+{
+	unsigned char buf[16384];
+	size_t want;
+	int n, err;
+
+	for (;;) {
+		want = sizeof(buf);
+		if (o->read_bytes > 0) {
+			if (out->bytes_read >= o->read_bytes) {
+				out->end = "bytes";
+				return;
+			}
+			if (o->read_bytes - out->bytes_read < want)
+				want = o->read_bytes - out->bytes_read;
+		}
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_read(ssl, buf, (int)want);
+		if (n > 0) {
+			out->bytes_read += (size_t)n;
+			if (keep)
+				tc_keep(out, buf, (size_t)n);
+			continue;
+		}
+		err = tc_ssl_retry(ssl, fd, n, o->timeout_ms);
+		if (err == 0)
+			continue;
+		if (err < 0) {
+			out->end = "timeout";
+			return;
+		}
+		if (err == SSL_ERROR_ZERO_RETURN) {
+			out->end = "close_notify";
+			return;
+		}
+		if (err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_last_error())
+		    == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			/* TCP FIN without close_notify: tell, don't fail. */
+			ERR_clear_error();
+			out->end = "eof";
+			return;
+		}
+		out->end = "error";
+		tc_reason_ssl(out, "read");
+		return;
+	}
+}
+
+/* Writes all of o->send. Returns 0 or -1 with the reason set. */
+static int
+tc_write_all(const struct tc_opts *o, SSL *ssl, int fd, struct tc_outcome *out)
+{
+	size_t off = 0;
+	int n, err, chunk;
+
+	while (off < o->send_len) {
+		chunk = o->send_len - off > 65536 ? 65536 :
+		    (int)(o->send_len - off);
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_write(ssl, o->send + off, chunk);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		err = tc_ssl_retry(ssl, fd, n, o->timeout_ms);
+		if (err == 0)
+			continue;
+		if (err < 0)
+			tc_reason(out, "write: timeout");
+		else
+			tc_reason_ssl(out, "write");
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs one connection; fills *out (caller frees out->data). */
+static void
+tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
+    int keep)
+{
+	struct tc_conn c = { .alert = -1, .sent_alert = -1,
+	    .request_form = "none" };
+	const char *sni = o->servername, *v;
+	const unsigned char *alpn;
+	unsigned int alpn_len;
+	SSL *ssl = NULL;
+	double t0, t1;
+	int fd = -1, n, err, handshake_done = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->alert = -1;
+	out->sent_alert = -1;
+	out->end = "none";
+	dp_strlcpy(out->version, "none", sizeof(out->version));
+	dp_strlcpy(out->alpn, "none", sizeof(out->alpn));
+
+	t0 = tc_now();
+	if ((fd = tc_connect(o, out)) < 0)
+		goto out;
+	t1 = tc_now();
+	out->connect_ms = t1 - t0;
+
+	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd)) {
+		tc_reason_ssl(out, "SSL_new");
+		goto out;
+	}
+	SSL_set_app_data(ssl, &c);
+	SSL_set_info_callback(ssl, tc_info_cb);
+	SSL_set_msg_callback(ssl, tc_msg_cb);
+	SSL_set_msg_callback_arg(ssl, &c);
+	if (sni == NULL && !tc_is_ip(o->host))
+		sni = o->host;
+	if (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) {
+		tc_reason_ssl(out, "SNI");
+		goto out;
+	}
+	if (o->cafile != NULL && !o->insecure && sni != NULL &&
+	    !SSL_set1_host(ssl, sni)) {
+		tc_reason_ssl(out, "host check");
+		goto out;
+	}
+
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		if ((n = SSL_connect(ssl)) == 1)
+			break;
+		err = tc_ssl_retry(ssl, fd, n, o->timeout_ms);
+		if (err == 0)
+			continue;
+		if (err < 0)
+			tc_reason(out, "handshake: timeout");
+		else if (SSL_get_verify_result(ssl) != X509_V_OK)
+			tc_reason(out, "handshake: server certificate: %s",
+			    X509_verify_cert_error_string(
+			    SSL_get_verify_result(ssl)));
+		else
+			tc_reason_ssl(out, "handshake");
+		goto out;
+	}
+	handshake_done = 1;
+	out->handshake_ms = tc_now() - t1;
+	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+	if (alpn_len > 0 && alpn_len < sizeof(out->alpn)) {
+		memcpy(out->alpn, alpn, alpn_len);
+		out->alpn[alpn_len] = '\0';
+	}
+
+	/* A failed write (the server may already have rejected us and reset
+	 * the connection) still goes on to read: the alert may be waiting. */
+	if (o->send != NULL)
+		tc_write_all(o, ssl, fd, out);
+	tc_read_all(o, ssl, fd, out, keep);
+	if (c.alert < 0 && !c.close_notify && out->reason[0] == '\0')
+		SSL_shutdown(ssl);	/* our close_notify; do not wait */
+
+ out:
+	if (ssl != NULL && c.server_hello) {
+		v = SSL_get_version(ssl);
+		if (v != NULL && strcmp(v, "unknown") != 0)
+			dp_strlcpy(out->version, v, sizeof(out->version));
+	}
+	out->server_asked = c.server_asked;
+	out->request_form = c.request_form;
+	out->alert = c.alert;
+	out->sent_alert = c.sent_alert;
+	if (c.alert >= 0) {
+		/* Whatever the read or handshake error said, the alert is the
+		 * cause. */
+		out->result = TC_ALERT;
+		out->reason[0] = '\0';
+		tc_reason(out, "server sent alert %d (%s)", c.alert,
+		    tc_alert_name(c.alert));
+	} else if (!handshake_done || out->reason[0] != '\0') {
+		out->result = TC_ERROR;
+		if (c.sent_alert >= 0)
+			tc_reason(out, "we sent alert %d (%s)", c.sent_alert,
+			    tc_alert_name(c.sent_alert));
+		tc_reason(out, "unknown failure");
+	} else {
+		out->result = TC_OK;
+	}
+	ERR_clear_error();
+	SSL_free(ssl);
+	if (fd >= 0)
+		close(fd);
+	out->total_ms = tc_now() - t0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Output.                                                                 */
+
+/* Writes s[0..n) with \\, \", \r, \n, \t and \xHH escapes. */
+static void
+tc_escape(FILE *f, const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '\\': fputs("\\\\", f); break;
+		case '"': fputs("\\\"", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (s[i] >= 0x20 && s[i] < 0x7f)
+				fputc(s[i], f);
+			else
+				fprintf(f, "\\x%02x", s[i]);
+		}
+	}
+}
+
+static void
+tc_print(const struct tc_opts *o, FILE *f, const struct tc_outcome *r)
+{
+	char alert[8], sent[8];
+	int fd;
+
+	if (r->alert >= 0)
+		snprintf(alert, sizeof(alert), "%d", r->alert);
+	else
+		dp_strlcpy(alert, "none", sizeof(alert));
+	if (r->sent_alert >= 0)
+		snprintf(sent, sizeof(sent), "%d", r->sent_alert);
+	else
+		dp_strlcpy(sent, "none", sizeof(sent));
+	fprintf(f, "result=%s alert=%s sent_alert=%s connect_ms=%.1f "
+	    "handshake_ms=%.1f total_ms=%.1f bytes_read=%zu "
+	    "server_asked_clientid=%d request_form=%s version=%s alpn=%s "
+	    "end=%s reason=\"",
+	    tc_result_names[r->result], alert, sent, r->connect_ms,
+	    r->handshake_ms,
+	    r->total_ms, r->bytes_read, r->server_asked, r->request_form,
+	    r->version, r->alpn, r->end);
+	tc_escape(f, (const unsigned char *)r->reason, strlen(r->reason));
+	fputs("\"\n", f);
+	if (o->output != NULL) {
+		/* One write per connection, appended: parallel children do
+		 * not interleave inside a connection's bytes. */
+		fd = open(o->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0644);
+		if (fd < 0 || (r->data_len > 0 &&
+		    write(fd, r->data, r->data_len) != (ssize_t)r->data_len))
+			fprintf(stderr, "dp-testclient: %s: %s\n", o->output,
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else if (!o->quiet && r->data_len > 0) {
+		fputs("data: ", f);
+		tc_escape(f, r->data, r->data_len);
+		fputc('\n', f);
+	}
+	fflush(f);
+}
+
+/* Runs o->repeat connections, printing a line for each to f; adds the
+ * results to counts[]. */
+static void
+tc_run_many(const struct tc_opts *o, SSL_CTX *ctx, FILE *f,
+    unsigned long counts[3])
+{
+	struct tc_outcome r;
+	unsigned int i;
+	int keep = o->output != NULL || !o->quiet;
+
+	for (i = 0; i < o->repeat; i++) {
+		tc_run_one(o, ctx, &r, keep);
+		tc_print(o, f, &r);
+		counts[r.result]++;
+		free(r.data);
+	}
+}
+
+static void
+tc_summary(unsigned long counts[3], unsigned long conns, double elapsed_ms)
+{
+	double rate = elapsed_ms > 0 ? (double)conns * 1000.0 / elapsed_ms : 0;
+
+	printf("summary ok=%lu alert=%lu error=%lu conns=%lu elapsed_ms=%.1f "
+	    "rate=%.1f/s\n", counts[TC_OK], counts[TC_ALERT], counts[TC_ERROR],
+	    conns, elapsed_ms, rate);
+	fflush(stdout);
+}
+
+/* Counts a result line collected from a child. */
+static void
+tc_count_line(const char *line, size_t len, unsigned long counts[3])
+{
+	int i;
+	size_t n;
+
+	if (len < 7 || memcmp(line, "result=", 7) != 0)
+		return;
+	for (i = 0; i < 3; i++) {
+		n = strlen(tc_result_names[i]);
+		if (len >= 7 + n + 1 &&
+		    memcmp(line + 7, tc_result_names[i], n) == 0 &&
+		    line[7 + n] == ' ') {
+			counts[i]++;
+			return;
+		}
+	}
+}
+
+/* One child's pipe as the parent sees it. */
+struct tc_child {
+	pid_t pid;
+	int fd;			/* read end, -1 once EOF */
+	char *buf;		/* partial line */
+	size_t len;
+};
+
+/* Forks o->parallel children released together by a barrier; relays their
+ * lines to stdout and counts them. Returns 0 or -1 on a setup failure. */
+static int
+tc_run_parallel(const struct tc_opts *o, SSL_CTX *ctx, unsigned long counts[3])
+{
+	struct tc_child *ch = NULL;
+	struct pollfd *pfd = NULL;
+	int barrier[2] = { -1, -1 }, outp[2], status, open_fds, r = -1;
+	unsigned int i, forked = 0;
+	unsigned long seen, conns = (unsigned long)o->parallel * o->repeat;
+	char c, tmp[8192], *nl, *p;
+	ssize_t n;
+	double t0;
+
+	ch = calloc(o->parallel, sizeof(*ch));
+	pfd = calloc(o->parallel, sizeof(*pfd));
+	if (ch == NULL || pfd == NULL || pipe(barrier) != 0)
+		goto out;
+	fflush(stdout);
+	for (i = 0; i < o->parallel; i++) {
+		if (pipe(outp) != 0)
+			goto out;
+		ch[i].pid = fork();
+		if (ch[i].pid < 0) {
+			close(outp[0]);
+			close(outp[1]);
+			goto out;
+		}
+		if (ch[i].pid == 0) {
+			unsigned long mine[3] = { 0, 0, 0 };
+			FILE *f;
+
+			close(barrier[1]);
+			close(outp[0]);
+			/* Wait for the parent to close the barrier's write
+			 * end: EOF releases every child at once. */
+			while (read(barrier[0], &c, 1) < 0 && errno == EINTR)
+				;
+			if ((f = fdopen(outp[1], "w")) == NULL)
+				_exit(TC_EXIT_USAGE);
+			tc_run_many(o, ctx, f, mine);
+			fclose(f);
+			_exit(mine[TC_ERROR] ? TC_EXIT_ERROR :
+			    mine[TC_ALERT] ? TC_EXIT_ALERT : TC_EXIT_OK);
+		}
+		close(outp[1]);
+		ch[i].fd = outp[0];
+		forked++;
+	}
+	close(barrier[0]);
+	barrier[0] = -1;
+	t0 = tc_now();
+	close(barrier[1]);
+	barrier[1] = -1;
+
+	open_fds = (int)forked;
+	while (open_fds > 0) {
+		for (i = 0; i < forked; i++) {
+			pfd[i].fd = ch[i].fd;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, forked, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		for (i = 0; i < forked; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			n = read(ch[i].fd, tmp, sizeof(tmp));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(ch[i].fd);
+				ch[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if ((p = realloc(ch[i].buf, ch[i].len + (size_t)n)) ==
+			    NULL)
+				goto out;
+			ch[i].buf = p;
+			memcpy(ch[i].buf + ch[i].len, tmp, (size_t)n);
+			ch[i].len += (size_t)n;
+			/* Relay whole lines only, so children never mix
+			 * within a line. */
+			while ((nl = memchr(ch[i].buf, '\n', ch[i].len)) !=
+			    NULL) {
+				size_t ll = (size_t)(nl - ch[i].buf) + 1;
+
+				fwrite(ch[i].buf, 1, ll, stdout);
+				tc_count_line(ch[i].buf, ll, counts);
+				memmove(ch[i].buf, ch[i].buf + ll,
+				    ch[i].len - ll);
+				ch[i].len -= ll;
+			}
+		}
+	}
+	for (i = 0; i < forked; i++) {
+		while (waitpid(ch[i].pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) > TC_EXIT_ERROR)
+			fprintf(stderr, "dp-testclient: child %ld died "
+			    "(status 0x%x)\n", (long)ch[i].pid, status);
+		ch[i].pid = 0;
+	}
+	/* A child that died without reporting counts its connections as
+	 * errors, so a crash can never look like success. */
+	seen = counts[TC_OK] + counts[TC_ALERT] + counts[TC_ERROR];
+	if (seen < conns)
+		counts[TC_ERROR] += conns - seen;
+	tc_summary(counts, conns, tc_now() - t0);
+	r = 0;
+ out:
+	if (r != 0)
+		fprintf(stderr, "dp-testclient: parallel: %s\n",
+		    strerror(errno));
+	for (i = 0; ch != NULL && i < o->parallel; i++) {
+		if (ch[i].fd > 0)
+			close(ch[i].fd);
+		if (ch[i].pid > 0) {
+			kill(ch[i].pid, SIGTERM);
+			waitpid(ch[i].pid, &status, 0);
+		}
+		free(ch[i].buf);
+	}
+	if (barrier[0] >= 0)
+		close(barrier[0]);
+	if (barrier[1] >= 0)
+		close(barrier[1]);
+	free(ch);
+	free(pfd);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Option parsing.                                                         */
+
+static int
+tc_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parses hex digits (':' and ' ' ignored) into a new buffer. "" gives an
+ * empty buffer. Returns 0 or -1. */
+static int
+tc_parse_hex(const char *s, unsigned char **out, size_t *len)
+{
+	unsigned char *b;
+	size_t n = 0;
+	int hi = -1, v;
+
+	if ((b = malloc(strlen(s) / 2 + 1)) == NULL)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s == ':' || *s == ' ')
+			continue;
+		if ((v = tc_hexval((unsigned char)*s)) < 0)
+			goto fail;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			b[n++] = (unsigned char)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		goto fail;
+	*out = b;
+	*len = n;
+	return 0;
+ fail:
+	free(b);
+	return -1;
+}
+
+/* Interprets \r \n \t \\ \0 \xHH in s into a new buffer. */
+static int
+tc_unescape(const char *s, unsigned char **out, size_t *len)
+{
+	unsigned char *b;
+	size_t n = 0;
+	int h1, h2;
+
+	if ((b = malloc(strlen(s) + 1)) == NULL)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s != '\\') {
+			b[n++] = (unsigned char)*s;
+			continue;
+		}
+		switch (*++s) {
+		case 'r': b[n++] = '\r'; break;
+		case 'n': b[n++] = '\n'; break;
+		case 't': b[n++] = '\t'; break;
+		case '0': b[n++] = '\0'; break;
+		case '\\': b[n++] = '\\'; break;
+		case 'x':
+			if ((h1 = tc_hexval((unsigned char)s[1])) < 0 ||
+			    (h2 = tc_hexval((unsigned char)s[2])) < 0)
+				goto fail;
+			b[n++] = (unsigned char)(h1 << 4 | h2);
+			s += 2;
+			break;
+		default:
+			goto fail;	/* also a trailing lone backslash */
+		}
+	}
+	*out = b;
+	*len = n;
+	return 0;
+ fail:
+	free(b);
+	return -1;
+}
+
+static int
+tc_read_file(const char *path, unsigned char **out, size_t *len)
+{
+	FILE *f;
+	unsigned char *b = NULL, *p;
+	size_t n = 0, cap = 0, got;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((p = realloc(b, cap)) == NULL)
+				goto fail;
+			b = p;
+		}
+		got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+		goto fail;
+	fclose(f);
+	*out = b;
+	*len = n;
+	return 0;
+ fail:
+	free(b);
+	fclose(f);
+	return -1;
+}
+
+/* "h1,h2,foo" to ALPN wire format; h1 means http/1.1. */
+static int
+tc_parse_alpn(const char *s, unsigned char **out, size_t *len)
+{
+	unsigned char *b, *nb;
+	const char *p, *e, *name;
+	size_t n = 0, nl;
+
+	if ((b = malloc(strlen(s) + 16)) == NULL)
+		return -1;
+	for (p = s; *p != '\0'; p = *e ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		name = p;
+		nl = (size_t)(e - p);
+		if (nl == 2 && memcmp(p, "h1", 2) == 0) {
+			name = "http/1.1";
+			nl = 8;
+		}
+		if (nl == 0 || nl > 255) {
+			free(b);
+			return -1;
+		}
+		if ((nb = realloc(b, n + 1 + nl + strlen(s) + 16)) == NULL) {
+			free(b);
+			return -1;
+		}
+		b = nb;
+		b[n++] = (unsigned char)nl;
+		memcpy(b + n, name, nl);
+		n += nl;
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+static void
+tc_usage(FILE *f)
+{
+	fputs(
+"usage: dp-testclient --connect HOST:PORT [--servername NAME] [--cafile F]\n"
+"         [--insecure] [--cert F --key F [--chain F]]\n"
+"         [--clientid NAME | --clientid-hex HEX | --no-clientid]\n"
+"         [--clientid-legacy] [--ext-type 0xffdc] [--tls 1.2|1.3]\n"
+"         [--alpn h1,h2] [--send STRING | --send-file F] [--read-bytes N]\n"
+"         [--timeout-ms N] [--parallel N] [--repeat N] [--quiet]\n"
+"         [--output FILE] [--expect ok|alert|error]\n"
+"\n"
+"  --clientid NAME      answer the server's dane_clientid request with NAME\n"
+"                       (encoded as length byte + NAME, even if NAME is not\n"
+"                       a valid ClientName)\n"
+"  --clientid-hex HEX   send HEX verbatim as extension_data ('' = empty)\n"
+"  --clientid-legacy    send the extension in ClientHello (TLS 1.2 form)\n"
+"  --no-clientid        register no extension (the default without a name)\n"
+"  --send STRING        after the handshake; \\r \\n \\t \\\\ \\0 \\xHH escapes\n"
+"  --read-bytes N       stop reading after N bytes (default: until EOF)\n"
+"  --timeout-ms N       connect, handshake and each read (default 5000)\n"
+"  --parallel N         N processes released together, --repeat each\n"
+"  --output FILE        append the raw bytes read to FILE (no data: lines)\n"
+"  --expect R           exit 0 iff every connection had result R\n"
+"\n"
+"One line per connection: result=ok|alert|error alert=N|none ... reason=\"..\"\n"
+"Exit: 0 all ok, 1 some alert, 2 some error, 3 usage/setup error.\n", f);
+}
+
+enum {
+	OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CAFILE, OPT_INSECURE, OPT_CERT,
+	OPT_KEY, OPT_CHAIN, OPT_CLIENTID, OPT_CLIENTID_HEX, OPT_NO_CLIENTID,
+	OPT_LEGACY, OPT_EXT_TYPE, OPT_TLS, OPT_ALPN, OPT_SEND, OPT_SEND_FILE,
+	OPT_READ_BYTES, OPT_TIMEOUT, OPT_PARALLEL, OPT_REPEAT, OPT_QUIET,
+	OPT_OUTPUT, OPT_EXPECT, OPT_HELP,
+};
+
+static const struct option tc_longopts[] = {
+	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "servername", required_argument, NULL, OPT_SERVERNAME },
+	{ "cafile", required_argument, NULL, OPT_CAFILE },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "chain", required_argument, NULL, OPT_CHAIN },
+	{ "clientid", required_argument, NULL, OPT_CLIENTID },
+	{ "clientid-hex", required_argument, NULL, OPT_CLIENTID_HEX },
+	{ "no-clientid", no_argument, NULL, OPT_NO_CLIENTID },
+	{ "clientid-legacy", no_argument, NULL, OPT_LEGACY },
+	{ "ext-type", required_argument, NULL, OPT_EXT_TYPE },
+	{ "tls", required_argument, NULL, OPT_TLS },
+	{ "alpn", required_argument, NULL, OPT_ALPN },
+	{ "send", required_argument, NULL, OPT_SEND },
+	{ "send-file", required_argument, NULL, OPT_SEND_FILE },
+	{ "read-bytes", required_argument, NULL, OPT_READ_BYTES },
+	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
+	{ "parallel", required_argument, NULL, OPT_PARALLEL },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "expect", required_argument, NULL, OPT_EXPECT },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parses argv into *o. Returns 0, or -1 after printing why. */
+static int
+tc_parse_args(int argc, char **argv, struct tc_opts *o)
+{
+	const char *connect_arg = NULL, *clientid = NULL, *hex = NULL;
+	int ch, legacy = 0, no_clientid = 0, nsend = 0, i;
+	uint64_t v;
+	uint16_t port;
+	size_t len;
+
+	memset(o, 0, sizeof(*o));
+	o->ext_type = CLIENTID_DEFAULT_TYPE;
+	o->timeout_ms = 5000;
+	o->repeat = 1;
+	o->expect = -1;
+
+	while ((ch = getopt_long(argc, argv, "h", tc_longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_CONNECT: connect_arg = optarg; break;
+		case OPT_SERVERNAME: o->servername = optarg; break;
+		case OPT_CAFILE: o->cafile = optarg; break;
+		case OPT_INSECURE: o->insecure = 1; break;
+		case OPT_CERT: o->cert = optarg; break;
+		case OPT_KEY: o->key = optarg; break;
+		case OPT_CHAIN: o->chain = optarg; break;
+		case OPT_CLIENTID: clientid = optarg; break;
+		case OPT_CLIENTID_HEX: hex = optarg; break;
+		case OPT_NO_CLIENTID: no_clientid = 1; break;
+		case OPT_LEGACY: legacy = 1; break;
+		case OPT_QUIET: o->quiet = 1; break;
+		case OPT_OUTPUT: o->output = optarg; break;
+		case OPT_EXT_TYPE:
+			if (dp_parse_uint(optarg, 0, 0xffff, &v) != DP_OK)
+				goto bad;
+			o->ext_type = (unsigned int)v;
+			break;
+		case OPT_TLS:
+			if (strcmp(optarg, "1.2") == 0)
+				o->tls_version = TLS1_2_VERSION;
+			else if (strcmp(optarg, "1.3") == 0)
+				o->tls_version = TLS1_3_VERSION;
+			else
+				goto bad;
+			break;
+		case OPT_ALPN:
+			free(o->alpn);
+			if (tc_parse_alpn(optarg, &o->alpn, &o->alpn_len) != 0)
+				goto bad;
+			break;
+		case OPT_SEND:
+			free(o->send);
+			nsend++;
+			if (tc_unescape(optarg, &o->send, &o->send_len) != 0)
+				goto bad;
+			break;
+		case OPT_SEND_FILE:
+			free(o->send);
+			nsend++;
+			if (tc_read_file(optarg, &o->send, &o->send_len) != 0) {
+				fprintf(stderr, "dp-testclient: %s: %s\n",
+				    optarg, strerror(errno));
+				return -1;
+			}
+			break;
+		case OPT_READ_BYTES:
+			if (dp_parse_uint(optarg, 1, SIZE_MAX, &v) != DP_OK)
+				goto bad;
+			o->read_bytes = (size_t)v;
+			break;
+		case OPT_TIMEOUT:
+			if (dp_parse_uint(optarg, 1, 3600000, &v) != DP_OK)
+				goto bad;
+			o->timeout_ms = (int)v;
+			break;
+		case OPT_PARALLEL:
+			if (dp_parse_uint(optarg, 1, 4096, &v) != DP_OK)
+				goto bad;
+			o->parallel = (unsigned int)v;
+			break;
+		case OPT_REPEAT:
+			if (dp_parse_uint(optarg, 1, 100000000, &v) != DP_OK)
+				goto bad;
+			o->repeat = (unsigned int)v;
+			break;
+		case OPT_EXPECT:
+			for (i = 0; i < 3; i++)
+				if (strcmp(optarg, tc_result_names[i]) == 0)
+					o->expect = i;
+			if (o->expect < 0)
+				goto bad;
+			break;
+		case 'h':
+		case OPT_HELP:
+			tc_usage(stdout);
+			exit(TC_EXIT_OK);
+		default:
+			tc_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "dp-testclient: unexpected argument %s\n",
+		    argv[optind]);
+		return -1;
+	}
+	if (connect_arg == NULL) {
+		fprintf(stderr, "dp-testclient: --connect HOST:PORT needed\n");
+		return -1;
+	}
+	if (dp_split_hostport(connect_arg, o->host, sizeof(o->host),
+	    &port) != DP_OK) {
+		fprintf(stderr, "dp-testclient: bad --connect %s\n",
+		    connect_arg);
+		return -1;
+	}
+	snprintf(o->port, sizeof(o->port), "%u", (unsigned int)port);
+	if ((o->cert == NULL) != (o->key == NULL) ||
+	    (o->chain != NULL && o->cert == NULL)) {
+		fprintf(stderr, "dp-testclient: --cert and --key go together "
+		    "(--chain needs both)\n");
+		return -1;
+	}
+	if ((clientid != NULL) + (hex != NULL) + no_clientid > 1 || nsend > 1) {
+		fprintf(stderr, "dp-testclient: --clientid, --clientid-hex and "
+		    "--no-clientid exclude each other, as do --send and "
+		    "--send-file\n");
+		return -1;
+	}
+	if (hex != NULL) {
+		if (tc_parse_hex(hex, &o->ext_data, &o->ext_len) != 0) {
+			fprintf(stderr, "dp-testclient: bad hex %s\n", hex);
+			return -1;
+		}
+	} else if (clientid != NULL) {
+		len = strlen(clientid);
+		if (len > 255) {
+			fprintf(stderr, "dp-testclient: --clientid longer than "
+			    "255 bytes; use --clientid-hex\n");
+			return -1;
+		}
+		if ((o->ext_data = malloc(len + 1)) == NULL)
+			return -1;
+		if (clientid_encode(clientid, o->ext_data, len + 1,
+		    &o->ext_len) != DP_OK) {
+			/* A test may want a bad name on the wire: send it. */
+			fprintf(stderr, "dp-testclient: warning: %s is not a "
+			    "valid ClientName; sending it anyway\n", clientid);
+			o->ext_data[0] = (unsigned char)len;
+			memcpy(o->ext_data + 1, clientid, len);
+			o->ext_len = len + 1;
+		}
+	}
+	if (o->ext_data != NULL)
+		o->idmode = legacy ? TC_ID_LEGACY : TC_ID_TLS13;
+	else if (legacy) {
+		fprintf(stderr, "dp-testclient: --clientid-legacy needs "
+		    "--clientid or --clientid-hex\n");
+		return -1;
+	}
+	return 0;
+ bad:
+	fprintf(stderr, "dp-testclient: bad value for --%s: %s\n",
+	    tc_longopts[ch - OPT_CONNECT].name, optarg);
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tc_opts o;
+	SSL_CTX *ctx = NULL;
+	unsigned long counts[3] = { 0, 0, 0 }, total;
+	double t0;
+	int rc = TC_EXIT_USAGE;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (tc_parse_args(argc, argv, &o) != 0)
+		goto out;
+	if ((ctx = tc_ctx_new(&o)) == NULL)
+		goto out;
+
+	if (o.parallel > 0) {
+		if (tc_run_parallel(&o, ctx, counts) != 0)
+			goto out;
+	} else {
+		t0 = tc_now();
+		tc_run_many(&o, ctx, stdout, counts);
+		if (o.repeat > 1)
+			tc_summary(counts, o.repeat, tc_now() - t0);
+	}
+
+	total = counts[TC_OK] + counts[TC_ALERT] + counts[TC_ERROR];
+	if (o.expect >= 0)
+		rc = counts[o.expect] == total ? TC_EXIT_OK : TC_EXIT_ALERT;
+	else if (counts[TC_ERROR] > 0)
+		rc = TC_EXIT_ERROR;
+	else if (counts[TC_ALERT] > 0)
+		rc = TC_EXIT_ALERT;
+	else
+		rc = TC_EXIT_OK;
+ out:
+	SSL_CTX_free(ctx);
+	free(o.ext_data);
+	free(o.alpn);
+	free(o.send);
+	return rc;
+}
