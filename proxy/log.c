@@ -129,3 +129,21 @@ log_event(int level, const char *event, const struct log_kv *kv, int n)
 	}
 	finish(buf, pos < sizeof(buf) ? pos : sizeof(buf) - 1);
 }
+
+void
+log_conn_id(char *buf, size_t buf_size)
+{
+	static uint32_t prefix_value;
+	static uint64_t counter;
+
+	if (prefix_value == 0) {
+		struct timeval tv;
+		gettimeofday(&tv, NULL);
+		prefix_value = (uint32_t)getpid() * 2654435761u ^
+		    (uint32_t)tv.tv_sec ^ (uint32_t)tv.tv_usec << 12;
+		if (prefix_value == 0)
+			prefix_value = 1;
+	}
+	snprintf(buf, buf_size, "%08x-%llu", prefix_value,
+	    (unsigned long long)++counter);
+}

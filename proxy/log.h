@@ -2,6 +2,7 @@
 #ifndef DP_LOG_H
 #define DP_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum dp_log_level {
@@ -31,6 +32,12 @@ struct log_kv {
 /* Writes one structured event line: "event k1=v1 k2=v2" in text form (values
  * with spaces or quotes are quoted), an object in JSON form. */
 void log_event(int level, const char *event, const struct log_kv *kv, int n);
+
+/* Writes a new connection id, unique within this process and unlikely to
+ * repeat across processes ("<8 hex of pid and start time>-<counter>"), into
+ * buf (>= LOG_CONN_ID_LEN bytes). */
+#define LOG_CONN_ID_LEN 32
+void log_conn_id(char *buf, size_t buf_size);
 
 #define log_error(...) log_msg(DP_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(DP_LOG_WARN, __VA_ARGS__)

@@ -1,0 +1,100 @@
+/* conn.c — see conn.h. */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "util.h"
+
+#define LINGER_MAX_BYTES (64 * 1024)
+#define LINGER_MAX_MS 2000
+
+struct lingerer {
+	struct event *ev;
+	evutil_socket_t fd;
+	size_t drained;
+};
+
+static void
+linger_end(struct lingerer *lg)
+{
+	event_free(lg->ev);
+	close(lg->fd);
+	free(lg);
+}
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lingerer *lg = arg;
+	char buf[4096];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		linger_end(lg);
+		return;
+	}
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		lg->drained += (size_t)n;
+		if (lg->drained >= LINGER_MAX_BYTES) {
+			linger_end(lg);
+			return;
+		}
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		linger_end(lg);
+}
+
+void
+conn_linger_close(struct event_base *base, evutil_socket_t fd)
+{
+	struct lingerer *lg;
+	struct timeval tv = { LINGER_MAX_MS / 1000, (LINGER_MAX_MS % 1000) * 1000 };
+
+	if (fd < 0)
+		return;
+	(void)shutdown(fd, SHUT_WR);
+	if ((lg = calloc(1, sizeof(*lg))) == NULL ||
+	    (lg->ev = event_new(base, fd, EV_READ | EV_PERSIST, linger_cb, lg)) == NULL) {
+		free(lg);
+		close(fd);
+		return;
+	}
+	lg->fd = fd;
+	event_add(lg->ev, &tv);
+}
+
+void
+conn_log(const struct conn_report *r)
+{
+	char in[24], out[24], ms[24];
+	int ok = strcmp(r->outcome, "ok") == 0;
+
+	snprintf(in, sizeof(in), "%llu", (unsigned long long)r->bytes_in);
+	snprintf(out, sizeof(out), "%llu", (unsigned long long)r->bytes_out);
+	snprintf(ms, sizeof(ms), "%llu",
+	    (unsigned long long)(dp_now_ms() - r->start_ms));
+	struct log_kv kv[] = {
+		{ "id", r->id },
+		{ "role", r->role },
+		{ "listener", r->listener },
+		{ "peer", r->peer },
+		{ "client_name", r->client_name },
+		{ "tlsa", r->tlsa },
+		{ "outcome", r->outcome },
+		{ "reason", r->reason },
+		{ "tls", r->tls_version },
+		{ "bytes_in", in },
+		{ "bytes_out", out },
+		{ "ms", ms },
+	};
+	log_event(ok ? DP_LOG_INFO : DP_LOG_WARN, "conn", kv,
+	    (int)(sizeof(kv) / sizeof(kv[0])));
+}

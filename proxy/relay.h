@@ -1,0 +1,43 @@
+/* relay.h — moves bytes both ways between two connected bufferevents, with
+ * back-pressure (a side stops reading while the other's output is above a
+ * high-water mark), half-close (EOF on one side is passed on as a TCP FIN or
+ * a TLS close_notify once everything before it is written) and an idle
+ * timeout. Either side may be a plain socket or an OpenSSL bufferevent. */
+#ifndef DP_RELAY_H
+#define DP_RELAY_H
+
+#include <stdint.h>
+
+struct bufferevent;
+struct event_base;
+
+#define RELAY_HIGH_WATER (256 * 1024)	/* bytes queued towards one side */
+
+struct relay_stats {
+	uint64_t a_to_b;		/* bytes read from a, queued to b */
+	uint64_t b_to_a;
+};
+
+/* Called once when the relay ends: reason is "closed" (both sides finished),
+ * "idle timeout", "<side> reset" or "<side> error: …"; the bufferevents are
+ * still alive and belong to the caller again. */
+typedef void (*relay_done_cb)(void *arg, const struct relay_stats *st,
+    const char *reason);
+
+struct relay;
+
+/* Starts relaying between a and b (both connected; not owned: the caller
+ * frees them after the done callback or after relay_free). a_name and
+ * b_name ("client", "upstream") appear in reasons. Data already in a's or
+ * b's input buffers is moved at once. Returns DP_OK or DP_ERR_NOMEM. */
+int relay_start(struct event_base *base, struct bufferevent *a,
+    const char *a_name, struct bufferevent *b, const char *b_name,
+    unsigned idle_timeout_ms, relay_done_cb done, void *arg, struct relay **out);
+
+/* Stops relaying (no callback) and frees the relay; accepts NULL. */
+void relay_free(struct relay *r);
+
+/* Counters so far. */
+const struct relay_stats *relay_stats(const struct relay *r);
+
+#endif

@@ -1,0 +1,315 @@
+/* tls.c — see tls.h. */
+#include "tls.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "err.h"
+#include "util.h"
+
+static int clientid_index = -1;
+static int conn_index = -1;
+
+static int
+indexes_init(void)
+{
+	if (clientid_index < 0)
+		clientid_index = SSL_get_ex_new_index(0, "dp clientid", NULL, NULL, NULL);
+	if (conn_index < 0)
+		conn_index = SSL_get_ex_new_index(0, "dp conn", NULL, NULL, NULL);
+	return clientid_index >= 0 && conn_index >= 0 ? DP_OK : DP_ERR_TLS;
+}
+
+int
+tls_conn_index(void)
+{
+	indexes_init();
+	return conn_index;
+}
+
+int
+tls_clientid_attach(SSL *ssl, struct tls_clientid *st)
+{
+	if (indexes_init() != DP_OK || !SSL_set_ex_data(ssl, clientid_index, st))
+		return DP_ERR_TLS;
+	return DP_OK;
+}
+
+char *
+tls_error_text(char *buf, size_t buf_size)
+{
+	unsigned long e;
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	while ((e = ERR_get_error()) != 0) {
+		if (pos + 2 < buf_size) {
+			if (pos > 0)
+				buf[pos++] = ';';
+			ERR_error_string_n(e, buf + pos, buf_size - pos);
+			pos += strlen(buf + pos);
+		}
+	}
+	if (pos == 0)
+		dp_strlcpy(buf, "unknown TLS error", buf_size);
+	return buf;
+}
+
+char *
+tls_key_alg(EVP_PKEY *pkey, char *buf, size_t buf_size)
+{
+	const char *kind = "UNKNOWN";
+
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA: kind = "RSA"; break;
+	case EVP_PKEY_EC: kind = "EC"; break;
+	case EVP_PKEY_ED25519: kind = "ED"; break;
+	case EVP_PKEY_ED448: kind = "ED"; break;
+	}
+	snprintf(buf, buf_size, "%s%d", kind, EVP_PKEY_get_bits(pkey));
+	return buf;
+}
+
+/* --- dane_clientid, server side: ask in CertificateRequest, read the leaf's. */
+
+static int
+server_ext_add(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char **out, size_t *outlen, X509 *x, size_t chainidx,
+    int *al, void *arg)
+{
+	static const unsigned char empty_name[1] = { 0x00 };
+
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE_REQUEST)
+		return 0;
+	*out = empty_name;	/* zero-length ClientName: "please send yours" */
+	*outlen = sizeof(empty_name);
+	return 1;
+}
+
+static int
+server_ext_parse(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char *in, size_t inlen, X509 *x, size_t chainidx, int *al,
+    void *arg)
+{
+	struct tls_clientid *st = SSL_get_ex_data(ssl, clientid_index);
+
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0 || st == NULL)
+		return 1;	/* only the leaf entry carries the identity */
+	st->seen = 1;
+	if (clientid_parse_client(in, inlen, st->name, sizeof(st->name)) != DP_OK) {
+		st->malformed = 1;
+		st->name[0] = '\0';
+		*al = SSL_AD_HANDSHAKE_FAILURE;
+		return 0;
+	}
+	return 1;
+}
+
+/* --- dane_clientid, client side: answer in the leaf entry when asked. */
+
+struct client_ext {
+	unsigned char data[1 + CLIENTID_NAME_MAX];
+	size_t len;
+};
+
+static int
+client_ext_add(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char **out, size_t *outlen, X509 *x, size_t chainidx,
+    int *al, void *arg)
+{
+	const struct client_ext *ce = arg;
+
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0)
+		return 0;
+	*out = ce->data;
+	*outlen = ce->len;
+	return 1;
+}
+
+static int
+client_ext_parse(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char *in, size_t inlen, X509 *x, size_t chainidx, int *al,
+    void *arg)
+{
+	if (context == SSL_EXT_TLS1_3_CERTIFICATE_REQUEST &&
+	    clientid_parse_request(in, inlen) != DP_OK) {
+		*al = SSL_AD_DECODE_ERROR;
+		return 0;
+	}
+	return 1;
+}
+
+/* --- contexts */
+
+static int
+set_versions(SSL_CTX *ctx, unsigned versions)
+{
+	int min = (versions & CONF_TLS12) ? TLS1_2_VERSION : TLS1_3_VERSION;
+	int max = (versions & CONF_TLS13) ? TLS1_3_VERSION : TLS1_2_VERSION;
+
+	return SSL_CTX_set_min_proto_version(ctx, min) &&
+	    SSL_CTX_set_max_proto_version(ctx, max) ? DP_OK : DP_ERR_TLS;
+}
+
+static void
+report(FILE *errs, const struct conf_where *w, const char *key, const char *what,
+    const char *path)
+{
+	char buf[512];
+
+	if (errs == NULL)
+		return;
+	fprintf(errs, "%s:%d: %s: %s %s: %s\n", w->file ? w->file : "?", w->line,
+	    key, what, path, tls_error_text(buf, sizeof(buf)));
+}
+
+/* Loads a PEM chain and its key, checking that they belong together. */
+static int
+load_cert_key(SSL_CTX *ctx, const char *cert, const struct conf_where *cw,
+    const char *key, const struct conf_where *kw, FILE *errs)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		report(errs, cw, "cert", "cannot load certificate chain", cert);
+		return DP_ERR_TLS;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		report(errs, kw, "key", "cannot load private key", key);
+		return DP_ERR_TLS;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		report(errs, kw, "key", "private key does not match certificate", cert);
+		return DP_ERR_TLS;
+	}
+	return DP_OK;
+}
+
+int
+tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out)
+{
+	SSL_CTX *ctx = NULL;
+	int r = DP_ERR_TLS;
+	int mode = SSL_VERIFY_PEER;
+
+	*out = NULL;
+	if (indexes_init() != DP_OK || (ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto out;
+	if (set_versions(ctx, cs->tls_versions) != DP_OK)
+		goto out;
+	if ((r = load_cert_key(ctx, cs->cert_file, &cs->cert_where, cs->key_file,
+	    &cs->key_where, errs)) != DP_OK)
+		goto out;
+	r = DP_ERR_TLS;
+	if (cs->client_auth == CLIENT_AUTH_REQUIRE)
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	SSL_CTX_set_verify(ctx, mode, NULL);
+	/* No resumption: a resumed session would carry an identity without a
+	 * fresh look at the TLSA RRset (SPEC.md §2.5). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_add_custom_ext(ctx, cs->dane_clientid_type,
+	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+	    server_ext_add, NULL, NULL, server_ext_parse, NULL) != 1) {
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: dane_clientid_type: OpenSSL refuses "
+			    "extension type 0x%04x\n", cs->where.file, cs->where.line,
+			    cs->dane_clientid_type);
+		goto out;
+	}
+	*out = ctx;
+	ctx = NULL;
+	r = DP_OK;
+ out:
+	if (r != DP_OK && errs != NULL && ctx != NULL && ERR_peek_error() != 0) {
+		char buf[256];
+		fprintf(errs, "%s:%d: [server %s]: %s\n", cs->where.file,
+		    cs->where.line, cs->name, tls_error_text(buf, sizeof(buf)));
+	}
+	SSL_CTX_free(ctx);
+	return r;
+}
+
+static void
+client_ext_free(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char *out, void *arg)
+{
+	(void)ssl; (void)type; (void)context; (void)out; (void)arg;
+}
+
+static int client_ext_index = -1;
+
+static void
+client_ext_ctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	free(ptr);
+}
+
+int
+tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out)
+{
+	SSL_CTX *ctx = NULL;
+	struct client_ext *ce = NULL;
+	int r = DP_ERR_TLS;
+
+	*out = NULL;
+	if (client_ext_index < 0)
+		client_ext_index = SSL_CTX_get_ex_new_index(0, "dp client ext",
+		    NULL, NULL, client_ext_ctx_free);
+	if (indexes_init() != DP_OK || client_ext_index < 0 ||
+	    (ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		goto out;
+	if (set_versions(ctx, cc->tls_versions) != DP_OK)
+		goto out;
+	if ((r = load_cert_key(ctx, cc->cert_file, &cc->cert_where, cc->key_file,
+	    &cc->key_where, errs)) != DP_OK)
+		goto out;
+	r = DP_ERR_TLS;
+	if (SSL_CTX_load_verify_locations(ctx, cc->ca_file, NULL) != 1) {
+		report(errs, &cc->ca_where, "ca_file", "cannot load CA file", cc->ca_file);
+		goto out;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if ((ce = calloc(1, sizeof(*ce))) == NULL) {
+		r = DP_ERR_NOMEM;
+		goto out;
+	}
+	if (clientid_encode(cc->client_name, ce->data, sizeof(ce->data), &ce->len) != DP_OK)
+		goto out;
+	if (!SSL_CTX_set_ex_data(ctx, client_ext_index, ce))
+		goto out;
+	ce = NULL;	/* owned by ctx, freed with it */
+	if (SSL_CTX_add_custom_ext(ctx, cc->dane_clientid_type,
+	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+	    client_ext_add, client_ext_free,
+	    SSL_CTX_get_ex_data(ctx, client_ext_index), client_ext_parse, NULL) != 1) {
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: dane_clientid_type: OpenSSL refuses "
+			    "extension type 0x%04x\n", cc->where.file, cc->where.line,
+			    cc->dane_clientid_type);
+		goto out;
+	}
+	*out = ctx;
+	ctx = NULL;
+	r = DP_OK;
+ out:
+	free(ce);
+	SSL_CTX_free(ctx);
+	return r;
+}
+
+int
+tls_client_prepare(SSL *ssl, const struct conf_client *cc)
+{
+	if (SSL_set_tlsext_host_name(ssl, cc->server_name) != 1 ||
+	    SSL_set1_host(ssl, cc->server_name) != 1)
+		return DP_ERR_TLS;
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return DP_OK;
+}
