@@ -1,0 +1,351 @@
+/* client.c — see client.h. */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+#include "err.h"
+#include "log.h"
+#include "relay.h"
+#include "tls.h"
+#include "util.h"
+
+struct client_route {
+	struct event_base *base;
+	const struct conf_client *conf;
+	SSL_CTX *ctx;
+	struct evconnlistener *evl;
+	struct evdns_base *dns;		/* only when connect is a host name */
+	struct dp_addr remote;		/* when connect is an IP literal */
+	int remote_literal;
+	struct event *resume;
+	struct cconn *conns;
+	unsigned n_conns;
+};
+
+struct cconn {
+	struct client_route *rt;
+	struct cconn *prev, *next;
+	char id[LOG_CONN_ID_LEN];
+	char peer_str[DP_ADDR_STRLEN];
+	uint64_t start_ms;
+	struct bufferevent *lbev;	/* the local client, plain TCP */
+	struct bufferevent *tbev;	/* TLS to the remote */
+	struct evdns_getaddrinfo_request *gai;
+	struct event *timer;		/* resolve + connect + handshake */
+	struct relay *relay;
+	char reason_buf[200];
+};
+
+static void
+cconn_end(struct cconn *c, const char *outcome, const char *reason)
+{
+	struct client_route *rt = c->rt;
+	SSL *ssl = c->tbev != NULL ? bufferevent_openssl_get_ssl(c->tbev) : NULL;
+	struct conn_report rep = {
+		.role = "client",
+		.id = c->id,
+		.listener = rt->conf->name,
+		.peer = c->peer_str,
+		.client_name = rt->conf->client_name,
+		.outcome = outcome,
+		.reason = reason,
+		.tls_version = ssl != NULL && SSL_is_init_finished(ssl) ?
+		    SSL_get_version(ssl) : NULL,
+		.start_ms = c->start_ms,
+	};
+
+	if (c->relay != NULL) {
+		rep.bytes_in = relay_stats(c->relay)->a_to_b;
+		rep.bytes_out = relay_stats(c->relay)->b_to_a;
+	}
+	conn_log(&rep);
+	if (c->gai != NULL)
+		evdns_getaddrinfo_cancel(c->gai);
+	relay_free(c->relay);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->tbev != NULL)
+		bufferevent_free(c->tbev);
+	if (c->lbev != NULL)
+		bufferevent_free(c->lbev);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		rt->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	rt->n_conns--;
+	free(c);
+}
+
+static void
+relay_done(void *arg, const struct relay_stats *st, const char *reason)
+{
+	cconn_end(arg, "ok", reason);
+}
+
+static void
+tls_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct cconn *c = arg;
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	unsigned long e;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		event_del(c->timer);
+		if (relay_start(c->rt->base, c->lbev, "client", c->tbev, "remote",
+		    c->rt->conf->idle_timeout_ms, relay_done, c, &c->relay) != DP_OK)
+			cconn_end(c, "error", "out of memory");
+		return;
+	}
+	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		long v = SSL_get_verify_result(ssl);
+		char buf[120];
+
+		ERR_error_string_n(e, buf, sizeof(buf));
+		if (v != X509_V_OK)
+			snprintf(c->reason_buf, sizeof(c->reason_buf),
+			    "remote not authenticated: %s",
+			    X509_verify_cert_error_string(v));
+		else
+			snprintf(c->reason_buf, sizeof(c->reason_buf),
+			    "remote TLS: %s", buf);
+	} else {
+		int se = EVUTIL_SOCKET_ERROR();
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "remote: %s",
+		    (what & BEV_EVENT_EOF) || se == 0 ? "closed during handshake" :
+		    strerror(se));
+	}
+	cconn_end(c, "error", c->reason_buf);
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	cconn_end(arg, "error", "remote connect/handshake timeout");
+}
+
+static void
+connect_remote(struct cconn *c, const struct sockaddr *sa, socklen_t len)
+{
+	if (bufferevent_socket_connect(c->tbev, sa, (int)len) != 0) {
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "remote connect: %s",
+		    strerror(errno));
+		cconn_end(c, "error", c->reason_buf);
+	}
+}
+
+static void
+resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
+{
+	struct cconn *c = arg;
+
+	c->gai = NULL;
+	if (err == EVUTIL_EAI_CANCEL)
+		return;		/* cconn_end cancelled us */
+	if (err != 0 || res == NULL) {
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "resolve %s: %s",
+		    c->rt->conf->connect_host, evutil_gai_strerror(err));
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		cconn_end(c, "error", c->reason_buf);
+		return;
+	}
+	connect_remote(c, res->ai_addr, res->ai_addrlen);
+	evutil_freeaddrinfo(res);
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct client_route *rt = arg;
+	const struct conf_client *cc = rt->conf;
+	struct cconn *c;
+	SSL *ssl = NULL;
+	struct timeval tv;
+	int one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->rt = rt;
+	c->start_ms = dp_now_ms();
+	log_conn_id(c->id, sizeof(c->id));
+	dp_addr_str(sa, c->peer_str, sizeof(c->peer_str));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->next = rt->conns;
+	if (rt->conns != NULL)
+		rt->conns->prev = c;
+	rt->conns = c;
+	rt->n_conns++;
+
+	if ((c->lbev = bufferevent_socket_new(rt->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		cconn_end(c, "error", "out of memory");
+		return;
+	}
+	/* Nothing is read from the local client before the remote is
+	 * authenticated. */
+	bufferevent_disable(c->lbev, EV_READ);
+	if ((c->timer = evtimer_new(rt->base, timeout_cb, c)) == NULL ||
+	    (ssl = SSL_new(rt->ctx)) == NULL ||
+	    tls_client_prepare(ssl, cc) != DP_OK) {
+		SSL_free(ssl);
+		cconn_end(c, "error", "out of memory");
+		return;
+	}
+	c->tbev = bufferevent_openssl_socket_new(rt->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->tbev == NULL) {
+		SSL_free(ssl);
+		cconn_end(c, "error", "out of memory");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->tbev, 1);
+	bufferevent_setcb(c->tbev, NULL, NULL, tls_event_cb, c);
+	bufferevent_enable(c->tbev, EV_READ | EV_WRITE);
+	tv.tv_sec = (cc->connect_timeout_ms + cc->handshake_timeout_ms) / 1000;
+	tv.tv_usec = (suseconds_t)((cc->connect_timeout_ms + cc->handshake_timeout_ms) % 1000) * 1000;
+	event_add(c->timer, &tv);
+
+	if (rt->remote_literal) {
+		connect_remote(c, (struct sockaddr *)&rt->remote.ss, rt->remote.len);
+	} else {
+		struct evutil_addrinfo hints;
+		char port[8];
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		snprintf(port, sizeof(port), "%u", cc->connect_port);
+		struct evdns_getaddrinfo_request *req;
+
+		req = evdns_getaddrinfo(rt->dns, cc->connect_host, port, &hints,
+		    resolved_cb, c);
+		/* NULL: resolved_cb already ran, and c may be gone. */
+		if (req != NULL)
+			c->gai = req;
+	}
+}
+
+static void
+resume_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client_route *rt = arg;
+
+	if (rt->evl != NULL)
+		evconnlistener_enable(rt->evl);
+}
+
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct client_route *rt = arg;
+	struct timeval tv = { 0, 100000 };
+
+	log_warn("route %s: accept: %s", rt->conf->name,
+	    strerror(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(evl);
+	event_add(rt->resume, &tv);
+}
+
+int
+client_route_new(struct event_base *base, const struct conf_client *cc,
+    FILE *errs, struct client_route **out)
+{
+	struct client_route *rt;
+	char addr[DP_ADDR_STRLEN + 8];
+	int r;
+
+	*out = NULL;
+	if ((rt = calloc(1, sizeof(*rt))) == NULL)
+		return DP_ERR_NOMEM;
+	rt->base = base;
+	rt->conf = cc;
+	if ((r = tls_client_ctx_new(cc, errs, &rt->ctx)) != DP_OK)
+		goto fail;
+	snprintf(addr, sizeof(addr), strchr(cc->connect_host, ':') != NULL ?
+	    "[%s]:%u" : "%s:%u", cc->connect_host, cc->connect_port);
+	rt->remote_literal = dp_addr_parse(addr, &rt->remote) == DP_OK;
+	if (!rt->remote_literal &&
+	    (rt->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: connect: cannot set up name resolution "
+			    "for %s\n", cc->where.file, cc->where.line, cc->connect_host);
+		r = DP_ERR_DNS;
+		goto fail;
+	}
+	if ((rt->resume = evtimer_new(base, resume_accept_cb, rt)) == NULL) {
+		r = DP_ERR_NOMEM;
+		goto fail;
+	}
+	*out = rt;
+	return DP_OK;
+ fail:
+	client_route_free(rt);
+	return r;
+}
+
+int
+client_route_start(struct client_route *rt)
+{
+	const struct conf_client *cc = rt->conf;
+
+	rt->evl = evconnlistener_new_bind(rt->base, accept_cb, rt,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (const struct sockaddr *)&cc->listen.ss, (int)cc->listen.len);
+	if (rt->evl == NULL)
+		return DP_ERR_IO;
+	evconnlistener_set_error_cb(rt->evl, accept_error_cb);
+	return DP_OK;
+}
+
+void
+client_route_stop(struct client_route *rt)
+{
+	if (rt->evl != NULL) {
+		evconnlistener_free(rt->evl);
+		rt->evl = NULL;
+	}
+}
+
+unsigned
+client_route_active(const struct client_route *rt)
+{
+	return rt->n_conns;
+}
+
+void
+client_route_free(struct client_route *rt)
+{
+	if (rt == NULL)
+		return;
+	client_route_stop(rt);
+	while (rt->conns != NULL)
+		cconn_end(rt->conns, "error", "shutting down");
+	if (rt->resume != NULL)
+		event_free(rt->resume);
+	if (rt->dns != NULL)
+		evdns_base_free(rt->dns, 1);
+	SSL_CTX_free(rt->ctx);
+	free(rt);
+}

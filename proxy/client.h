@@ -1,0 +1,33 @@
+/* client.h — the client role: a plain TCP listener for a local, unmodified
+ * client; each connection is matched 1:1 with a TLS connection to the
+ * remote that carries this route's client certificate and ClientName
+ * (dane_clientid) and authenticates the remote server. Local bytes are only
+ * read once the remote is authenticated. */
+#ifndef DP_CLIENT_H
+#define DP_CLIENT_H
+
+#include <stdio.h>
+
+#include "conf.h"
+
+struct event_base;
+struct client_route;
+
+/* Builds a route for cc (TLS context). Problems go to errs as
+ * "FILE:LINE: key: reason". Returns DP_OK or an error code. */
+int client_route_new(struct event_base *base, const struct conf_client *cc,
+    FILE *errs, struct client_route **out);
+
+/* Binds and starts accepting. Returns DP_OK or DP_ERR_IO (errno set). */
+int client_route_start(struct client_route *r);
+
+/* Stops accepting; connections in progress go on. */
+void client_route_stop(struct client_route *r);
+
+/* Connections open now. */
+unsigned client_route_active(const struct client_route *r);
+
+/* Closes every connection and frees the route; accepts NULL. */
+void client_route_free(struct client_route *r);
+
+#endif

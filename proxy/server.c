@@ -1,0 +1,729 @@
+/* server.c — see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/async.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "cache.h"
+#include "clientid.h"
+#include "conn.h"
+#include "err.h"
+#include "log.h"
+#include "proxyproto.h"
+#include "relay.h"
+#include "tls.h"
+#include "tlsa.h"
+#include "util.h"
+
+struct server_listener {
+	struct event_base *base;
+	const struct conf_server *conf;
+	struct tlsa_cache *cache;
+	struct tlsa_matcher *matcher;
+	SSL_CTX *ctx;
+	struct evconnlistener *evl;
+	struct event *resume;		/* re-enables accepting after EMFILE */
+	struct sconn *conns;		/* all live connections */
+	unsigned n_conns;
+	unsigned n_handshaking;
+};
+
+enum sconn_state {
+	SC_HANDSHAKE,		/* TLS handshake, possibly paused for DNS */
+	SC_CONNECTING,		/* handshake done, connecting to the upstream */
+	SC_RELAY,
+};
+
+struct sconn {
+	struct server_listener *l;
+	struct sconn *prev, *next;
+	enum sconn_state state;
+	char id[LOG_CONN_ID_LEN];
+	char peer_str[DP_ADDR_STRLEN];
+	struct sockaddr_storage peer, local;
+	evutil_socket_t fd;
+	SSL *ssl;
+	struct event *ev;		/* socket readiness while handshaking */
+	struct event *timer;		/* handshake, then connect timeout */
+	struct tls_clientid cid;	/* filled by the extension callback */
+	uint64_t start_ms;
+
+	/* Verification, between the paused callback and the event loop. */
+	int verify_pending;		/* the handshake job waits in the callback */
+	int verify_started;		/* the event loop took the work up */
+	int verify_done;		/* verify_ok is final; resume the job */
+	int verify_ok;
+	int abort;			/* fail whatever client_auth says */
+	X509 *leaf;			/* borrowed from the paused job */
+	STACK_OF(X509) *chain;
+	struct cache_wait *wait;
+	char name[CLIENTID_NAME_MAX + 1];	/* identity being checked */
+	char tlsa[16];			/* matched record, "3 1 1" */
+	const char *reason;		/* why not authenticated / why it ended */
+	char reason_buf[200];
+	int authenticated;
+
+	struct bufferevent *cbev;	/* client side after the handshake */
+	struct bufferevent *ubev;	/* upstream */
+	struct relay *relay;
+};
+
+static void hs_step(struct sconn *c);
+
+/* --- lifetime */
+
+static void
+sconn_unlink(struct sconn *c)
+{
+	struct server_listener *l = c->l;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	l->n_conns--;
+	if (c->state == SC_HANDSHAKE)
+		l->n_handshaking--;
+}
+
+/* Ends the connection: logs its line, frees everything. With linger the
+ * client socket is closed gracefully (an alert just written survives). */
+static void
+sconn_end(struct sconn *c, const char *outcome, const char *reason, int linger)
+{
+	struct conn_report rep = {
+		.role = "server",
+		.id = c->id,
+		.listener = c->l->conf->name,
+		.peer = c->peer_str,
+		.client_name = c->name[0] != '\0' ? c->name : NULL,
+		.tlsa = c->tlsa[0] != '\0' ? c->tlsa : NULL,
+		.outcome = outcome,
+		.reason = reason,
+		.tls_version = c->ssl != NULL && SSL_is_init_finished(c->ssl) ?
+		    SSL_get_version(c->ssl) : NULL,
+		.start_ms = c->start_ms,
+	};
+
+	if (c->relay != NULL) {
+		rep.bytes_in = relay_stats(c->relay)->a_to_b;
+		rep.bytes_out = relay_stats(c->relay)->b_to_a;
+	}
+	conn_log(&rep);
+
+	if (c->wait != NULL)
+		tlsa_cache_cancel(c->wait);
+	if (c->verify_pending && c->ssl != NULL) {
+		/* A paused job is not freed by SSL_free: let it run to its end. */
+		c->abort = 1;
+		c->verify_done = 1;
+		(void)SSL_do_handshake(c->ssl);
+		ERR_clear_error();
+	}
+	relay_free(c->relay);
+	if (c->ev != NULL)
+		event_free(c->ev);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->ubev != NULL)
+		bufferevent_free(c->ubev);
+	if (c->cbev != NULL) {
+		/* Owns ssl and fd (BEV_OPT_CLOSE_ON_FREE). */
+		bufferevent_free(c->cbev);
+	} else {
+		SSL_free(c->ssl);
+		if (c->fd >= 0) {
+			if (linger)
+				conn_linger_close(c->l->base, c->fd);
+			else
+				close(c->fd);
+		}
+	}
+	sconn_unlink(c);
+	free(c);
+}
+
+static void
+timer_arm(struct sconn *c, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+
+	event_add(c->timer, &tv);
+}
+
+/* --- verification, on the event loop while the handshake job is paused */
+
+/* The identity to look up: the ClientName, or with identity =
+ * extension-or-san and no extension, the single SAN dNSName (prefixed). */
+static int
+pick_identity(struct sconn *c)
+{
+	const struct conf_server *cs = c->l->conf;
+	GENERAL_NAMES *gens = NULL;
+	const GENERAL_NAME *dns = NULL;
+	char san[CLIENTID_NAME_MAX + 1];
+	int i, n, r = DP_ERR_DENIED;
+
+	if (c->cid.seen) {
+		dp_strlcpy(c->name, c->cid.name, sizeof(c->name));
+		return DP_OK;
+	}
+	if (cs->identity != IDENTITY_EXTENSION_OR_SAN) {
+		c->reason = "no dane_clientid extension";
+		return DP_ERR_DENIED;
+	}
+	gens = X509_get_ext_d2i(c->leaf, NID_subject_alt_name, NULL, NULL);
+	n = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0;
+	for (i = 0; i < n; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		if (dns != NULL) {
+			c->reason = "no dane_clientid and several SAN dNSNames";
+			goto out;
+		}
+		dns = g;
+	}
+	if (dns == NULL) {
+		c->reason = "no dane_clientid and no SAN dNSName";
+		goto out;
+	}
+	n = ASN1_STRING_length(dns->d.dNSName);
+	if (n <= 0 || (size_t)n >= sizeof(san) ||
+	    clientid_name_check((const char *)ASN1_STRING_get0_data(dns->d.dNSName),
+	    (size_t)n) != DP_OK) {
+		c->reason = "SAN dNSName is not a valid name";
+		goto out;
+	}
+	memcpy(san, ASN1_STRING_get0_data(dns->d.dNSName), (size_t)n);
+	san[n] = '\0';
+	dp_str_lower(san);
+	if (cs->san_tlsa_prefix != NULL && cs->san_tlsa_prefix[0] != '\0') {
+		if ((size_t)snprintf(c->name, sizeof(c->name), "%s.%s",
+		    cs->san_tlsa_prefix, san) >= sizeof(c->name) ||
+		    clientid_name_check(c->name, strlen(c->name)) != DP_OK) {
+			c->name[0] = '\0';
+			c->reason = "prefixed SAN name too long";
+			goto out;
+		}
+	} else {
+		dp_strlcpy(c->name, san, sizeof(c->name));
+	}
+	r = DP_OK;
+ out:
+	GENERAL_NAMES_free(gens);
+	return r;
+}
+
+/* Decides with the TLSA answer, then resumes the handshake. */
+static void
+verify_with(struct sconn *c, struct tlsa_answer *ans)
+{
+	struct tlsa_result res;
+	int r;
+
+	if (ans->status != DNS_SECURE) {
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "TLSA lookup: %s%s%s",
+		    dns_status_str(ans->status), ans->why != NULL ? ": " : "",
+		    ans->why != NULL ? ans->why : "");
+		c->reason = c->reason_buf;
+	} else if ((r = tlsa_match(c->l->matcher, &ans->rrset, c->leaf, c->chain,
+	    c->name, TLSA_PEER_CLIENT, &res)) == DP_OK && res.matched) {
+		c->verify_ok = 1;
+		tlsa_rr_str(&res.rr, c->tlsa, sizeof(c->tlsa));
+	} else {
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "DANE: %s",
+		    res.reason != NULL ? res.reason : dp_strerror(r));
+		c->reason = c->reason_buf;
+		ERR_clear_error();
+	}
+}
+
+static void
+verify_resume(struct sconn *c)
+{
+	c->verify_done = 1;
+	hs_step(c);
+}
+
+static void
+cache_answer_cb(void *arg, struct tlsa_answer *ans)
+{
+	struct sconn *c = arg;
+
+	c->wait = NULL;
+	verify_with(c, ans);
+	tlsa_answer_unref(ans);
+	verify_resume(c);
+}
+
+static void
+verify_start(struct sconn *c)
+{
+	const struct conf_server *cs = c->l->conf;
+	struct tlsa_answer *ans = NULL;
+	int r;
+
+	c->verify_started = 1;
+	if (c->cid.malformed) {
+		c->reason = "malformed dane_clientid";
+		c->abort = 1;
+	} else if (pick_identity(c) != DP_OK) {
+		/* reason set */
+	} else if (!allow_match(cs->allow, cs->n_allow, c->name)) {
+		/* Before any DNS query: strangers cannot make us look names up. */
+		c->reason = "name not allowed";
+	} else {
+		r = tlsa_cache_get(c->l->cache, c->name, cache_answer_cb, c, &ans,
+		    &c->wait);
+		if (r == DP_ERR_AGAIN)
+			return;		/* cache_answer_cb resumes */
+		if (r == DP_OK) {
+			verify_with(c, ans);
+			tlsa_answer_unref(ans);
+		} else if (r == DP_ERR_BUSY) {
+			c->reason = "too many TLSA lookups in flight";
+		} else {
+			c->reason = dp_strerror(r);
+		}
+	}
+	verify_resume(c);
+}
+
+/* Runs inside the handshake's async job: hands the work to the event loop
+ * and waits. Never does DNS or matching here (the job's stack is small). */
+static int
+verify_cb(X509_STORE_CTX *xs, void *arg)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct sconn *c = ssl != NULL ? SSL_get_ex_data(ssl, tls_conn_index()) : NULL;
+
+	if (c == NULL)
+		return 0;
+	if (!c->verify_done) {
+		if (ASYNC_get_current_job() == NULL) {
+			c->reason = "internal: handshake not in an async job";
+			c->abort = 1;
+		} else {
+			c->leaf = X509_STORE_CTX_get0_cert(xs);
+			c->chain = X509_STORE_CTX_get0_untrusted(xs);
+			c->verify_pending = 1;
+			while (!c->verify_done) {
+				if (!ASYNC_pause_job()) {
+					c->reason = "internal: cannot pause handshake";
+					c->abort = 1;
+					break;
+				}
+			}
+			c->verify_pending = 0;
+			c->leaf = NULL;
+			c->chain = NULL;
+		}
+	}
+	if (c->verify_ok && !c->abort) {
+		c->authenticated = 1;
+		return 1;
+	}
+	if (c->l->conf->client_auth == CLIENT_AUTH_OPTIONAL && !c->abort)
+		return 1;	/* proceeds, upstream told: not verified */
+	X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+	return 0;
+}
+
+/* --- upstream and relay */
+
+static void
+relay_done(void *arg, const struct relay_stats *st, const char *reason)
+{
+	struct sconn *c = arg;
+
+	sconn_end(c, c->authenticated ? "ok" : "unauthenticated", reason, 0);
+}
+
+static int
+send_proxy_header(struct sconn *c)
+{
+	const struct conf_server *cs = c->l->conf;
+	unsigned char buf[PP2_HEADER_MAX];
+	char key_alg[32];
+	size_t len = 0;
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+	const unsigned char *alpn = NULL;
+	unsigned alpn_len = 0;
+	int r;
+
+	if (cs->forward == FORWARD_NONE)
+		return DP_OK;
+	if (cs->forward == FORWARD_PROXY_V1) {
+		r = pp1_encode((struct sockaddr *)&c->peer,
+		    (struct sockaddr *)&c->local, (char *)buf, sizeof(buf), &len);
+	} else {
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+		struct pp_info info = {
+			.src = (struct sockaddr *)&c->peer,
+			.dst = (struct sockaddr *)&c->local,
+			.ssl = 1,
+			.cert_conn = peer != NULL,
+			.verified = c->authenticated,
+			.tls_version = SSL_get_version(c->ssl),
+			.cipher = SSL_get_cipher_name(c->ssl),
+			.sig_alg = peer != NULL ?
+			    OBJ_nid2ln(X509_get_signature_nid(peer)) : NULL,
+			.key_alg = peer != NULL ? tls_key_alg(X509_get0_pubkey(peer),
+			    key_alg, sizeof(key_alg)) : NULL,
+			.identity = c->authenticated ? c->name : NULL,
+			.authority = SSL_get_servername(c->ssl,
+			    TLSEXT_NAMETYPE_host_name),
+			.alpn = alpn,
+			.alpn_len = alpn_len,
+			.unique_id = c->id,
+			.identity_tlv = cs->pp2_identity_tlv,
+			.minimal = cs->pp2_minimal,
+			.crc32c = cs->pp2_crc32c,
+		};
+		r = pp2_encode(&info, buf, sizeof(buf), &len);
+	}
+	if (r != DP_OK)
+		return r;
+	return bufferevent_write(c->ubev, buf, len) == 0 ? DP_OK : DP_ERR_NOMEM;
+}
+
+static void
+upstream_connected(struct sconn *c)
+{
+	int r;
+
+	event_del(c->timer);
+	if ((r = send_proxy_header(c)) != DP_OK) {
+		sconn_end(c, "error", "cannot encode PROXY header", 1);
+		return;
+	}
+	c->cbev = bufferevent_openssl_socket_new(c->l->base, c->fd, c->ssl,
+	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+	if (c->cbev == NULL) {
+		sconn_end(c, "error", "out of memory", 1);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
+	c->state = SC_RELAY;
+	if (relay_start(c->l->base, c->cbev, "client", c->ubev, "upstream",
+	    c->l->conf->idle_timeout_ms, relay_done, c, &c->relay) != DP_OK)
+		sconn_end(c, "error", "out of memory", 0);
+}
+
+/* The upstream could not be reached: close the client's TLS cleanly. */
+static void
+upstream_failed(struct sconn *c, const char *why)
+{
+	snprintf(c->reason_buf, sizeof(c->reason_buf), "upstream %s", why);
+	(void)SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	sconn_end(c, "error", c->reason_buf, 1);
+}
+
+static void
+upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sconn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		upstream_connected(c);
+	else if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+		upstream_failed(c, strerror(EVUTIL_SOCKET_ERROR() != 0 ?
+		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
+}
+
+static void
+upstream_connect(struct sconn *c)
+{
+	const struct conf_server *cs = c->l->conf;
+
+	c->state = SC_CONNECTING;
+	c->l->n_handshaking--;
+	event_free(c->ev);
+	c->ev = NULL;
+	/* Reads and writes from now on are plain: no job switches. */
+	SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
+	c->ubev = bufferevent_socket_new(c->l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->ubev == NULL) {
+		upstream_failed(c, "connect: out of memory");
+		return;
+	}
+	bufferevent_setcb(c->ubev, NULL, NULL, upstream_event_cb, c);
+	timer_arm(c, cs->connect_timeout_ms);
+	if (bufferevent_socket_connect(c->ubev, (struct sockaddr *)&cs->upstream.ss,
+	    (int)cs->upstream.len) != 0)
+		upstream_failed(c, strerror(errno));
+}
+
+/* --- the handshake */
+
+static void
+hs_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	hs_step(arg);
+}
+
+static void
+hs_wait(struct sconn *c, short what)
+{
+	event_del(c->ev);
+	event_assign(c->ev, c->l->base, c->fd, what, hs_io_cb, c);
+	event_add(c->ev, NULL);
+}
+
+static void
+hs_failed(struct sconn *c, int ssl_err)
+{
+	char buf[200];
+
+	if (c->reason == NULL) {
+		if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN)
+			c->reason = "client closed during handshake";
+		else
+			c->reason = tls_error_text(buf, sizeof(buf));
+		/* Not a DANE decision: a TLS-level failure. */
+		sconn_end(c, "error", c->reason, 1);
+		return;
+	}
+	ERR_clear_error();
+	sconn_end(c, "refused", c->reason, 1);
+}
+
+static void
+hs_step(struct sconn *c)
+{
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		if (!c->authenticated &&
+		    c->l->conf->client_auth == CLIENT_AUTH_REQUIRE) {
+			/* Unreachable by construction; fail closed regardless. */
+			c->reason = "not authenticated";
+			sconn_end(c, "refused", c->reason, 1);
+			return;
+		}
+		if (!c->authenticated && c->reason == NULL)
+			c->reason = "no client certificate";
+		upstream_connect(c);
+		return;
+	}
+	e = SSL_get_error(c->ssl, r);
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		hs_wait(c, EV_READ);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		hs_wait(c, EV_WRITE);
+		return;
+	case SSL_ERROR_WANT_ASYNC:
+		event_del(c->ev);
+		if (c->verify_pending && !c->verify_started)
+			verify_start(c);	/* may resume and end c: return at once */
+		return;
+	default:
+		hs_failed(c, e);
+		return;
+	}
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sconn *c = arg;
+
+	if (c->state == SC_CONNECTING) {
+		upstream_failed(c, "connect timeout");
+		return;
+	}
+	c->reason = c->verify_pending ? "handshake timeout waiting for DNS" :
+	    "handshake timeout";
+	if (c->verify_pending) {
+		/* Resume the job with a no: the client gets handshake_failure. */
+		if (c->wait != NULL) {
+			tlsa_cache_cancel(c->wait);
+			c->wait = NULL;
+		}
+		c->abort = 1;
+		verify_resume(c);
+		return;
+	}
+	sconn_end(c, "error", c->reason, 0);
+}
+
+/* --- accepting */
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct server_listener *l = arg;
+	struct sconn *c;
+	socklen_t len = sizeof(c->local);
+	int one = 1;
+
+	if (l->n_handshaking >= l->conf->max_handshakes) {
+		char peer[DP_ADDR_STRLEN];
+		log_warn("listener %s: refusing %s: %u handshakes in progress",
+		    l->conf->name, dp_addr_str(sa, peer, sizeof(peer)),
+		    l->n_handshaking);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->l = l;
+	c->fd = fd;
+	c->start_ms = dp_now_ms();
+	c->state = SC_HANDSHAKE;
+	log_conn_id(c->id, sizeof(c->id));
+	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
+	dp_addr_str(sa, c->peer_str, sizeof(c->peer_str));
+	getsockname(fd, (struct sockaddr *)&c->local, &len);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->next = l->conns;
+	if (l->conns != NULL)
+		l->conns->prev = c;
+	l->conns = c;
+	l->n_conns++;
+	l->n_handshaking++;
+
+	if ((c->ssl = SSL_new(l->ctx)) == NULL ||
+	    (c->ev = event_new(l->base, fd, EV_READ, hs_io_cb, c)) == NULL ||
+	    (c->timer = evtimer_new(l->base, timeout_cb, c)) == NULL ||
+	    SSL_set_fd(c->ssl, fd) != 1 ||
+	    !SSL_set_ex_data(c->ssl, tls_conn_index(), c) ||
+	    tls_clientid_attach(c->ssl, &c->cid) != DP_OK) {
+		sconn_end(c, "error", "out of memory", 0);
+		return;
+	}
+	SSL_set_accept_state(c->ssl);
+	SSL_set_mode(c->ssl, SSL_MODE_ASYNC);
+	timer_arm(c, l->conf->handshake_timeout_ms);
+	hs_step(c);
+}
+
+static void
+resume_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_listener *l = arg;
+
+	if (l->evl != NULL)
+		evconnlistener_enable(l->evl);
+}
+
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct server_listener *l = arg;
+	struct timeval tv = { 0, 100000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	/* EMFILE and friends: pause instead of spinning on the error. */
+	log_warn("listener %s: accept: %s", l->conf->name, strerror(e));
+	evconnlistener_disable(evl);
+	event_add(l->resume, &tv);
+}
+
+int
+server_listener_new(struct event_base *base, const struct conf_server *cs,
+    struct tlsa_cache *cache, FILE *errs, struct server_listener **out)
+{
+	struct server_listener *l;
+	int r;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return DP_ERR_NOMEM;
+	l->base = base;
+	l->conf = cs;
+	l->cache = cache;
+	if ((r = tls_server_ctx_new(cs, errs, &l->ctx)) != DP_OK)
+		goto fail;
+	SSL_CTX_set_cert_verify_callback(l->ctx, verify_cb, NULL);
+	if ((r = tlsa_matcher_new(cs->pkix_ca_file, &l->matcher)) != DP_OK) {
+		char buf[256];
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: pkix_ca_file: cannot load %s: %s\n",
+			    cs->pkix_ca_where.file, cs->pkix_ca_where.line,
+			    cs->pkix_ca_file != NULL ? cs->pkix_ca_file : "(none)",
+			    tls_error_text(buf, sizeof(buf)));
+		goto fail;
+	}
+	if ((l->resume = evtimer_new(base, resume_accept_cb, l)) == NULL) {
+		r = DP_ERR_NOMEM;
+		goto fail;
+	}
+	*out = l;
+	return DP_OK;
+ fail:
+	server_listener_free(l);
+	return r;
+}
+
+int
+server_listener_start(struct server_listener *l)
+{
+	const struct conf_server *cs = l->conf;
+
+	l->evl = evconnlistener_new_bind(l->base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (const struct sockaddr *)&cs->listen.ss, (int)cs->listen.len);
+	if (l->evl == NULL)
+		return DP_ERR_IO;
+	evconnlistener_set_error_cb(l->evl, accept_error_cb);
+	return DP_OK;
+}
+
+void
+server_listener_stop(struct server_listener *l)
+{
+	if (l->evl != NULL) {
+		evconnlistener_free(l->evl);
+		l->evl = NULL;
+	}
+}
+
+unsigned
+server_listener_active(const struct server_listener *l)
+{
+	return l->n_conns;
+}
+
+void
+server_listener_free(struct server_listener *l)
+{
+	if (l == NULL)
+		return;
+	server_listener_stop(l);
+	while (l->conns != NULL)
+		sconn_end(l->conns, "error", "shutting down", 0);
+	if (l->resume != NULL)
+		event_free(l->resume);
+	tlsa_matcher_free(l->matcher);
+	SSL_CTX_free(l->ctx);
+	free(l);
+}
