@@ -48,7 +48,8 @@ struct cache_stats {
 int tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
     struct tlsa_cache **out);
 
-/* Cancels every waiter (no callbacks), cancels lookups, frees; accepts NULL. */
+/* Cancels every waiter (no callbacks), cancels lookups, frees; accepts NULL.
+ * Not from inside a cache callback. Answers still referenced stay valid. */
 void tlsa_cache_free(struct tlsa_cache *c);
 
 /* Looks name up.
@@ -67,5 +68,9 @@ void tlsa_cache_cancel(struct cache_wait *w);
 
 /* Copies the counters. */
 void tlsa_cache_stats(const struct tlsa_cache *c, struct cache_stats *out);
+
+/* Test hook: replaces the clock used for expiry (default dp_now_ms; NULL
+ * restores it). expires_ms of new answers is then in that clock's time. */
+void tlsa_cache_set_clock(struct tlsa_cache *c, uint64_t (*now_ms)(void));
 
 #endif

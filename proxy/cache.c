@@ -1,0 +1,482 @@
+/* cache.c — see cache.h.
+ *
+ * Entries live in a chained hash table keyed by the lower-cased owner name.
+ * An entry is in one of two states:
+ *  - answered: holds an answer (one reference), sits on the LRU list, has no
+ *    lookup and no waiters; only these can be evicted;
+ *  - in flight: holds a dns_query and a FIFO list of waiters; not on the LRU
+ *    list, so never evicted.
+ * An expired answered entry becomes in flight again on the next get.
+ *
+ * Delivery moves the waiters to a list on the stack before the first
+ * callback runs and always takes the head of that list: a callback may then
+ * cancel any other waiter (it is unlinked from whichever list it is on), start
+ * new lookups, or evict the very entry that was answered. */
+#include "cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#define CACHE_BUCKETS_MIN 64
+
+struct wait_list {
+	struct cache_wait *head, *tail;
+};
+
+struct cache_wait {
+	struct wait_list *list;		/**< the list this waiter is on */
+	struct cache_wait *prev, *next;
+	cache_cb cb;
+	void *arg;
+};
+
+struct cache_entry {
+	struct tlsa_cache *c;
+	char *name;			/**< lower-cased key */
+	uint32_t hash;
+	struct cache_entry *hnext;	/**< bucket chain */
+	struct cache_entry *lru_prev, *lru_next;
+	struct tlsa_answer *ans;	/**< answered state: one reference */
+	struct dns_query *q;		/**< in-flight state */
+	struct wait_list waiters;	/**< in-flight state */
+};
+
+struct tlsa_cache {
+	struct dns_client *dns;		/**< not owned */
+	unsigned max_ttl;		/**< cap for DNS_SECURE, seconds */
+	unsigned neg_ttl;		/**< cap for everything else cached */
+	unsigned max_inflight;
+	unsigned max_entries;
+	uint64_t (*now)(void);		/**< clock, ms */
+	struct cache_entry **buckets;
+	size_t n_buckets;		/**< a power of two */
+	struct cache_entry *lru_head;	/**< most recently used */
+	struct cache_entry *lru_tail;	/**< next to go */
+	struct cache_stats st;
+};
+
+/* Handed to waiters when no answer object can be allocated: never freed. */
+static struct tlsa_answer oom_answer = {
+	.refs = -1, .status = DNS_TEMPFAIL, .why = "out of memory",
+};
+
+void
+tlsa_answer_ref(struct tlsa_answer *a)
+{
+	if (a != NULL && a->refs >= 0)
+		a->refs++;
+}
+
+void
+tlsa_answer_unref(struct tlsa_answer *a)
+{
+	if (a == NULL || a->refs < 0 || --a->refs > 0)
+		return;
+	tlsa_rrset_clear(&a->rrset);
+	free(a->why);
+	free(a->name);
+	free(a);
+}
+
+/* ---- names and the hash table ---- */
+
+/* Lower-cases a valid owner name into buf (CONF_NAME_MAX + 1 bytes):
+ * 1..253 characters, labels of 1..63 letters, digits, '-' or '_', no
+ * trailing dot. Returns DP_OK or DP_ERR_INVALID. */
+static int
+name_key(const char *s, char *buf)
+{
+	size_t i, label = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char ch = s[i];
+		if (i >= CONF_NAME_MAX)
+			return DP_ERR_INVALID;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (ch == '.') {
+			if (label == 0)
+				return DP_ERR_INVALID;
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_') {
+			if (++label > 63)
+				return DP_ERR_INVALID;
+		} else {
+			return DP_ERR_INVALID;
+		}
+		buf[i] = ch;
+	}
+	buf[i] = '\0';
+	return label > 0 ? DP_OK : DP_ERR_INVALID;
+}
+
+static uint32_t
+name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static struct cache_entry *
+entry_find(struct tlsa_cache *c, const char *key, uint32_t h)
+{
+	struct cache_entry *e;
+
+	for (e = c->buckets[h & (c->n_buckets - 1)]; e != NULL; e = e->hnext)
+		if (e->hash == h && strcmp(e->name, key) == 0)
+			return e;
+	return NULL;
+}
+
+/* Doubles the table when it is fuller than one entry per bucket; a failed
+ * allocation only leaves the chains longer. */
+static void
+table_grow(struct tlsa_cache *c)
+{
+	struct cache_entry **nb, *e, *next;
+	size_t n = c->n_buckets * 2, i;
+
+	if (c->st.entries <= c->n_buckets ||
+	    (nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < c->n_buckets; i++) {
+		for (e = c->buckets[i]; e != NULL; e = next) {
+			next = e->hnext;
+			e->hnext = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	}
+	free(c->buckets);
+	c->buckets = nb;
+	c->n_buckets = n;
+}
+
+/* ---- LRU and waiter lists ---- */
+
+static void
+lru_remove(struct tlsa_cache *c, struct cache_entry *e)
+{
+	if (e->lru_prev != NULL)
+		e->lru_prev->lru_next = e->lru_next;
+	else if (c->lru_head == e)
+		c->lru_head = e->lru_next;
+	else
+		return;		/* not on the list */
+	if (e->lru_next != NULL)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		c->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void
+lru_push(struct tlsa_cache *c, struct cache_entry *e)
+{
+	e->lru_prev = NULL;
+	e->lru_next = c->lru_head;
+	if (c->lru_head != NULL)
+		c->lru_head->lru_prev = e;
+	else
+		c->lru_tail = e;
+	c->lru_head = e;
+}
+
+static void
+wait_append(struct wait_list *l, struct cache_wait *w)
+{
+	w->list = l;
+	w->next = NULL;
+	w->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = w;
+	else
+		l->head = w;
+	l->tail = w;
+}
+
+static void
+wait_unlink(struct cache_wait *w)
+{
+	struct wait_list *l = w->list;
+
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		l->head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		l->tail = w->prev;
+	w->prev = w->next = NULL;
+	w->list = NULL;
+}
+
+/* ---- entries ---- */
+
+/* Unhooks e from the table and the LRU list, cancels its lookup and its
+ * waiters (no callbacks), drops its answer and frees it. */
+static void
+entry_free(struct tlsa_cache *c, struct cache_entry *e)
+{
+	struct cache_entry **pp;
+	struct cache_wait *w;
+
+	for (pp = &c->buckets[e->hash & (c->n_buckets - 1)]; *pp != NULL;
+	    pp = &(*pp)->hnext) {
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	}
+	lru_remove(c, e);
+	if (e->q != NULL) {
+		dns_query_cancel(e->q);
+		c->st.inflight--;
+	}
+	while ((w = e->waiters.head) != NULL) {
+		wait_unlink(w);
+		free(w);
+	}
+	tlsa_answer_unref(e->ans);
+	c->st.entries--;
+	free(e->name);
+	free(e);
+}
+
+/* Least recently used answered entries go first; in-flight ones stay. */
+static void
+evict(struct tlsa_cache *c)
+{
+	while (c->st.entries > c->max_entries && c->lru_tail != NULL)
+		entry_free(c, c->lru_tail);
+}
+
+static struct tlsa_answer *
+answer_new(const char *name, struct dns_result *res)
+{
+	struct tlsa_answer *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->name = strdup(name)) == NULL ||
+	    (res->why != NULL && (a->why = strdup(res->why)) == NULL)) {
+		if (a != NULL)
+			free(a->name);
+		free(a);
+		return NULL;
+	}
+	a->refs = 1;
+	a->status = res->status;
+	if (res->status == DNS_SECURE) {
+		a->rrset = res->rrset;	/* taken, as dns.h allows */
+		memset(&res->rrset, 0, sizeof(res->rrset));
+	}
+	return a;
+}
+
+static void
+on_dns_result(void *arg, struct dns_result *res)
+{
+	struct cache_entry *e = arg;
+	struct tlsa_cache *c = e->c;
+	struct tlsa_answer *a;
+	struct wait_list delivering = { NULL, NULL };
+	struct cache_wait *w;
+	uint64_t now = c->now();
+	unsigned cap;
+	uint32_t ttl;
+
+	e->q = NULL;
+	c->st.inflight--;
+	if ((a = answer_new(e->name, res)) == NULL) {
+		log_error("cache: %s: out of memory for the DNS answer",
+		    e->name);
+		a = &oom_answer;
+	}
+	a->expires_ms = now;
+	cap = a->status == DNS_SECURE ? c->max_ttl : c->neg_ttl;
+	ttl = res->ttl < cap ? res->ttl : cap;
+	if (a->status == DNS_TEMPFAIL || a->status == DNS_TIMEOUT)
+		ttl = 0;	/* handed to the waiters, never cached */
+
+	/* Settle the entry before any callback runs. */
+	while ((w = e->waiters.head) != NULL) {
+		wait_unlink(w);
+		wait_append(&delivering, w);
+	}
+	if (ttl > 0 && a != &oom_answer) {
+		a->expires_ms = now + (uint64_t)ttl * 1000;
+		tlsa_answer_ref(a);
+		e->ans = a;
+		lru_push(c, e);
+		evict(c);
+	} else {
+		entry_free(c, e);
+	}
+	e = NULL;	/* may be gone from here on */
+
+	while ((w = delivering.head) != NULL) {
+		cache_cb cb = w->cb;
+		void *cb_arg = w->arg;
+		wait_unlink(w);
+		free(w);
+		tlsa_answer_ref(a);
+		cb(cb_arg, a);
+	}
+	tlsa_answer_unref(a);
+}
+
+/* ---- public ---- */
+
+int
+tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
+    struct tlsa_cache **out)
+{
+	struct tlsa_cache *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return DP_ERR_NOMEM;
+	if ((c->buckets = calloc(CACHE_BUCKETS_MIN, sizeof(*c->buckets))) == NULL) {
+		free(c);
+		return DP_ERR_NOMEM;
+	}
+	c->n_buckets = CACHE_BUCKETS_MIN;
+	c->dns = dns;
+	c->max_ttl = conf->cache_max_ttl;
+	c->neg_ttl = conf->negative_ttl;
+	c->max_inflight = conf->max_inflight > 0 ? conf->max_inflight : 1;
+	c->max_entries = conf->cache_max_entries > 0 ?
+	    conf->cache_max_entries : 1;
+	c->now = dp_now_ms;
+	*out = c;
+	return DP_OK;
+}
+
+void
+tlsa_cache_free(struct tlsa_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_buckets; i++)
+		while (c->buckets[i] != NULL)
+			entry_free(c, c->buckets[i]);
+	free(c->buckets);
+	free(c);
+}
+
+void
+tlsa_cache_set_clock(struct tlsa_cache *c, uint64_t (*now_ms)(void))
+{
+	c->now = now_ms != NULL ? now_ms : dp_now_ms;
+}
+
+int
+tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
+    void *arg, struct tlsa_answer **ans, struct cache_wait **wait)
+{
+	char key[CONF_NAME_MAX + 1];
+	struct cache_entry *e;
+	struct cache_wait *w = NULL;
+	uint32_t h;
+	int r;
+
+	*ans = NULL;
+	*wait = NULL;
+	if (name_key(name, key) != DP_OK)
+		return DP_ERR_INVALID;
+	h = name_hash(key);
+	e = entry_find(c, key, h);
+
+	if (e != NULL && e->ans != NULL) {
+		if (c->now() < e->ans->expires_ms) {
+			c->st.hits++;
+			lru_remove(c, e);
+			lru_push(c, e);
+			tlsa_answer_ref(e->ans);
+			*ans = e->ans;
+			return DP_OK;
+		}
+		/* Expired: the entry turns into a lookup below. */
+		lru_remove(c, e);
+		tlsa_answer_unref(e->ans);
+		e->ans = NULL;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		goto fail_nomem;
+	w->cb = cb;
+	w->arg = arg;
+	if (e != NULL && e->q != NULL) {
+		c->st.merged++;
+		wait_append(&e->waiters, w);
+		*wait = w;
+		return DP_ERR_AGAIN;
+	}
+
+	if (c->st.inflight >= c->max_inflight) {
+		c->st.busy++;
+		free(w);
+		if (e != NULL)
+			entry_free(c, e);	/* expired, nothing to keep */
+		return DP_ERR_BUSY;
+	}
+	if (e == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL)
+			goto fail_nomem;
+		if ((e->name = strdup(key)) == NULL) {
+			free(e);
+			e = NULL;
+			goto fail_nomem;
+		}
+		e->c = c;
+		e->hash = h;
+		e->hnext = c->buckets[h & (c->n_buckets - 1)];
+		c->buckets[h & (c->n_buckets - 1)] = e;
+		c->st.entries++;
+	}
+	if ((r = dns_lookup_tlsa(c->dns, key, on_dns_result, e, &e->q)) != DP_OK) {
+		e->q = NULL;
+		free(w);
+		entry_free(c, e);
+		return r;
+	}
+	c->st.inflight++;
+	c->st.misses++;
+	wait_append(&e->waiters, w);
+	*wait = w;
+	table_grow(c);
+	evict(c);
+	return DP_ERR_AGAIN;
+
+fail_nomem:
+	free(w);
+	if (e != NULL && e->ans == NULL && e->q == NULL)
+		entry_free(c, e);
+	return DP_ERR_NOMEM;
+}
+
+void
+tlsa_cache_cancel(struct cache_wait *w)
+{
+	if (w == NULL)
+		return;
+	wait_unlink(w);
+	free(w);
+}
+
+void
+tlsa_cache_stats(const struct tlsa_cache *c, struct cache_stats *out)
+{
+	*out = c->st;
+}

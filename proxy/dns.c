@@ -1,0 +1,1046 @@
+/* dns.c — see dns.h.
+ *
+ * One query object per lookup, on a list owned by the client so that
+ * dns_client_free() can cancel them all. Whatever the back end, a finished
+ * lookup stores its result in the query and activates an event: the user's
+ * callback therefore always runs from the event loop, never from inside
+ * dns_lookup_tlsa() (libunbound answers local data synchronously, inside
+ * ub_resolve_event) and never from inside a libunbound callback (where
+ * calling back into libunbound, or freeing its context, is not safe).
+ *
+ * Both back ends parse the answer packet with the same code (answer_parse):
+ * the real RCODE, the CNAME chain, the TLSA RRs at its end, their TTL and the
+ * earliest expiration of the RRSIGs over them, the SOA negative TTL. */
+#include "dns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <event2/event.h>
+#include <ldns/ldns.h>
+#include <unbound-event.h>
+#include <unbound.h>
+
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#define DNS_RR_TYPE_TLSA 52
+#define DNS_EDNS_SIZE 1232
+#define DNS_TCP_MAX (65535 + 2)	/* largest message plus its length prefix */
+#define DNS_UDP_MAX 65535
+#define DNS_CNAME_MAX 16	/* longest CNAME chain followed in a packet */
+#define DNS_TRIES_PER_RESOLVER 2
+/* Unbound's own val-bogus-ttl default: how long a bogus answer may be kept
+ * (the cache caps it with negative_cache_ttl). */
+#define DNS_BOGUS_TTL 60
+
+struct dns_client {
+	struct event_base *base;	/**< not owned */
+	enum conf_dns_mode mode;
+	unsigned timeout_ms;		/**< whole lookup */
+	size_t n_resolvers;
+	struct dp_addr resolvers[CONF_MAX_RESOLVERS];
+	struct ub_ctx *ub;		/**< validate mode */
+	uint64_t started;		/**< lookups started */
+	struct dns_query *head;		/**< live queries (pending or finished
+					 * but not yet delivered) */
+};
+
+/* One UDP socket of a resolver-ad lookup, connected to one resolver. */
+struct ad_udp {
+	int fd;				/**< -1 until first used */
+	struct event *ev;		/**< persistent read event */
+};
+
+struct dns_query {
+	struct dns_client *c;
+	struct dns_query *prev, *next;	/**< on c->head */
+	dns_cb cb;
+	void *arg;
+	char *owner;			/**< as given */
+	ldns_rdf *qname;		/**< owner as a dname, for matching */
+	struct event *timeout_ev;	/**< whole-lookup timer */
+	struct event *done_ev;		/**< delivers res from the loop */
+	int finished;			/**< res holds the outcome */
+	struct dns_result res;
+	char why[160];			/**< res.why points here */
+
+	/* validate mode */
+	int ub_id;			/**< async id, when ub_pending */
+	int ub_pending;			/**< libunbound still owes a callback */
+
+	/* resolver-ad mode */
+	uint8_t *wire;			/**< the query (ldns-allocated) */
+	size_t wire_len;
+	unsigned tries;			/**< UDP sends so far */
+	unsigned max_tries;
+	size_t last_ri;			/**< resolver of the latest try */
+	struct event *try_ev;		/**< per-try retransmit timer */
+	struct ad_udp udp[CONF_MAX_RESOLVERS];
+	int tcp_fd;			/**< -1 when no TCP exchange runs */
+	struct event *tcp_ev;
+	int tcp_connected;
+	uint8_t *tcp_buf;		/**< query out, then answer in */
+	size_t tcp_len;			/**< bytes to send / expected to read */
+	size_t tcp_off;			/**< bytes sent / read so far */
+	int tcp_reading;		/**< 0: sending the query; 1: reading */
+};
+
+const char *
+dns_status_str(enum dns_status s)
+{
+	switch (s) {
+	case DNS_SECURE: return "secure";
+	case DNS_SECURE_NXDOMAIN: return "nxdomain";
+	case DNS_SECURE_NODATA: return "nodata";
+	case DNS_INSECURE: return "insecure";
+	case DNS_BOGUS: return "bogus";
+	case DNS_TEMPFAIL: return "servfail/error";
+	case DNS_TIMEOUT: return "timeout";
+	}
+	return "unknown";
+}
+
+uint64_t
+dns_queries_started(const struct dns_client *c)
+{
+	return c->started;
+}
+
+/* A host name as the proxy looks it up: 1..253 characters, labels of 1..63
+ * letters, digits, '-' or '_', no trailing dot. */
+static int
+owner_valid(const char *s)
+{
+	size_t n = strlen(s), label = 0, i;
+
+	if (n == 0 || n > CONF_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0;
+}
+
+/* ---- answer parsing, shared by both back ends ---- */
+
+struct answer_info {
+	int rcode;			/**< from the packet header */
+	int ad;				/**< AD bit */
+	int tc;				/**< TC bit */
+	uint32_t tlsa_ttl;		/**< min TTL of the TLSA RRs (if any) */
+	int have_sig;			/**< an RRSIG over them was seen */
+	int64_t sig_left;		/**< seconds until its earliest expiration */
+	int have_soa;
+	uint32_t neg_ttl;		/**< min(SOA TTL, SOA minimum) */
+	struct tlsa_rrset rrset;	/**< TLSA RRs at the end of the CNAME chain */
+};
+
+/* Seconds from now until the RRSIG expiration exp (RFC 4034 serial number
+ * arithmetic on 32-bit wall-clock seconds); negative when already past. */
+static int64_t
+sig_seconds_left(uint32_t exp)
+{
+	uint32_t now = (uint32_t)time(NULL);
+
+	return (int64_t)(int32_t)(exp - now);
+}
+
+/* Fills info from pkt, a response to "qname TLSA". Returns DP_OK,
+ * DP_ERR_NOMEM, or DP_ERR_DNS when an RR is unusably malformed. */
+static int
+answer_parse(const ldns_pkt *pkt, const ldns_rdf *qname,
+    struct answer_info *info)
+{
+	const ldns_rr_list *an = ldns_pkt_answer(pkt);
+	const ldns_rr_list *ns = ldns_pkt_authority(pkt);
+	const ldns_rdf *cur = qname;
+	size_t i, n, hops;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	info->rcode = ldns_pkt_get_rcode(pkt);
+	info->ad = ldns_pkt_ad(pkt);
+	info->tc = ldns_pkt_tc(pkt);
+	n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
+
+	/* The CNAME chain as the resolver already followed it. */
+	for (hops = 0; hops < DNS_CNAME_MAX; hops++) {
+		const ldns_rdf *next = NULL;
+		for (i = 0; i < n; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(an, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+			    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
+			    ldns_rr_rd_count(rr) == 1 &&
+			    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0) {
+				next = ldns_rr_rdf(rr, 0);
+				break;
+			}
+		}
+		if (next == NULL)
+			break;
+		cur = next;
+	}
+
+	for (i = 0; i < n; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		const ldns_rdf *d;
+		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
+		    ldns_dname_compare(ldns_rr_owner(rr), cur) != 0)
+			continue;
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG) {
+			const ldns_rdf *tc = ldns_rr_rrsig_typecovered(rr);
+			const ldns_rdf *ex = ldns_rr_rrsig_expiration(rr);
+			int64_t left;
+			if (tc == NULL || ex == NULL ||
+			    ldns_rdf2rr_type(tc) != DNS_RR_TYPE_TLSA)
+				continue;
+			left = sig_seconds_left(ldns_rdf2native_int32(ex));
+			if (!info->have_sig || left < info->sig_left)
+				info->sig_left = left;
+			info->have_sig = 1;
+			continue;
+		}
+		if ((int)ldns_rr_get_type(rr) != DNS_RR_TYPE_TLSA)
+			continue;
+		/* usage, selector, matching type, data (ldns >= 1.8 splits
+		 * the RDATA this way; an empty data field is malformed) */
+		if (ldns_rr_rd_count(rr) != 4 ||
+		    ldns_rdf_size(ldns_rr_rdf(rr, 0)) != 1 ||
+		    ldns_rdf_size(ldns_rr_rdf(rr, 1)) != 1 ||
+		    ldns_rdf_size(ldns_rr_rdf(rr, 2)) != 1)
+			continue;
+		d = ldns_rr_rdf(rr, 3);
+		if (info->rrset.n == 0 || ldns_rr_ttl(rr) < info->tlsa_ttl)
+			info->tlsa_ttl = ldns_rr_ttl(rr);
+		if ((r = tlsa_rrset_add(&info->rrset,
+		    ldns_rdf2native_int8(ldns_rr_rdf(rr, 0)),
+		    ldns_rdf2native_int8(ldns_rr_rdf(rr, 1)),
+		    ldns_rdf2native_int8(ldns_rr_rdf(rr, 2)),
+		    ldns_rdf_data(d), ldns_rdf_size(d))) != DP_OK) {
+			tlsa_rrset_clear(&info->rrset);
+			return r;
+		}
+	}
+
+	n = ns != NULL ? ldns_rr_list_rr_count(ns) : 0;
+	for (i = 0; i < n; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
+		uint32_t t;
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
+		    ldns_rr_rd_count(rr) != 7)
+			continue;
+		t = ldns_rr_ttl(rr);
+		if (ldns_rdf2native_int32(ldns_rr_rdf(rr, 6)) < t)
+			t = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
+		info->neg_ttl = t;
+		info->have_soa = 1;
+		break;
+	}
+	return DP_OK;
+}
+
+/* TTL of a secure answer: the TLSA TTL, shortened to the earliest RRSIG
+ * expiration when signatures came with the packet. */
+static uint32_t
+answer_secure_ttl(const struct answer_info *info)
+{
+	uint32_t ttl = info->tlsa_ttl;
+
+	if (info->have_sig) {
+		if (info->sig_left <= 0)
+			ttl = 0;
+		else if ((uint64_t)info->sig_left < ttl)
+			ttl = (uint32_t)info->sig_left;
+	}
+	return ttl;
+}
+
+/* ---- query life cycle ---- */
+
+static void query_stop_io(struct dns_query *q);
+
+static void
+query_unlink(struct dns_query *q)
+{
+	if (q->c == NULL)
+		return;
+	if (q->prev != NULL)
+		q->prev->next = q->next;
+	else
+		q->c->head = q->next;
+	if (q->next != NULL)
+		q->next->prev = q->prev;
+	q->prev = q->next = NULL;
+}
+
+/* Frees everything of q; q must be unlinked and its I/O stopped. */
+static void
+query_free(struct dns_query *q)
+{
+	if (q == NULL)
+		return;
+	if (q->timeout_ev != NULL)
+		event_free(q->timeout_ev);
+	if (q->done_ev != NULL)
+		event_free(q->done_ev);
+	tlsa_rrset_clear(&q->res.rrset);
+	if (q->qname != NULL)
+		ldns_rdf_deep_free(q->qname);
+	free(q->wire);	/* ldns_pkt2wire allocates with malloc */
+	free(q->owner);
+	free(q);
+}
+
+/* Records the outcome and schedules its delivery. The rrset (if any) is
+ * taken from *set. */
+static void
+query_finish(struct dns_query *q, enum dns_status status, uint32_t ttl,
+    struct tlsa_rrset *set, const char *why)
+{
+	if (q->finished)
+		return;
+	q->finished = 1;
+	query_stop_io(q);
+	q->res.status = status;
+	q->res.ttl = ttl;
+	if (set != NULL) {
+		q->res.rrset = *set;
+		memset(set, 0, sizeof(*set));
+	}
+	dp_strlcpy(q->why, why != NULL ? why : "", sizeof(q->why));
+	q->res.why = q->why[0] != '\0' ? q->why : NULL;
+	event_active(q->done_ev, 0, 0);
+}
+
+static void
+query_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_query *q = arg;
+
+	/* Unlinked first: the callback may free the client (and with it every
+	 * other query) or start new lookups. */
+	query_unlink(q);
+	q->cb(q->arg, &q->res);
+	query_free(q);
+}
+
+static void
+query_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_query *q = arg;
+	char why[64];
+
+	snprintf(why, sizeof(why), "no answer within %u ms", q->c->timeout_ms);
+	query_finish(q, DNS_TIMEOUT, 0, NULL, why);
+}
+
+/* ---- validate mode: libunbound ---- */
+
+static void
+ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
+    char *why_bogus, int was_ratelimited)
+{
+	struct dns_query *q = arg;
+	struct answer_info info;
+	ldns_pkt *pkt = NULL;
+	char why[160];
+	int r;
+
+	q->ub_pending = 0;
+	if (q->finished)	/* cannot happen: ub_cancel stops callbacks */
+		return;
+	if (sec == 1) {
+		snprintf(why, sizeof(why), "%s",
+		    why_bogus != NULL ? why_bogus : "validation failed");
+		query_finish(q, DNS_BOGUS, DNS_BOGUS_TTL, NULL, why);
+		return;
+	}
+	/* The rcode argument is not the answer's RCODE (0 on NXDOMAIN):
+	 * nonzero means the resolution itself failed. */
+	if ((rcode != 0 && rcode != LDNS_RCODE_NXDOMAIN) || packet == NULL ||
+	    packet_len <= 0) {
+		ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rcode);
+		snprintf(why, sizeof(why), "unbound: %s%s",
+		    lt != NULL ? lt->name : "error",
+		    was_ratelimited ? " (ratelimited)" : "");
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
+		return;
+	}
+	if (ldns_wire2pkt(&pkt, packet, (size_t)packet_len) != LDNS_STATUS_OK) {
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, "unparsable answer");
+		return;
+	}
+	if ((r = answer_parse(pkt, q->qname, &info)) != DP_OK) {
+		ldns_pkt_free(pkt);
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, "out of memory");
+		return;
+	}
+	ldns_pkt_free(pkt);
+	log_debug("dns: %s: validate: sec=%d rcode=%d tlsa=%zu ttl=%u rrsig=%s "
+	    "sig_left=%lld soa=%s neg_ttl=%u", q->owner, sec, info.rcode,
+	    info.rrset.n, info.tlsa_ttl, info.have_sig ? "yes" : "no",
+	    (long long)info.sig_left, info.have_soa ? "yes" : "no",
+	    info.neg_ttl);
+
+	if (info.rcode != LDNS_RCODE_NOERROR &&
+	    info.rcode != LDNS_RCODE_NXDOMAIN) {
+		ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes,
+		    info.rcode);
+		snprintf(why, sizeof(why), "rcode %s",
+		    lt != NULL ? lt->name : "unknown");
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
+	} else if (sec != 2) {
+		query_finish(q, DNS_INSECURE, info.rrset.n > 0 ?
+		    info.tlsa_ttl : info.neg_ttl, NULL, "insecure");
+	} else if (info.rcode == LDNS_RCODE_NXDOMAIN) {
+		query_finish(q, DNS_SECURE_NXDOMAIN, info.neg_ttl, NULL,
+		    "nxdomain");
+	} else if (info.rrset.n == 0) {
+		query_finish(q, DNS_SECURE_NODATA, info.neg_ttl, NULL,
+		    "nodata");
+	} else {
+		query_finish(q, DNS_SECURE, answer_secure_ttl(&info),
+		    &info.rrset, NULL);
+	}
+	tlsa_rrset_clear(&info.rrset);
+}
+
+static int
+ub_setup(struct dns_client *c, const struct conf_dns *conf, char *err,
+    size_t err_size)
+{
+	FILE *f;
+	size_t i;
+	int r;
+
+	if (conf->trust_anchor_file == NULL) {
+		snprintf(err, err_size, "validate mode needs a trust anchor file");
+		return DP_ERR_INVALID;
+	}
+	/* libunbound reads the file only when the context is finalised: check
+	 * it here to give a clear message. */
+	if ((f = fopen(conf->trust_anchor_file, "r")) == NULL) {
+		snprintf(err, err_size, "trust anchor file %s: %s",
+		    conf->trust_anchor_file, strerror(errno));
+		return DP_ERR_INVALID;
+	}
+	fclose(f);
+	if ((c->ub = ub_ctx_create_event(c->base)) == NULL) {
+		snprintf(err, err_size, "cannot create the libunbound context");
+		return DP_ERR_NOMEM;
+	}
+	if ((r = ub_ctx_add_ta_file(c->ub, conf->trust_anchor_file)) != 0 ||
+	    /* the configured resolvers are usually on loopback */
+	    (r = ub_ctx_set_option(c->ub, "do-not-query-localhost:", "no")) != 0 ||
+	    (r = ub_ctx_set_option(c->ub, "qname-minimisation:", "no")) != 0) {
+		snprintf(err, err_size, "libunbound setup: %s", ub_strerror(r));
+		return DP_ERR_DNS;
+	}
+	for (i = 0; i < c->n_resolvers; i++) {
+		const struct sockaddr *sa =
+		    (const struct sockaddr *)&c->resolvers[i].ss;
+		char ip[INET6_ADDRSTRLEN], fwd[INET6_ADDRSTRLEN + 8];
+		unsigned port;
+		if (sa->sa_family == AF_INET) {
+			const struct sockaddr_in *s4 = (const void *)sa;
+			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+			port = ntohs(s4->sin_port);
+		} else {
+			const struct sockaddr_in6 *s6 = (const void *)sa;
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+			port = ntohs(s6->sin6_port);
+		}
+		snprintf(fwd, sizeof(fwd), "%s@%u", ip, port);
+		if ((r = ub_ctx_set_fwd(c->ub, fwd)) != 0) {
+			snprintf(err, err_size, "forwarder %s: %s", fwd,
+			    ub_strerror(r));
+			return DP_ERR_INVALID;
+		}
+	}
+	/* Unbound answers the RFC 6761 name "test." itself (NXDOMAIN) by
+	 * default; a lab or a private deployment may delegate it for real.
+	 * Removing the zone also finalises the context, which loads the trust
+	 * anchor now rather than at the first lookup. */
+	if ((r = ub_ctx_zone_remove(c->ub, "test.")) != 0) {
+		snprintf(err, err_size, "libunbound: %s (trust anchor file %s "
+		    "unusable?)", ub_strerror(r), conf->trust_anchor_file);
+		return r == UB_NOMEM ? DP_ERR_NOMEM : DP_ERR_DNS;
+	}
+	return DP_OK;
+}
+
+static int
+ub_start(struct dns_query *q)
+{
+	char why[96];
+	int r;
+
+	q->ub_pending = 1;
+	r = ub_resolve_event(q->c->ub, q->owner, DNS_RR_TYPE_TLSA,
+	    LDNS_RR_CLASS_IN, q, ub_answer_cb, &q->ub_id);
+	if (r != 0) {
+		q->ub_pending = 0;
+		if (r == UB_NOMEM)
+			return DP_ERR_NOMEM;
+		snprintf(why, sizeof(why), "unbound: %s", ub_strerror(r));
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
+	}
+	/* A local answer already ran ub_answer_cb (and cleared ub_pending). */
+	return DP_OK;
+}
+
+/* ---- resolver-ad mode: our own stub over UDP and TCP ---- */
+
+static void ad_send_try(struct dns_query *q);
+
+static int
+set_nonblock_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+ad_tcp_close(struct dns_query *q)
+{
+	if (q->tcp_ev != NULL) {
+		event_free(q->tcp_ev);
+		q->tcp_ev = NULL;
+	}
+	if (q->tcp_fd >= 0) {
+		close(q->tcp_fd);
+		q->tcp_fd = -1;
+	}
+	free(q->tcp_buf);
+	q->tcp_buf = NULL;
+}
+
+/* Judges one received message. Returns 1 if it ended the lookup, 0 if it was
+ * ignored (not ours, malformed), 2 if it asked for TCP. */
+static int
+ad_handle_packet(struct dns_query *q, const uint8_t *buf, size_t len,
+    int over_tcp)
+{
+	ldns_pkt *pkt = NULL;
+	const ldns_rr_list *qd;
+	const ldns_rr *qrr;
+	struct answer_info info;
+	ldns_lookup_table *lt;
+	char why[96];
+	int r;
+
+	/* Cheap checks before parsing: our ID, a response. */
+	if (len < 12 || ((buf[0] << 8) | buf[1]) != ldns_read_uint16(q->wire) ||
+	    (buf[2] & 0x80) == 0)
+		return 0;
+	if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK)
+		return 0;
+	qd = ldns_pkt_question(pkt);
+	if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY || qd == NULL ||
+	    ldns_rr_list_rr_count(qd) != 1 ||
+	    (qrr = ldns_rr_list_rr(qd, 0)) == NULL ||
+	    (int)ldns_rr_get_type(qrr) != DNS_RR_TYPE_TLSA ||
+	    ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN ||
+	    ldns_dname_compare(ldns_rr_owner(qrr), q->qname) != 0) {
+		ldns_pkt_free(pkt);
+		return 0;
+	}
+	if (ldns_pkt_tc(pkt) && !over_tcp) {
+		ldns_pkt_free(pkt);
+		return 2;
+	}
+	r = answer_parse(pkt, q->qname, &info);
+	ldns_pkt_free(pkt);
+	if (r != DP_OK) {
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, "out of memory");
+		return 1;
+	}
+	log_debug("dns: %s: resolver-ad: %s rcode=%d ad=%d tlsa=%zu ttl=%u "
+	    "rrsig=%s sig_left=%lld soa=%s neg_ttl=%u", q->owner,
+	    over_tcp ? "tcp" : "udp", info.rcode, info.ad, info.rrset.n,
+	    info.tlsa_ttl, info.have_sig ? "yes" : "no",
+	    (long long)info.sig_left, info.have_soa ? "yes" : "no",
+	    info.neg_ttl);
+
+	switch (info.rcode) {
+	case LDNS_RCODE_NOERROR:
+	case LDNS_RCODE_NXDOMAIN:
+		break;
+	case LDNS_RCODE_SERVFAIL:
+		/* A validating resolver says SERVFAIL for bogus data too: from
+		 * here the two cannot be told apart. */
+		query_finish(q, DNS_TEMPFAIL, 0, NULL,
+		    "servfail (bogus data or resolution failure)");
+		tlsa_rrset_clear(&info.rrset);
+		return 1;
+	default:
+		lt = ldns_lookup_by_id(ldns_rcodes, info.rcode);
+		snprintf(why, sizeof(why), "rcode %s",
+		    lt != NULL ? lt->name : "unknown");
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
+		tlsa_rrset_clear(&info.rrset);
+		return 1;
+	}
+	if (!info.ad) {
+		query_finish(q, DNS_INSECURE, info.rrset.n > 0 ?
+		    info.tlsa_ttl : info.neg_ttl, NULL, "no AD bit");
+	} else if (info.rcode == LDNS_RCODE_NXDOMAIN) {
+		query_finish(q, DNS_SECURE_NXDOMAIN, info.neg_ttl, NULL,
+		    "nxdomain");
+	} else if (info.rrset.n == 0) {
+		query_finish(q, DNS_SECURE_NODATA, info.neg_ttl, NULL,
+		    "nodata");
+	} else {
+		query_finish(q, DNS_SECURE, answer_secure_ttl(&info),
+		    &info.rrset, NULL);
+	}
+	tlsa_rrset_clear(&info.rrset);
+	return 1;
+}
+
+static void ad_tcp_start(struct dns_query *q, size_t ri);
+
+static void
+ad_udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_query *q = arg;
+	size_t ri;
+	uint8_t buf[DNS_UDP_MAX];
+	ssize_t n;
+	int r, i;
+
+	for (ri = 0; ri < q->c->n_resolvers; ri++)
+		if (q->udp[ri].fd == fd)
+			break;
+	/* A few datagrams per wake-up: a flood of spoofed ones must not
+	 * starve the loop. */
+	for (i = 0; i < 16 && !q->finished; i++) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return;
+			/* ECONNREFUSED and the like: this resolver is not
+			 * there. If it had the latest try, go on to the next
+			 * one now rather than when the try timer fires. */
+			log_debug("dns: %s: recv from resolver %zu: %s",
+			    q->owner, ri, strerror(errno));
+			if (ri == q->last_ri && q->tries < q->max_tries) {
+				evtimer_del(q->try_ev);
+				ad_send_try(q);
+			}
+			return;
+		}
+		r = ad_handle_packet(q, buf, (size_t)n, 0);
+		if (r == 1)
+			return;
+		if (r == 2 && q->tcp_fd < 0 && ri < q->c->n_resolvers)
+			ad_tcp_start(q, ri);
+	}
+}
+
+static void
+ad_tcp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_query *q = arg;
+	ssize_t n;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (!q->tcp_connected) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 ||
+		    soerr != 0)
+			goto fail;
+		q->tcp_connected = 1;
+	}
+	if (!q->tcp_reading) {
+		n = send(fd, q->tcp_buf + q->tcp_off, q->tcp_len - q->tcp_off,
+		    MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return;
+			goto fail;
+		}
+		q->tcp_off += (size_t)n;
+		if (q->tcp_off < q->tcp_len)
+			return;
+		/* Query sent: switch to reading the length prefix. */
+		q->tcp_reading = 1;
+		q->tcp_off = 0;
+		q->tcp_len = 2;
+		event_del(q->tcp_ev);
+		event_assign(q->tcp_ev, q->c->base, fd, EV_READ | EV_PERSIST,
+		    ad_tcp_cb, q);
+		event_add(q->tcp_ev, NULL);
+		return;
+	}
+	n = recv(fd, q->tcp_buf + q->tcp_off, q->tcp_len - q->tcp_off, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		goto fail;
+	}
+	if (n == 0)
+		goto fail;
+	q->tcp_off += (size_t)n;
+	if (q->tcp_off < q->tcp_len)
+		return;
+	if (q->tcp_len == 2) {
+		size_t msg = ((size_t)q->tcp_buf[0] << 8) | q->tcp_buf[1];
+		if (msg < 12)
+			goto fail;
+		q->tcp_len = 2 + msg;	/* <= DNS_TCP_MAX by construction */
+		return;
+	}
+	if (ad_handle_packet(q, q->tcp_buf + 2, q->tcp_len - 2, 1) == 1)
+		return;		/* finished: I/O already stopped */
+fail:
+	/* A failed or useless TCP exchange: drop it; UDP retransmits and
+	 * the overall timer go on. */
+	ad_tcp_close(q);
+}
+
+static void
+ad_tcp_start(struct dns_query *q, size_t ri)
+{
+	const struct dp_addr *a = &q->c->resolvers[ri];
+	int fd;
+
+	if ((q->tcp_buf = malloc(DNS_TCP_MAX)) == NULL)
+		return;
+	q->tcp_buf[0] = (uint8_t)(q->wire_len >> 8);
+	q->tcp_buf[1] = (uint8_t)q->wire_len;
+	memcpy(q->tcp_buf + 2, q->wire, q->wire_len);
+	q->tcp_len = q->wire_len + 2;
+	q->tcp_off = 0;
+	q->tcp_reading = 0;
+	q->tcp_connected = 0;
+	if ((fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) < 0)
+		goto fail;
+	q->tcp_fd = fd;
+	if (set_nonblock_cloexec(fd) < 0)
+		goto fail;
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	if ((q->tcp_ev = event_new(q->c->base, fd, EV_WRITE | EV_PERSIST,
+	    ad_tcp_cb, q)) == NULL || event_add(q->tcp_ev, NULL) < 0)
+		goto fail;
+	return;
+fail:
+	log_debug("dns: %s: TCP to resolver: %s", q->owner, strerror(errno));
+	ad_tcp_close(q);
+}
+
+/* Socket for resolver ri, created and connected on first use. */
+static int
+ad_udp_get(struct dns_query *q, size_t ri)
+{
+	struct ad_udp *u = &q->udp[ri];
+	const struct dp_addr *a = &q->c->resolvers[ri];
+	int fd;
+
+	if (u->fd >= 0)
+		return u->fd;
+	if ((fd = socket(a->ss.ss_family, SOCK_DGRAM, 0)) < 0)
+		return -1;
+	if (set_nonblock_cloexec(fd) < 0 ||
+	    connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
+	    (u->ev = event_new(q->c->base, fd, EV_READ | EV_PERSIST,
+	    ad_udp_read_cb, q)) == NULL || event_add(u->ev, NULL) < 0) {
+		if (u->ev != NULL)
+			event_free(u->ev);
+		u->ev = NULL;
+		close(fd);
+		return -1;
+	}
+	u->fd = fd;
+	return fd;
+}
+
+static void
+ad_try_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ad_send_try(arg);
+}
+
+/* Sends the next try (resolvers in turn, each at most twice) and arms the
+ * per-try timer; after the last try only the overall timer is left. */
+static void
+ad_send_try(struct dns_query *q)
+{
+	struct dns_client *c = q->c;
+	unsigned per_try = c->timeout_ms / q->max_tries;
+	struct timeval tv;
+	size_t ri;
+	int fd;
+
+	while (q->tries < q->max_tries) {
+		ri = q->tries % c->n_resolvers;
+		q->tries++;
+		q->last_ri = ri;
+		if ((fd = ad_udp_get(q, ri)) < 0 ||
+		    send(fd, q->wire, q->wire_len, 0) < 0) {
+			log_debug("dns: %s: send to resolver %zu: %s",
+			    q->owner, ri, strerror(errno));
+			continue;	/* next resolver now */
+		}
+		if (q->tries < q->max_tries) {
+			tv.tv_sec = per_try / 1000;
+			tv.tv_usec = (per_try % 1000) * 1000;
+			evtimer_add(q->try_ev, &tv);
+		}
+		return;
+	}
+}
+
+static int
+ad_build_query(struct dns_query *q)
+{
+	ldns_pkt *pkt = NULL;
+	ldns_rdf *name = NULL;
+	uint16_t id;
+	int r = DP_ERR_NOMEM;
+
+	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+		return DP_ERR_INTERNAL;
+	if ((name = ldns_rdf_clone(q->qname)) == NULL)
+		goto out;
+	if ((pkt = ldns_pkt_query_new(name, DNS_RR_TYPE_TLSA,
+	    LDNS_RR_CLASS_IN, LDNS_RD)) == NULL) {
+		ldns_rdf_deep_free(name);
+		goto out;
+	}
+	/* name now belongs to pkt */
+	ldns_pkt_set_id(pkt, id);
+	ldns_pkt_set_cd(pkt, false);
+	ldns_pkt_set_edns_udp_size(pkt, DNS_EDNS_SIZE);
+	ldns_pkt_set_edns_do(pkt, true);
+	if (ldns_pkt2wire(&q->wire, pkt, &q->wire_len) != LDNS_STATUS_OK)
+		goto out;
+	r = DP_OK;
+out:
+	ldns_pkt_free(pkt);
+	return r;
+}
+
+static int
+ad_start(struct dns_query *q)
+{
+	int r;
+
+	if ((r = ad_build_query(q)) != DP_OK)
+		return r;
+	q->max_tries = (unsigned)q->c->n_resolvers * DNS_TRIES_PER_RESOLVER;
+	if ((q->try_ev = evtimer_new(q->c->base, ad_try_cb, q)) == NULL)
+		return DP_ERR_NOMEM;
+	ad_send_try(q);
+	return DP_OK;
+}
+
+/* Stops timers, sockets and the libunbound query; q stays linked. */
+static void
+query_stop_io(struct dns_query *q)
+{
+	size_t i;
+
+	if (q->timeout_ev != NULL)
+		event_del(q->timeout_ev);
+	if (q->ub_pending) {
+		/* In event mode ub_cancel only marks the query: libunbound
+		 * finishes its work but will not call ub_answer_cb. */
+		ub_cancel(q->c->ub, q->ub_id);
+		q->ub_pending = 0;
+	}
+	if (q->try_ev != NULL) {
+		event_free(q->try_ev);
+		q->try_ev = NULL;
+	}
+	for (i = 0; i < CONF_MAX_RESOLVERS; i++) {
+		if (q->udp[i].ev != NULL)
+			event_free(q->udp[i].ev);
+		q->udp[i].ev = NULL;
+		if (q->udp[i].fd >= 0)
+			close(q->udp[i].fd);
+		q->udp[i].fd = -1;
+	}
+	ad_tcp_close(q);
+}
+
+/* ---- public ---- */
+
+int
+dns_client_new(struct event_base *base, const struct conf_dns *conf,
+    struct dns_client **out, char *err, size_t err_size)
+{
+	struct dns_client *c = NULL;
+	char a[DP_ADDR_STRLEN];
+	size_t i;
+	int r = DP_ERR_INTERNAL;
+
+	*out = NULL;
+	if (err_size > 0)
+		err[0] = '\0';
+	if (conf->n_resolvers > CONF_MAX_RESOLVERS || conf->timeout_ms == 0) {
+		snprintf(err, err_size, "bad resolver count or timeout");
+		return DP_ERR_INVALID;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return DP_ERR_NOMEM;
+	}
+	c->base = base;
+	c->mode = conf->mode;
+	c->timeout_ms = conf->timeout_ms;
+	c->n_resolvers = conf->n_resolvers;
+	memcpy(c->resolvers, conf->resolvers, sizeof(c->resolvers));
+	for (i = 0; i < c->n_resolvers; i++) {
+		int fam = c->resolvers[i].ss.ss_family;
+		if (fam != AF_INET && fam != AF_INET6) {
+			snprintf(err, err_size, "resolver %zu: not an IP address",
+			    i + 1);
+			r = DP_ERR_INVALID;
+			goto out;
+		}
+	}
+	if (c->mode == DNS_MODE_RESOLVER_AD) {
+		if (c->n_resolvers == 0) {
+			snprintf(err, err_size,
+			    "mode resolver-ad needs at least one resolver");
+			r = DP_ERR_INVALID;
+			goto out;
+		}
+		/* The AD bit is only worth what the path to the resolver is. */
+		for (i = 0; i < c->n_resolvers; i++) {
+			const struct sockaddr *sa =
+			    (const struct sockaddr *)&c->resolvers[i].ss;
+			if (!conf->allow_remote_resolver &&
+			    !dp_addr_is_loopback(sa)) {
+				snprintf(err, err_size, "resolver %s is not on "
+				    "loopback (allow_remote_resolver = no)",
+				    dp_addr_str(sa, a, sizeof(a)));
+				r = DP_ERR_INVALID;
+				goto out;
+			}
+		}
+	} else if ((r = ub_setup(c, conf, err, err_size)) != DP_OK) {
+		goto out;
+	}
+	*out = c;
+	c = NULL;	/* transferred */
+	r = DP_OK;
+out:
+	dns_client_free(c);
+	return r;
+}
+
+void
+dns_client_free(struct dns_client *c)
+{
+	struct dns_query *q;
+
+	if (c == NULL)
+		return;
+	while ((q = c->head) != NULL) {
+		query_stop_io(q);
+		query_unlink(q);
+		query_free(q);
+	}
+	/* Its events are on c->base: free it before the base. */
+	if (c->ub != NULL)
+		ub_ctx_delete(c->ub);
+	free(c);
+}
+
+int
+dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
+    void *arg, struct dns_query **out)
+{
+	struct dns_query *q = NULL;
+	struct timeval tv;
+	size_t i;
+	int r = DP_ERR_NOMEM;
+
+	if (out != NULL)
+		*out = NULL;
+	if (!owner_valid(owner))
+		return DP_ERR_INVALID;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return DP_ERR_NOMEM;
+	q->c = c;
+	q->cb = cb;
+	q->arg = arg;
+	q->tcp_fd = -1;
+	for (i = 0; i < CONF_MAX_RESOLVERS; i++)
+		q->udp[i].fd = -1;
+	if ((q->owner = strdup(owner)) == NULL)
+		goto fail;
+	if ((q->qname = ldns_dname_new_frm_str(owner)) == NULL) {
+		r = DP_ERR_INVALID;
+		goto fail;
+	}
+	if ((q->timeout_ev = evtimer_new(c->base, query_timeout_cb, q)) == NULL ||
+	    (q->done_ev = event_new(c->base, -1, 0, query_deliver_cb, q)) == NULL)
+		goto fail;
+	tv.tv_sec = c->timeout_ms / 1000;
+	tv.tv_usec = (c->timeout_ms % 1000) * 1000;
+	if (evtimer_add(q->timeout_ev, &tv) < 0)
+		goto fail;
+	/* Linked before starting: a synchronous libunbound answer finishes q
+	 * right away, and a finished q must be on the list to be freed. */
+	q->next = c->head;
+	if (c->head != NULL)
+		c->head->prev = q;
+	c->head = q;
+	r = c->mode == DNS_MODE_VALIDATE ? ub_start(q) : ad_start(q);
+	if (r != DP_OK) {
+		query_stop_io(q);
+		query_unlink(q);
+		goto fail;
+	}
+	c->started++;
+	if (out != NULL)
+		*out = q;
+	return DP_OK;
+fail:
+	query_free(q);
+	return r;
+}
+
+void
+dns_query_cancel(struct dns_query *q)
+{
+	if (q == NULL)
+		return;
+	query_stop_io(q);
+	query_unlink(q);
+	query_free(q);
+}
