@@ -496,6 +496,8 @@ hs_failed(struct sconn *c, int ssl_err)
 {
 	char buf[200];
 
+	if (c->reason == NULL && c->cid.malformed)
+		c->reason = "malformed dane_clientid";	/* refused in parsing */
 	if (c->reason == NULL) {
 		if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN)
 			c->reason = "client closed during handshake";

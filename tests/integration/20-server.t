@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Server role end to end, in both DNS modes: real NSD + Unbound serving signed
+# zones, daneproxy terminating TLS, a stand-in upstream recording the PROXY v2
+# header it receives. Accepted clients arrive with their identity; refused
+# ones get handshake_failure and nothing reaches the upstream.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/lab.sh"
+. "$here/../lib/proxy.sh"
+
+lab_init
+lab_certs
+lab_dns_start
+C=$LAB_CERTS
+REQ='POST /api/join HTTP/1.1\r\nHost: js.dp.test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
+ALLOW='_lorawan-ns.ns1.dp.test, *._device.dp.test, *.child.dp.test, *.nsec3.dp.test, *.insecure.dp.test, *.bogus.dp.test, *.expired.dp.test, nothere.dp.test, _lorawan-ns.ta.dp.test, multi.dp.test'
+
+# server_conf MODE PORT UPSTREAM_PORT [extra lines]: a one-listener config.
+server_conf() {
+  dp_dns_section "$1"
+  printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$2" "$C/server-chain.crt" "$C/server.key" "$3"
+  printf 'forward = proxy-v2\nallow = %s\nhandshake_timeout_ms = 5000\n%s\n' "$ALLOW" "${4:-}"
+}
+
+# wait_records UPSTREAM N: until the upstream has recorded N connections.
+wait_records() {
+  local i
+  for i in $(seq 1 100); do
+    [ "$(dp_upstream_conns "$1")" -ge "$2" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# accepted MODE NAME CERT KEY DESC [client args]
+accepted() {
+  local mode=$1 name=$2 cert=$3 key=$4 desc=$5; shift 5
+  local up=up-$mode before out want
+  want=$(printf '%s' "$name" | tr 'A-Z' 'a-z')
+  before=$(dp_upstream_conns "$up")
+  out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$cert" --key "$key" \
+        --clientid "$name" --send "$REQ" --timeout-ms 5000 "$@" 2>&1)
+  like "$out" 'result=ok' "$mode: $desc: accepted"
+  like "$out" 'HTTP/1.1 200' "$mode: $desc: the upstream answered"
+  if wait_records "$up" $((before + 1)); then
+    is "$(dp_upstream_last "$up" 'r["proxy"]["identity"]')" "$want" \
+      "$mode: $desc: identity TLV carries the ClientName"
+    is "$(dp_upstream_last "$up" 'r["proxy"]["ssl"]["verify"]')" 0 \
+      "$mode: $desc: PP2 verify = 0"
+    is "$(dp_upstream_last "$up" 'r["proxy"]["ssl"]["cn"]')" "$want" \
+      "$mode: $desc: PP2 SSL CN carries the ClientName"
+  else
+    nok "$mode: $desc: upstream recorded the connection" true
+  fi
+}
+
+# refused MODE DESC CLIENT_ARGS...: handshake_failure, nothing upstream.
+refused() {
+  local mode=$1 desc=$2; shift 2
+  local up=up-$mode before out refusals t0 t1
+  before=$(dp_upstream_conns "$up")
+  refusals=$(grep -c 'outcome=refused' "$LAB/dp-$mode.log" || true)
+  t0=$(date +%s%N)
+  out=$(dp_testclient --connect "127.0.0.1:$PORT" --send "$REQ" --timeout-ms 8000 --quiet "$@" 2>&1)
+  t1=$(date +%s%N)
+  like "$out" 'result=alert alert=40' "$mode: $desc: handshake_failure alert"
+  ok "$mode: $desc: within the handshake timeout" test $(( (t1 - t0) / 1000000 )) -lt 5000
+  local i
+  for i in $(seq 1 100); do
+    [ "$(grep -c 'outcome=refused' "$LAB/dp-$mode.log")" -gt "$refusals" ] && break
+    sleep 0.05
+  done
+  ok "$mode: $desc: logged as refused" \
+    test "$(grep -c 'outcome=refused' "$LAB/dp-$mode.log")" -gt "$refusals"
+  is "$(dp_upstream_conns "$up")" "$before" "$mode: $desc: nothing reached the upstream"
+}
+
+for mode in validate resolver-ad; do
+  lab_upstream_start "up-$mode" --proxy v2
+  PORT=$(lab_port)
+  server_conf "$mode" "$PORT" "$UPSTREAM_PORT" >"$LAB/server-$mode.ini"
+  dp_start "dp-$mode" "$LAB/server-$mode.ini" || bail "daneproxy did not start"
+  resolver=fwd; [ "$mode" = resolver-ad ] && resolver=ad
+
+  # First, while nothing is cached (libunbound would otherwise synthesise
+  # answers under the wildcard from cached NSEC records, asking nobody):
+  burst=burst-$mode._device.dp.test
+  out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
+        --clientid "$burst" --parallel 200 --timeout-ms 20000 --quiet 2>&1 | grep '^summary')
+  like "$out" 'ok=200 ' "$mode: 200 concurrent handshakes for one uncached name all accepted"
+  is "$(lab_dns_query_count "$burst" TLSA $resolver)" 1 "$mode: ... caused exactly one TLSA query"
+
+  accepted "$mode" _lorawan-ns.ns1.dp.test "$C/client.crt" "$C/client.key" "secure exact underscore name"
+  accepted "$mode" dev1._device.dp.test "$C/client.crt" "$C/client.key" "wildcard *._device"
+  accepted "$mode" client.child.dp.test "$C/client.crt" "$C/client.key" "signed child zone"
+  accepted "$mode" client.nsec3.dp.test "$C/client.crt" "$C/client.key" "NSEC3 child zone"
+  accepted "$mode" multi.dp.test "$C/client.crt" "$C/client.key" "second of two TLSA records"
+  accepted "$mode" _lorawan-ns.ta.dp.test "$C/taclient.crt" "$C/taclient.key" "DANE-TA 2 0 1 with chain" \
+    --chain "$C/clientca.crt"
+  accepted "$mode" DEV2._Device.DP.test "$C/client.crt" "$C/client.key" "mixed-case name"
+  ok "$mode: log line names the matched TLSA record" \
+    grep -q 'client_name=_lorawan-ns.ns1.dp.test tlsa="3 1 1" outcome=ok' "$LAB/dp-$mode.log"
+
+  refused "$mode" "rogue certificate" --cert "$C/rogue.crt" --key "$C/rogue.key" --clientid _lorawan-ns.ns1.dp.test
+  refused "$mode" "no dane_clientid extension" --cert "$C/client.crt" --key "$C/client.key" --no-clientid
+  refused "$mode" "zero-length ClientName" --cert "$C/client.crt" --key "$C/client.key" --clientid-hex 00
+  refused "$mode" "ClientName length mismatch" --cert "$C/client.crt" --key "$C/client.key" --clientid-hex 05616263
+  refused "$mode" "bogus RRSIG" --cert "$C/client.crt" --key "$C/client.key" --clientid client.bogus.dp.test
+  refused "$mode" "expired RRSIG" --cert "$C/client.crt" --key "$C/client.key" --clientid client.expired.dp.test
+  refused "$mode" "insecure child zone" --cert "$C/client.crt" --key "$C/client.key" --clientid client.insecure.dp.test
+  refused "$mode" "NXDOMAIN" --cert "$C/client.crt" --key "$C/client.key" --clientid nothere.dp.test
+  q0=$(lab_dns_query_count outsider.example.net TLSA $resolver)
+  refused "$mode" "name outside the allowlist" --cert "$C/client.crt" --key "$C/client.key" --clientid outsider.example.net
+  is "$(lab_dns_query_count outsider.example.net TLSA $resolver)" "$q0" "$mode: no DNS query for a name outside the allowlist"
+
+done
+
+# client_auth = optional: an unauthenticated client gets through, marked so.
+lab_upstream_start up-opt --proxy v2
+PORT=$(lab_port)
+server_conf validate "$PORT" "$UPSTREAM_PORT" 'client_auth = optional' >"$LAB/server-opt.ini"
+dp_start dp-opt "$LAB/server-opt.ini" || bail "daneproxy did not start"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/rogue.crt" --key "$C/rogue.key" \
+      --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok' "optional: rogue client proceeds"
+wait_records up-opt 1
+is "$(dp_upstream_last up-opt 'r["proxy"]["ssl"]["verify"]')" 1 "optional: upstream told verify != 0"
+is "$(dp_upstream_last up-opt 'r["proxy"]["identity"]')" "" "optional: no identity TLV"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --no-clientid --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok' "optional: client without certificate proceeds"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
+      --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok' "optional: a DANE client still authenticates"
+wait_records up-opt 3
+is "$(dp_upstream_last up-opt 'r["proxy"]["identity"]')" _lorawan-ns.ns1.dp.test "optional: identity of the DANE client"
+
+# identity = extension-or-san: a client that cannot send the extension.
+lab_upstream_start up-san --proxy v2
+PORT=$(lab_port)
+server_conf validate "$PORT" "$UPSTREAM_PORT" "identity = extension-or-san
+san_tlsa_prefix = _lorawan-ns" >"$LAB/server-san.ini"
+dp_start dp-san "$LAB/server-san.ini" || bail "daneproxy did not start"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
+      --no-clientid --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok' "extension-or-san: SAN ns1.dp.test + prefix authenticates"
+wait_records up-san 1
+is "$(dp_upstream_last up-san 'r["proxy"]["identity"]')" _lorawan-ns.ns1.dp.test "extension-or-san: identity is the prefixed SAN"
+
+# DNS server down: refused within the DNS timeout, in both modes.
+for mode in dead-validate dead-resolver-ad; do
+  lab_upstream_start "up-$mode" --proxy v2
+  PORT=$(lab_port)
+  server_conf "$mode" "$PORT" "$UPSTREAM_PORT" >"$LAB/server-$mode.ini"
+  dp_start "dp-$mode" "$LAB/server-$mode.ini" || bail "daneproxy did not start"
+  refused "$mode" "DNS server down" --cert "$C/client.crt" --key "$C/client.key" --clientid _lorawan-ns.ns1.dp.test
+done
+
+# The client role as the peer: an unmodified local client speaks plain HTTP.
+lab_upstream_start up-cr --proxy v2
+PORT=$(lab_port)
+server_conf resolver-ad "$PORT" "$UPSTREAM_PORT" >"$LAB/server-cr.ini"
+dp_start dp-cr "$LAB/server-cr.ini" || bail "daneproxy did not start"
+CPORT=$(lab_port)
+printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CPORT" "$PORT" >"$LAB/client.ini"
+printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nca_file = %s\n' \
+  "$C/client.crt" "$C/client.key" "$C/ca.crt" >>"$LAB/client.ini"
+dp_start dp-client "$LAB/client.ini" || bail "daneproxy client role did not start"
+body='{"ProtocolVersion":"1.1","SenderID":"000013","ReceiverID":"70B3D57ED0000000","TransactionID":42,"MessageType":"JoinReq","MACVersion":"1.0.3","PHYPayload":"00","DevEUI":"0004A30B001C0530"}'
+out=$(curl -sS --max-time 5 -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$CPORT/join" 2>&1)
+like "$out" '"MessageType": *"JoinAns"' "client role: JoinReq through both roles answered with JoinAns"
+wait_records up-cr 1
+is "$(dp_upstream_last up-cr 'r["proxy"]["identity"]')" _lorawan-ns.ns1.dp.test "client role: identity arrives upstream"
+like "$(dp_upstream_last up-cr 'r["requests"][0]["body"]')" JoinReq "client role: the JoinReq body arrived intact"
+
+# Upstream unreachable: the client's connection is closed cleanly.
+PORT=$(lab_port); DEAD=$(lab_port)
+server_conf resolver-ad "$PORT" "$DEAD" >"$LAB/server-noup.ini"
+dp_start dp-noup "$LAB/server-noup.ini" || bail "daneproxy did not start"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
+      --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok .*bytes_read=0 .*end=close_notify' "upstream down: client sees a clean TLS close"
+lab_wait_log dp-noup 'outcome=error' 5 >/dev/null
+ok "upstream down: logged with the reason" grep -q 'reason="upstream Connection refused"' "$LAB/dp-noup.log"
+
+done_testing

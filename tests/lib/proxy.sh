@@ -1,0 +1,49 @@
+# proxy.sh — starting daneproxy inside the lab (sourced after lab.sh).
+
+# dp_start NAME CONF: runs daneproxy -c CONF as lab process NAME and waits
+# for its "ready" line.
+dp_start() {
+  local name=$1 conf=$2
+  "$DP_BUILD/daneproxy" -t -c "$conf" >"$LAB/$name.check" 2>&1 || {
+    diag "config check failed:"; sed 's/^/#   /' "$LAB/$name.check"; return 1; }
+  lab_spawn "$name" "$DP_BUILD/daneproxy" -c "$conf"
+  lab_wait_log "$name" 'ready \(pid' 10
+}
+
+# dp_dns_section MODE: the [dns] section for the lab in MODE
+# (validate | resolver-ad | dead).
+dp_dns_section() {
+  case $1 in
+    validate) printf '[dns]\nmode = validate\nresolvers = %s\ntrust_anchor_file = %s\ntimeout_ms = 2000\n' \
+                "$LAB_FWD_RESOLVER" "$LAB_TRUST_ANCHOR" ;;
+    resolver-ad) printf '[dns]\nmode = resolver-ad\nresolvers = %s\ntimeout_ms = 2000\n' \
+                "$LAB_AD_RESOLVER" ;;
+    dead-validate) printf '[dns]\nmode = validate\nresolvers = %s\ntrust_anchor_file = %s\ntimeout_ms = 1000\n' \
+                "$LAB_DEAD_RESOLVER" "$LAB_TRUST_ANCHOR" ;;
+    dead-resolver-ad) printf '[dns]\nmode = resolver-ad\nresolvers = %s\ntimeout_ms = 1000\n' \
+                "$LAB_DEAD_RESOLVER" ;;
+  esac
+}
+
+# dp_upstream_conns NAME: number of connections the stand-in upstream NAME
+# has recorded so far.
+dp_upstream_conns() {
+  if [ -f "$LAB/$1.jsonl" ]; then wc -l <"$LAB/$1.jsonl" | tr -d ' '; else echo 0; fi
+}
+
+# dp_upstream_last NAME EXPR: evaluates a python expression on the last
+# record ("r") of upstream NAME.
+dp_upstream_last() {
+  python3 - "$LAB/$1.jsonl" "$2" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+r = json.loads(lines[-1])
+v = eval(sys.argv[2], {"r": r})
+print("" if v is None else v)
+PY
+}
+
+# dp_testclient ARGS...: the TLS test client.
+dp_testclient() {
+  "$DP_BUILD/dp-testclient" "$@"
+}
