@@ -30,7 +30,8 @@ done
 
 if [ -n "${DP_TESTS:-}" ]; then
   # shellcheck disable=SC2086
-  DP_BUILD="$top/build" prove ${DP_TESTS}
+  DP_BUILD="$top/build-asan" prove ${DP_TESTS}
 else
-  DP_BUILD="$top/build" prove "${units[@]}" tests/integration/*.t
+  # Integration tests drive the sanitizer build: any memory error fails them.
+  DP_BUILD="$top/build-asan" prove "${units[@]}" tests/integration/*.t
 fi

@@ -183,4 +183,5 @@ like "$out" 'result=ok .*bytes_read=0 .*end=close_notify' "upstream down: client
 lab_wait_log dp-noup 'outcome=error' 5 >/dev/null
 ok "upstream down: logged with the reason" grep -q 'reason="upstream Connection refused"' "$LAB/dp-noup.log"
 
+dp_stop_all_checked
 done_testing

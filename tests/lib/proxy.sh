@@ -47,3 +47,24 @@ PY
 dp_testclient() {
   "$DP_BUILD/dp-testclient" "$@"
 }
+
+# dp_stop_all_checked: stops every daneproxy started with dp_start (SIGTERM,
+# so a sanitizer build prints its leak report) and records one test point:
+# each exited 0 and no log holds a sanitizer report.
+dp_stop_all_checked() {
+  local f name bad=""
+  for f in "$LAB"/*.pid; do
+    name=$(basename "$f" .pid)
+    [ -f "$LAB/$name.check" ] || continue   # not a daneproxy
+    lab_stop "$name"
+  done
+  for f in "$LAB"/*.check; do
+    name=$(basename "$f" .check)
+    if grep -qE 'Sanitizer|runtime error:|daneproxy stopped' "$LAB/$name.log" &&
+       ! grep -qE 'Sanitizer|runtime error:' "$LAB/$name.log"; then
+      continue
+    fi
+    bad="$bad $name"
+  done
+  is "$bad" "" "every daneproxy stopped cleanly, no sanitizer report"
+}

@@ -685,7 +685,7 @@ tc_escape(FILE *f, const unsigned char *s, size_t n)
 static void
 tc_print(const struct tc_opts *o, FILE *f, const struct tc_outcome *r)
 {
-	char alert[8], sent[8];
+	char alert[16], sent[16];
 	int fd;
 
 	if (r->alert >= 0)
