@@ -176,7 +176,14 @@ load_cert_key(SSL_CTX *ctx, const char *cert, const struct conf_where *cw,
 		return DP_ERR_TLS;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		report(errs, kw, "key", "cannot load private key", key);
+		unsigned long e = ERR_peek_last_error();
+
+		if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
+			report(errs, kw, "key", "private key does not match certificate",
+			    cert);
+		else
+			report(errs, kw, "key", "cannot load private key", key);
 		return DP_ERR_TLS;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {

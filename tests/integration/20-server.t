@@ -139,13 +139,26 @@ is "$(dp_upstream_last up-opt 'r["proxy"]["identity"]')" _lorawan-ns.ns1.dp.test
 lab_upstream_start up-san --proxy v2
 PORT=$(lab_port)
 server_conf validate "$PORT" "$UPSTREAM_PORT" "identity = extension-or-san
-san_tlsa_prefix = _lorawan-ns" >"$LAB/server-san.ini"
+san_tlsa_prefix = _lorawan-ns
+tls_versions = 1.2,1.3" >"$LAB/server-san.ini"
 dp_start dp-san "$LAB/server-san.ini" || bail "daneproxy did not start"
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
       --no-clientid --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
 like "$out" 'result=ok' "extension-or-san: SAN ns1.dp.test + prefix authenticates"
 wait_records up-san 1
 is "$(dp_upstream_last up-san 'r["proxy"]["identity"]')" _lorawan-ns.ns1.dp.test "extension-or-san: identity is the prefixed SAN"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --tls 1.2 --cert "$C/client.crt" --key "$C/client.key" \
+      --no-clientid --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok .*version=TLSv1.2' "extension-or-san: a TLS 1.2 client (no extension possible) authenticates"
+wait_records up-san 2
+is "$(dp_upstream_last up-san 'r["proxy"]["ssl"]["version"]')" TLSv1.2 "extension-or-san: upstream told TLSv1.2"
+is "$(dp_upstream_last up-san 'r["proxy"]["identity"]')" _lorawan-ns.ns1.dp.test "extension-or-san: TLS 1.2 identity"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --tls 1.2 --cert "$C/rogue.crt" --key "$C/rogue.key" \
+      --no-clientid --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=alert alert=40' "extension-or-san: a TLS 1.2 rogue client gets handshake_failure"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/taclient.crt" --key "$C/taclient.key" \
+      --chain "$C/clientca.crt" --no-clientid --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=alert alert=40' "extension-or-san: SAN outside the allowlist refused"
 
 # DNS server down: refused within the DNS timeout, in both modes.
 for mode in dead-validate dead-resolver-ad; do

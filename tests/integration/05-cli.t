@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The command line: -V, -h, and -t reporting every problem as
+# FILE:LINE: key: reason (syntax first, then files, keys and trust anchors).
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/lab.sh"
+
+lab_init
+lab_certs
+C=$LAB_CERTS
+DP=$DP_BUILD/daneproxy
+
+like "$("$DP" -V)" '^daneproxy [0-9]+\.[0-9]+\.[0-9]+$' "-V prints the version"
+like "$("$DP" -h)" 'usage: daneproxy' "-h prints usage"
+"$DP" >/dev/null 2>&1; is "$?" 2 "no arguments: usage error, exit 2"
+
+# write_conf FILE: a valid configuration, the lines numbered as below.
+write_conf() {
+  cat >"$1" <<EOF
+[dns]
+mode = resolver-ad
+resolvers = 127.0.0.1:53
+
+[server js]
+listen = 127.0.0.1:$(lab_port)
+cert = $C/server-chain.crt
+key = $C/server.key
+upstream = 127.0.0.1:8080
+allow = *._device.example.net
+EOF
+}
+
+write_conf "$LAB/good.ini"
+out=$("$DP" -t -c "$LAB/good.ini" 2>&1); rc=$?
+is "$rc" 0 "-t: a valid configuration passes"
+like "$out" 'configuration OK' "-t: says so"
+out=$("$DP" -T -c "$LAB/good.ini" 2>/dev/null)
+like "$out" 'handshake_timeout_ms = 10000' "-T prints the effective configuration with defaults"
+
+# Syntax errors: all of them, each with its line.
+cat >"$LAB/syntax.ini" <<EOF
+[dns]
+mode = validate
+timeout_ms = 5
+
+[server js]
+listen = 127.0.0.1:99999
+cert = $C/server-chain.crt
+key = $C/server.key
+upstream = 127.0.0.1:8080
+allow = *.example.net
+colour = blue
+forward = carrier-pigeon
+EOF
+out=$("$DP" -t -c "$LAB/syntax.ini" 2>&1); rc=$?
+is "$rc" 1 "-t: syntax errors exit 1"
+like "$out" "syntax.ini:3: timeout_ms: " "-t: out-of-range number named with its line"
+like "$out" "syntax.ini:6: listen: " "-t: bad address named with its line"
+like "$out" "syntax.ini:11: colour: unknown key" "-t: unknown key named with its line"
+like "$out" "syntax.ini:12: forward: " "-t: bad enum value named with its line"
+is "$(printf '%s\n' "$out" | grep -c 'syntax.ini:')" 4 "-t: exactly the four errors"
+
+# Files: missing certificate, key not matching, missing trust anchor.
+write_conf "$LAB/nocert.ini"
+sed -i "s|^cert = .*|cert = $LAB/missing.crt|" "$LAB/nocert.ini"
+out=$("$DP" -t -c "$LAB/nocert.ini" 2>&1); rc=$?
+is "$rc" 1 "-t: missing certificate file fails"
+like "$out" "nocert.ini:7: cert: cannot load certificate chain $LAB/missing.crt" "-t: ... named with file, line and key"
+
+write_conf "$LAB/wrongkey.ini"
+sed -i "s|^key = .*|key = $C/rogue.key|" "$LAB/wrongkey.ini"
+out=$("$DP" -t -c "$LAB/wrongkey.ini" 2>&1); rc=$?
+is "$rc" 1 "-t: key not matching the certificate fails"
+like "$out" "wrongkey.ini:8: key: private key does not match" "-t: ... named with file, line and key"
+
+write_conf "$LAB/noanchor.ini"
+sed -i "s|^mode = resolver-ad|mode = validate\ntrust_anchor_file = $LAB/missing.key|" "$LAB/noanchor.ini"
+out=$("$DP" -t -c "$LAB/noanchor.ini" 2>&1); rc=$?
+is "$rc" 1 "-t: unreadable trust anchor fails"
+like "$out" "noanchor.ini:3: " "-t: ... named with the trust_anchor_file line"
+
+out=$("$DP" -t -c "$LAB/does-not-exist.ini" 2>&1); rc=$?
+is "$rc" 1 "-t: missing configuration file fails"
+like "$out" "does-not-exist.ini:0: " "-t: ... as FILE:0"
+
+# A port already taken: daneproxy exits non-zero with the reason.
+write_conf "$LAB/busy.ini"
+port=$(sed -n 's/^listen = 127.0.0.1://p' "$LAB/busy.ini")
+"$LAB_PYTHON" -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").write("ready"); time.sleep(30)' "$port" "$LAB/busy.ready" &
+holder=$!
+lab_wait_file "$LAB/busy.ready" 5
+out=$(timeout 10 "$DP" -c "$LAB/busy.ini" 2>&1); rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+isnt "$rc" 0 "a listen address in use: exits non-zero"
+like "$out" "busy.ini:5: listen: cannot listen on 127.0.0.1:$port" "... and says which listener and why"
+
+done_testing
