@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +14,12 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "conn.h"
 #include "err.h"
+#include "listen.h"
 #include "log.h"
 #include "relay.h"
 #include "tls.h"
@@ -30,11 +29,10 @@ struct client_route {
 	struct event_base *base;
 	const struct conf_client *conf;
 	SSL_CTX *ctx;
-	struct evconnlistener *evl;
+	struct dp_listener *listener;
 	struct evdns_base *dns;		/* only when connect is a host name */
 	struct dp_addr remote;		/* when connect is an IP literal */
 	int remote_literal;
-	struct event *resume;
 	struct cconn *conns;
 	unsigned n_conns;
 };
@@ -173,15 +171,13 @@ resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
 }
 
 static void
-accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 {
 	struct client_route *rt = arg;
 	const struct conf_client *cc = rt->conf;
 	struct cconn *c;
 	SSL *ssl = NULL;
 	struct timeval tv;
-	int one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
@@ -191,7 +187,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 	c->start_ms = dp_now_ms();
 	log_conn_id(c->id, sizeof(c->id));
 	dp_addr_str(sa, c->peer_str, sizeof(c->peer_str));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->next = rt->conns;
 	if (rt->conns != NULL)
 		rt->conns->prev = c;
@@ -247,27 +242,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 	}
 }
 
-static void
-resume_accept_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct client_route *rt = arg;
-
-	if (rt->evl != NULL)
-		evconnlistener_enable(rt->evl);
-}
-
-static void
-accept_error_cb(struct evconnlistener *evl, void *arg)
-{
-	struct client_route *rt = arg;
-	struct timeval tv = { 0, 100000 };
-
-	log_warn("route %s: accept: %s", rt->conf->name,
-	    strerror(EVUTIL_SOCKET_ERROR()));
-	evconnlistener_disable(evl);
-	event_add(rt->resume, &tv);
-}
-
 int
 client_route_new(struct event_base *base, const struct conf_client *cc,
     FILE *errs, struct client_route **out)
@@ -294,10 +268,6 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		r = DP_ERR_DNS;
 		goto fail;
 	}
-	if ((rt->resume = evtimer_new(base, resume_accept_cb, rt)) == NULL) {
-		r = DP_ERR_NOMEM;
-		goto fail;
-	}
 	*out = rt;
 	return DP_OK;
  fail:
@@ -308,24 +278,15 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 int
 client_route_start(struct client_route *rt)
 {
-	const struct conf_client *cc = rt->conf;
-
-	rt->evl = evconnlistener_new_bind(rt->base, accept_cb, rt,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (const struct sockaddr *)&cc->listen.ss, (int)cc->listen.len);
-	if (rt->evl == NULL)
-		return DP_ERR_IO;
-	evconnlistener_set_error_cb(rt->evl, accept_error_cb);
-	return DP_OK;
+	return dp_listener_start(rt->base, &rt->conf->listen, rt->conf->name,
+	    accept_cb, rt, &rt->listener);
 }
 
 void
 client_route_stop(struct client_route *rt)
 {
-	if (rt->evl != NULL) {
-		evconnlistener_free(rt->evl);
-		rt->evl = NULL;
-	}
+	dp_listener_free(rt->listener);
+	rt->listener = NULL;
 }
 
 unsigned
@@ -342,8 +303,6 @@ client_route_free(struct client_route *rt)
 	client_route_stop(rt);
 	while (rt->conns != NULL)
 		cconn_end(rt->conns, "error", "shutting down");
-	if (rt->resume != NULL)
-		event_free(rt->resume);
 	if (rt->dns != NULL)
 		evdns_base_free(rt->dns, 1);
 	SSL_CTX_free(rt->ctx);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <openssl/async.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -24,6 +22,7 @@
 #include "clientid.h"
 #include "conn.h"
 #include "err.h"
+#include "listen.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "relay.h"
@@ -37,8 +36,7 @@ struct server_listener {
 	struct tlsa_cache *cache;
 	struct tlsa_matcher *matcher;
 	SSL_CTX *ctx;
-	struct evconnlistener *evl;
-	struct event *resume;		/* re-enables accepting after EMFILE */
+	struct dp_listener *listener;
 	struct sconn *conns;		/* all live connections */
 	unsigned n_conns;
 	unsigned n_handshaking;
@@ -577,13 +575,11 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 /* --- accepting */
 
 static void
-accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 {
 	struct server_listener *l = arg;
 	struct sconn *c;
 	socklen_t len = sizeof(c->local);
-	int one = 1;
 
 	if (l->n_handshaking >= l->conf->max_handshakes) {
 		char peer[DP_ADDR_STRLEN];
@@ -605,7 +601,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
 	dp_addr_str(sa, c->peer_str, sizeof(c->peer_str));
 	getsockname(fd, (struct sockaddr *)&c->local, &len);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->next = l->conns;
 	if (l->conns != NULL)
 		l->conns->prev = c;
@@ -626,28 +621,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 	SSL_set_mode(c->ssl, SSL_MODE_ASYNC);
 	timer_arm(c, l->conf->handshake_timeout_ms);
 	hs_step(c);
-}
-
-static void
-resume_accept_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct server_listener *l = arg;
-
-	if (l->evl != NULL)
-		evconnlistener_enable(l->evl);
-}
-
-static void
-accept_error_cb(struct evconnlistener *evl, void *arg)
-{
-	struct server_listener *l = arg;
-	struct timeval tv = { 0, 100000 };
-	int e = EVUTIL_SOCKET_ERROR();
-
-	/* EMFILE and friends: pause instead of spinning on the error. */
-	log_warn("listener %s: accept: %s", l->conf->name, strerror(e));
-	evconnlistener_disable(evl);
-	event_add(l->resume, &tv);
 }
 
 int
@@ -675,10 +648,6 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 			    tls_error_text(buf, sizeof(buf)));
 		goto fail;
 	}
-	if ((l->resume = evtimer_new(base, resume_accept_cb, l)) == NULL) {
-		r = DP_ERR_NOMEM;
-		goto fail;
-	}
 	*out = l;
 	return DP_OK;
  fail:
@@ -689,24 +658,15 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 int
 server_listener_start(struct server_listener *l)
 {
-	const struct conf_server *cs = l->conf;
-
-	l->evl = evconnlistener_new_bind(l->base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (const struct sockaddr *)&cs->listen.ss, (int)cs->listen.len);
-	if (l->evl == NULL)
-		return DP_ERR_IO;
-	evconnlistener_set_error_cb(l->evl, accept_error_cb);
-	return DP_OK;
+	return dp_listener_start(l->base, &l->conf->listen, l->conf->name,
+	    accept_cb, l, &l->listener);
 }
 
 void
 server_listener_stop(struct server_listener *l)
 {
-	if (l->evl != NULL) {
-		evconnlistener_free(l->evl);
-		l->evl = NULL;
-	}
+	dp_listener_free(l->listener);
+	l->listener = NULL;
 }
 
 unsigned
@@ -723,8 +683,6 @@ server_listener_free(struct server_listener *l)
 	server_listener_stop(l);
 	while (l->conns != NULL)
 		sconn_end(l->conns, "error", "shutting down", 0);
-	if (l->resume != NULL)
-		event_free(l->resume);
 	tlsa_matcher_free(l->matcher);
 	SSL_CTX_free(l->ctx);
 	free(l);
