@@ -19,6 +19,7 @@
 
 #include "conn.h"
 #include "err.h"
+#include "httprelay.h"
 #include "listen.h"
 #include "log.h"
 #include "relay.h"
@@ -30,6 +31,9 @@ struct client_route {
 	const struct conf_client *conf;
 	SSL_CTX *ctx;
 	struct dp_listener *listener;
+	struct http_relay_opts hopts;	/* forward = http with header_out */
+	const char *hdrop[1];
+	struct http1_add hadd[1];
 	struct evdns_base *dns;		/* only when connect is a host name */
 	struct dp_addr remote;		/* when connect is an IP literal */
 	int remote_literal;
@@ -48,6 +52,7 @@ struct cconn {
 	struct evdns_getaddrinfo_request *gai;
 	struct event *timer;		/* resolve + connect + handshake */
 	struct relay *relay;
+	struct http_relay *hrelay;
 	char reason_buf[200];
 };
 
@@ -72,11 +77,15 @@ cconn_end(struct cconn *c, const char *outcome, const char *reason)
 	if (c->relay != NULL) {
 		rep.bytes_in = relay_stats(c->relay)->a_to_b;
 		rep.bytes_out = relay_stats(c->relay)->b_to_a;
+	} else if (c->hrelay != NULL) {
+		rep.bytes_in = http_relay_stats(c->hrelay)->a_to_b;
+		rep.bytes_out = http_relay_stats(c->hrelay)->b_to_a;
 	}
 	conn_log(&rep);
 	if (c->gai != NULL)
 		evdns_getaddrinfo_cancel(c->gai);
 	relay_free(c->relay);
+	http_relay_free(c->hrelay);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->tbev != NULL)
@@ -107,9 +116,17 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		int r;
+
 		event_del(c->timer);
-		if (relay_start(c->rt->base, c->lbev, "client", c->tbev, "remote",
-		    c->rt->conf->idle_timeout_ms, relay_done, c, &c->relay) != DP_OK)
+		if (c->rt->hopts.n_add > 0)
+			r = http_relay_start(c->rt->base, c->lbev, c->tbev,
+			    &c->rt->hopts, relay_done, c, &c->hrelay);
+		else
+			r = relay_start(c->rt->base, c->lbev, "client", c->tbev,
+			    "remote", c->rt->conf->idle_timeout_ms, relay_done, c,
+			    &c->relay);
+		if (r != DP_OK)
 			cconn_end(c, "error", "out of memory");
 		return;
 	}
@@ -255,6 +272,18 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		return DP_ERR_NOMEM;
 	rt->base = base;
 	rt->conf = cc;
+	if (cc->forward == FORWARD_HTTP && cc->header_out[0] != '\0') {
+		/* The local client's own copies of the header go; ours comes. */
+		rt->hdrop[0] = cc->header_out;
+		rt->hadd[0] = (struct http1_add){ cc->header_out, cc->client_name };
+		rt->hopts.drop = rt->hdrop;
+		rt->hopts.n_drop = 1;
+		rt->hopts.add = rt->hadd;
+		rt->hopts.n_add = 1;
+		rt->hopts.limits.max_head = cc->max_request_head;
+		rt->hopts.limits.max_headers = cc->max_request_headers;
+		rt->hopts.idle_timeout_ms = cc->idle_timeout_ms;
+	}
 	if ((r = tls_client_ctx_new(cc, errs, &rt->ctx)) != DP_OK)
 		goto fail;
 	snprintf(addr, sizeof(addr), strchr(cc->connect_host, ':') != NULL ?

@@ -46,6 +46,7 @@ static const char *const sect_kind_label[] = {
 #define KW_WHERE 0x2	/* record the line in the struct conf_where at where_off */
 #define KW_LIST 0x4	/* the value is a list; indented continuation lines append */
 #define KW_HEX 0x8	/* numbers: show ranges and dump values in hexadecimal */
+#define KW_REQUIRED_VALUE 0x10	/* strings: the value may not be empty */
 
 struct keyword;
 
@@ -585,6 +586,27 @@ dump_label(const struct keyword *kw, const void *obj, FILE *f)
 		fprintf(f, "%s = %s\n", kw->name, s);
 }
 
+/* An HTTP field name (RFC 9110 token), or empty where allowed. */
+static int
+parse_token(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	const char *p;
+
+	for (p = val; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL) {
+			snprintf(why, why_size, "'%s' is not an HTTP header name "
+			    "(letters, digits and !#$%%&'*+-.^_`|~)", val);
+			return DP_ERR_INVALID;
+		}
+	}
+	if (*val == '\0' && (kw->flags & KW_REQUIRED_VALUE)) {
+		snprintf(why, why_size, "must not be empty");
+		return DP_ERR_INVALID;
+	}
+	return set_string(field_of(kw, obj), val);
+}
+
 /* [client] connect: host:port, host a numeric address or a DNS name. */
 static int
 parse_connect(const struct keyword *kw, void *obj, char *val, char *why,
@@ -657,7 +679,10 @@ static const struct choice dns_modes[] = {
 };
 static const struct choice forwards[] = {
 	{ "proxy-v2", FORWARD_PROXY_V2 }, { "proxy-v1", FORWARD_PROXY_V1 },
-	{ "none", FORWARD_NONE }, { NULL, 0 },
+	{ "none", FORWARD_NONE }, { "http", FORWARD_HTTP }, { NULL, 0 },
+};
+static const struct choice client_forwards[] = {
+	{ "none", FORWARD_NONE }, { "http", FORWARD_HTTP }, { NULL, 0 },
 };
 static const struct choice client_auths[] = {
 	{ "require", CLIENT_AUTH_REQUIRE }, { "optional", CLIENT_AUTH_OPTIONAL },
@@ -740,6 +765,24 @@ static const struct keyword keywords[] = {
 	{ SECT_SERVER, "proxy_v2_tlvs", parse_choice, dump_choice,
 	    S_(pp2_minimal), .choices = pp2_tlv_sets },
 	{ SECT_SERVER, "proxy_v2_crc32c", parse_bool, dump_bool, S_(pp2_crc32c), .flags = 0 },
+	{ SECT_SERVER, "header", parse_token, dump_label, S_(http_header),
+	    .flags = KW_REQUIRED_VALUE },
+	{ SECT_SERVER, "add_client_cert", parse_bool, dump_bool,
+	    S_(add_client_cert), .flags = 0 },
+	{ SECT_SERVER, "add_client_cert_chain", parse_bool, dump_bool,
+	    S_(add_client_cert_chain), .flags = 0 },
+	{ SECT_SERVER, "add_x_forwarded_for", parse_bool, dump_bool, S_(add_xff),
+	    .flags = 0 },
+	{ SECT_SERVER, "add_x_forwarded_proto", parse_bool, dump_bool, S_(add_xfp),
+	    .flags = 0 },
+	{ SECT_SERVER, "add_tlsa_header", parse_bool, dump_bool,
+	    S_(add_tlsa_header), .flags = 0 },
+	{ SECT_SERVER, "max_request_head", parse_uint, dump_uint,
+	    S_(max_request_head), .min = 1024, .max = 1048576 },
+	{ SECT_SERVER, "max_request_headers", parse_uint, dump_uint,
+	    S_(max_request_headers), .min = 1, .max = 256 },
+	{ SECT_SERVER, "upstream_timeout_ms", parse_uint, dump_uint,
+	    S_(upstream_timeout_ms), .min = 100, .max = 3600000 },
 
 	{ SECT_CLIENT, "listen", parse_addr, dump_addr, C_(listen),
 	    .flags = KW_REQUIRED },
@@ -764,6 +807,14 @@ static const struct keyword keywords[] = {
 	    C_(handshake_timeout_ms), .min = 100, .max = 600000 },
 	{ SECT_CLIENT, "idle_timeout_ms", parse_uint, dump_uint,
 	    C_(idle_timeout_ms), .min = 1000, .max = 86400000 },
+	{ SECT_CLIENT, "forward", parse_choice, dump_choice, C_(forward),
+	    .choices = client_forwards },
+	{ SECT_CLIENT, "header_out", parse_token, dump_label, C_(header_out),
+	    .flags = 0 },
+	{ SECT_CLIENT, "max_request_head", parse_uint, dump_uint,
+	    C_(max_request_head), .min = 1024, .max = 1048576 },
+	{ SECT_CLIENT, "max_request_headers", parse_uint, dump_uint,
+	    C_(max_request_headers), .min = 1, .max = 256 },
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -871,7 +922,9 @@ server_new(struct conf *c, const char *name)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	if ((s->name = strdup(name)) == NULL ||
-	    (s->san_tlsa_prefix = strdup("")) == NULL) {
+	    (s->san_tlsa_prefix = strdup("")) == NULL ||
+	    (s->http_header = strdup("DANE-Client-Identity")) == NULL) {
+		free(s->san_tlsa_prefix);
 		free(s->name);
 		free(s);
 		return NULL;
@@ -890,6 +943,9 @@ server_new(struct conf *c, const char *name)
 	s->pp2_identity_tlv = 0xe0;
 	s->pp2_minimal = 0;
 	s->pp2_crc32c = 0;
+	s->max_request_head = 16384;
+	s->max_request_headers = 100;
+	s->upstream_timeout_ms = 30000;
 	return s;
 }
 
@@ -906,6 +962,7 @@ server_free(struct conf_server *s)
 	free(s->key_file);
 	free(s->san_tlsa_prefix);
 	free(s->pkix_ca_file);
+	free(s->http_header);
 	free(s);
 }
 
@@ -916,7 +973,9 @@ client_new(struct conf *c, const char *name)
 
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		return NULL;
-	if ((cl->name = strdup(name)) == NULL) {
+	if ((cl->name = strdup(name)) == NULL ||
+	    (cl->header_out = strdup("")) == NULL) {
+		free(cl->name);
 		free(cl);
 		return NULL;
 	}
@@ -927,6 +986,9 @@ client_new(struct conf *c, const char *name)
 	cl->connect_timeout_ms = 5000;
 	cl->handshake_timeout_ms = 10000;
 	cl->idle_timeout_ms = 300000;
+	cl->forward = FORWARD_NONE;
+	cl->max_request_head = 16384;
+	cl->max_request_headers = 100;
 	return cl;
 }
 
@@ -940,6 +1002,7 @@ client_free(struct conf_client *cl)
 	free(cl->key_file);
 	free(cl->client_name);
 	free(cl->ca_file);
+	free(cl->header_out);
 	free(cl);
 }
 

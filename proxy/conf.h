@@ -16,7 +16,7 @@
 #define CONF_NAME_MAX 253	/* a DNS name in presentation form, no trailing dot */
 
 enum conf_dns_mode { DNS_MODE_VALIDATE, DNS_MODE_RESOLVER_AD };
-enum conf_forward { FORWARD_PROXY_V2, FORWARD_PROXY_V1, FORWARD_NONE };
+enum conf_forward { FORWARD_PROXY_V2, FORWARD_PROXY_V1, FORWARD_NONE, FORWARD_HTTP };
 enum conf_client_auth { CLIENT_AUTH_REQUIRE, CLIENT_AUTH_OPTIONAL };
 enum conf_identity { IDENTITY_EXTENSION, IDENTITY_EXTENSION_OR_SAN };
 
@@ -60,7 +60,7 @@ struct conf_server {
 	char *key_file;			/* "key", required */
 	struct conf_where key_where;
 	struct dp_addr upstream;	/* "upstream", required, numeric host:port */
-	enum conf_forward forward;	/* "forward", default proxy-v2 */
+	enum conf_forward forward;	/* "forward", default proxy-v2; also proxy-v1, none, http */
 	enum conf_client_auth client_auth; /* "client_auth", default require */
 	char **allow;			/* "allow", required: lower-cased patterns, comma/space separated:
 					 * "*", "*.suffix" or an exact name */
@@ -78,6 +78,16 @@ struct conf_server {
 	uint8_t pp2_identity_tlv;	/* "proxy_v2_identity_tlv", default 0xE0, 0xE0..0xEF */
 	int pp2_minimal;		/* "proxy_v2_tlvs = full|minimal", default full */
 	int pp2_crc32c;			/* "proxy_v2_crc32c = yes|no", default no */
+	/* forward = http */
+	char *http_header;		/* "header", default DANE-Client-Identity: a token */
+	int add_client_cert;		/* "add_client_cert", RFC 9440 Client-Cert, default no */
+	int add_client_cert_chain;	/* "add_client_cert_chain", default no */
+	int add_xff;			/* "add_x_forwarded_for", default no */
+	int add_xfp;			/* "add_x_forwarded_proto", default no */
+	int add_tlsa_header;		/* "add_tlsa_header": DANE-Client-TLSA, default no */
+	unsigned max_request_head;	/* "max_request_head", bytes, default 16384, 1024..1048576 */
+	unsigned max_request_headers;	/* "max_request_headers", default 100, 1..256 */
+	unsigned upstream_timeout_ms;	/* "upstream_timeout_ms": no response head → 504, default 30000 */
 	struct conf_server *next;
 };
 
@@ -100,6 +110,11 @@ struct conf_client {
 	unsigned connect_timeout_ms;	/* default 5000 */
 	unsigned handshake_timeout_ms;	/* default 10000 */
 	unsigned idle_timeout_ms;	/* default 300000 */
+	enum conf_forward forward;	/* "forward": none (default) or http */
+	char *header_out;		/* "header_out": with forward = http, a header carrying
+					 * client_name added to every local request; "" none */
+	unsigned max_request_head;	/* as for servers */
+	unsigned max_request_headers;
 	struct conf_client *next;
 };
 

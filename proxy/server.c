@@ -22,6 +22,8 @@
 #include "clientid.h"
 #include "conn.h"
 #include "err.h"
+#include "http1.h"
+#include "httprelay.h"
 #include "listen.h"
 #include "log.h"
 #include "proxyproto.h"
@@ -80,6 +82,15 @@ struct sconn {
 	struct bufferevent *cbev;	/* client side after the handshake */
 	struct bufferevent *ubev;	/* upstream */
 	struct relay *relay;
+
+	/* forward = http: what every request gets and loses. */
+	struct http_relay *hrelay;
+	struct http_relay_opts hopts;
+	struct http1_add hadd[6];
+	const char *hdrop[6];
+	char xff[DP_ADDR_STRLEN];
+	char *client_cert;		/* RFC 9440 values, malloc'd */
+	char *client_cert_chain;
 };
 
 static void hs_step(struct sconn *c);
@@ -124,6 +135,9 @@ sconn_end(struct sconn *c, const char *outcome, const char *reason, int linger)
 	if (c->relay != NULL) {
 		rep.bytes_in = relay_stats(c->relay)->a_to_b;
 		rep.bytes_out = relay_stats(c->relay)->b_to_a;
+	} else if (c->hrelay != NULL) {
+		rep.bytes_in = http_relay_stats(c->hrelay)->a_to_b;
+		rep.bytes_out = http_relay_stats(c->hrelay)->b_to_a;
 	}
 	conn_log(&rep);
 
@@ -137,6 +151,9 @@ sconn_end(struct sconn *c, const char *outcome, const char *reason, int linger)
 		ERR_clear_error();
 	}
 	relay_free(c->relay);
+	http_relay_free(c->hrelay);
+	free(c->client_cert);
+	free(c->client_cert_chain);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->timer != NULL)
@@ -369,7 +386,7 @@ send_proxy_header(struct sconn *c)
 	unsigned alpn_len = 0;
 	int r;
 
-	if (cs->forward == FORWARD_NONE)
+	if (cs->forward == FORWARD_NONE || cs->forward == FORWARD_HTTP)
 		return DP_OK;
 	if (cs->forward == FORWARD_PROXY_V1) {
 		r = pp1_encode((struct sockaddr *)&c->peer,
@@ -405,6 +422,104 @@ send_proxy_header(struct sconn *c)
 	return bufferevent_write(c->ubev, buf, len) == 0 ? DP_OK : DP_ERR_NOMEM;
 }
 
+/* ":base64(DER):", an RFC 8941 byte sequence as RFC 9440 wants; NULL on
+ * failure. */
+static char *
+cert_sf_bytes(X509 *x)
+{
+	unsigned char *der = NULL;
+	char *out = NULL;
+	int n = i2d_X509(x, &der);
+
+	if (n > 0 && (out = malloc((size_t)(4 * ((n + 2) / 3)) + 3)) != NULL) {
+		out[0] = ':';
+		n = EVP_EncodeBlock((unsigned char *)out + 1, der, n);
+		out[n + 1] = ':';
+		out[n + 2] = '\0';
+	}
+	OPENSSL_free(der);
+	return out;
+}
+
+/* RFC 9440 Client-Cert-Chain: the certificates the client sent besides its
+ * leaf, as a list of byte sequences. */
+static char *
+cert_chain_sf(SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	size_t len = 0, cap = 0;
+	char *out = NULL, *one, *grown;
+	int i;
+
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		if ((one = cert_sf_bytes(sk_X509_value(chain, i))) == NULL)
+			break;
+		if (len + strlen(one) + 3 > cap) {
+			cap = (len + strlen(one) + 3) * 2;
+			if ((grown = realloc(out, cap)) == NULL) {
+				free(one);
+				break;
+			}
+			out = grown;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s%s",
+		    len > 0 ? ", " : "", one);
+		free(one);
+	}
+	return out;
+}
+
+/* forward = http: the header set every request of this connection loses
+ * (whatever the client sent under these names) and gets. */
+static void
+http_setup(struct sconn *c)
+{
+	const struct conf_server *cs = c->l->conf;
+	struct http_relay_opts *o = &c->hopts;
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+	size_t na = 0, nd = 0;
+	char *colon;
+
+	c->hdrop[nd++] = cs->http_header;
+	c->hdrop[nd++] = "DANE-Client-TLSA";
+	c->hdrop[nd++] = "Client-Cert";
+	c->hdrop[nd++] = "Client-Cert-Chain";
+	if (cs->add_xff)
+		c->hdrop[nd++] = "X-Forwarded-For";
+	if (cs->add_xfp)
+		c->hdrop[nd++] = "X-Forwarded-Proto";
+	if (c->authenticated) {
+		c->hadd[na++] = (struct http1_add){ cs->http_header, c->name };
+		if (cs->add_tlsa_header)
+			c->hadd[na++] = (struct http1_add){ "DANE-Client-TLSA", c->tlsa };
+		if (cs->add_client_cert && peer != NULL &&
+		    (c->client_cert = cert_sf_bytes(peer)) != NULL)
+			c->hadd[na++] = (struct http1_add){ "Client-Cert", c->client_cert };
+		if (cs->add_client_cert_chain &&
+		    (c->client_cert_chain = cert_chain_sf(c->ssl)) != NULL)
+			c->hadd[na++] = (struct http1_add){ "Client-Cert-Chain",
+			    c->client_cert_chain };
+	}
+	if (cs->add_xff) {
+		/* The address without the port (and without IPv6 brackets). */
+		dp_strlcpy(c->xff, c->peer_str[0] == '[' ? c->peer_str + 1 :
+		    c->peer_str, sizeof(c->xff));
+		if ((colon = strrchr(c->xff, c->peer_str[0] == '[' ? ']' : ':')) != NULL)
+			*colon = '\0';
+		c->hadd[na++] = (struct http1_add){ "X-Forwarded-For", c->xff };
+	}
+	if (cs->add_xfp)
+		c->hadd[na++] = (struct http1_add){ "X-Forwarded-Proto", "https" };
+	o->limits.max_head = cs->max_request_head;
+	o->limits.max_headers = cs->max_request_headers;
+	o->drop = c->hdrop;
+	o->n_drop = nd;
+	o->add = c->hadd;
+	o->n_add = na;
+	o->idle_timeout_ms = cs->idle_timeout_ms;
+	o->upstream_timeout_ms = cs->upstream_timeout_ms;
+}
+
 static void
 upstream_connected(struct sconn *c)
 {
@@ -423,16 +538,28 @@ upstream_connected(struct sconn *c)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
 	c->state = SC_RELAY;
-	if (relay_start(c->l->base, c->cbev, "client", c->ubev, "upstream",
-	    c->l->conf->idle_timeout_ms, relay_done, c, &c->relay) != DP_OK)
+	if (c->l->conf->forward == FORWARD_HTTP) {
+		http_setup(c);
+		r = http_relay_start(c->l->base, c->cbev, c->ubev, &c->hopts,
+		    relay_done, c, &c->hrelay);
+	} else {
+		r = relay_start(c->l->base, c->cbev, "client", c->ubev, "upstream",
+		    c->l->conf->idle_timeout_ms, relay_done, c, &c->relay);
+	}
+	if (r != DP_OK)
 		sconn_end(c, "error", "out of memory", 0);
 }
 
 /* The upstream could not be reached: close the client's TLS cleanly. */
 static void
-upstream_failed(struct sconn *c, const char *why)
+upstream_failed(struct sconn *c, int http_status, const char *why)
 {
 	snprintf(c->reason_buf, sizeof(c->reason_buf), "upstream %s", why);
+	if (c->l->conf->forward == FORWARD_HTTP) {
+		/* Small enough for the socket buffer: one try, no waiting. */
+		const char *resp = http1_error_response(http_status);
+		(void)SSL_write(c->ssl, resp, (int)strlen(resp));
+	}
 	(void)SSL_shutdown(c->ssl);
 	ERR_clear_error();
 	sconn_end(c, "error", c->reason_buf, 1);
@@ -446,7 +573,7 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		upstream_connected(c);
 	else if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
-		upstream_failed(c, strerror(EVUTIL_SOCKET_ERROR() != 0 ?
+		upstream_failed(c, 502, strerror(EVUTIL_SOCKET_ERROR() != 0 ?
 		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
 }
 
@@ -463,14 +590,14 @@ upstream_connect(struct sconn *c)
 	SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
 	c->ubev = bufferevent_socket_new(c->l->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (c->ubev == NULL) {
-		upstream_failed(c, "connect: out of memory");
+		upstream_failed(c, 502, "connect: out of memory");
 		return;
 	}
 	bufferevent_setcb(c->ubev, NULL, NULL, upstream_event_cb, c);
 	timer_arm(c, cs->connect_timeout_ms);
 	if (bufferevent_socket_connect(c->ubev, (struct sockaddr *)&cs->upstream.ss,
 	    (int)cs->upstream.len) != 0)
-		upstream_failed(c, strerror(errno));
+		upstream_failed(c, 502, strerror(errno));
 }
 
 /* --- the handshake */
@@ -554,7 +681,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct sconn *c = arg;
 
 	if (c->state == SC_CONNECTING) {
-		upstream_failed(c, "connect timeout");
+		upstream_failed(c, 504, "connect timeout");
 		return;
 	}
 	c->reason = c->verify_pending ? "handshake timeout waiting for DNS" :

@@ -193,6 +193,29 @@ load_cert_key(SSL_CTX *ctx, const char *cert, const struct conf_where *cw,
 	return DP_OK;
 }
 
+/* forward = http: only http/1.1 is offered; a client that wants nothing we
+ * speak gets no ALPN answer (and may carry on or give up). */
+static int
+alpn_http11_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char h11[] = "http/1.1";
+	unsigned int i = 0;
+
+	while (i < inlen) {
+		unsigned int n = in[i];
+		if (i + 1 + n > inlen)
+			break;
+		if (n == sizeof(h11) - 1 && memcmp(in + i + 1, h11, n) == 0) {
+			*out = in + i + 1;
+			*outlen = (unsigned char)n;
+			return SSL_TLSEXT_ERR_OK;
+		}
+		i += 1 + n;
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
 int
 tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out)
 {
@@ -219,6 +242,8 @@ tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out)
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (cs->forward == FORWARD_HTTP)
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_http11_cb, NULL);
 	if (SSL_CTX_add_custom_ext(ctx, cs->dane_clientid_type,
 	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
 	    server_ext_add, NULL, NULL, server_ext_parse, NULL) != 1) {

@@ -1,0 +1,633 @@
+/* httprelay.c — see httprelay.h. */
+#include "httprelay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "err.h"
+#include "util.h"
+
+#define HR_HIGH_WATER (256 * 1024)	/* bytes queued towards one side */
+#define HR_MAX_PIPELINE 64		/* requests forwarded, not yet answered */
+#define HR_METHOD_MAX 24
+#define HR_RESPONSE_HEAD_MAX (64 * 1024)
+#define HR_SCAN_CHUNK (16 * 1024)	/* bytes of chunked body scanned at once */
+
+enum body_state {
+	BODY_NONE,		/* expecting a head */
+	BODY_LENGTH,		/* `remaining` bytes */
+	BODY_CHUNKED,
+	BODY_CLOSE,		/* response: until the upstream closes */
+};
+
+struct direction {
+	enum body_state body;
+	uint64_t remaining;
+	struct http1_chunked ck;
+};
+
+struct http_relay {
+	struct event_base *base;
+	struct bufferevent *cl, *up;
+	const struct http_relay_opts *o;
+	relay_done_cb done;
+	void *arg;
+	struct relay_stats st;
+	unsigned long requests;
+
+	struct direction req, resp;
+	/* Methods of requests forwarded and not yet answered, a ring. */
+	char methods[HR_MAX_PIPELINE][HR_METHOD_MAX];
+	unsigned m_head, m_count;
+	int upgrade_pending;	/* the last request asked to upgrade: parse no more */
+	int last_request;	/* the request being sent is the connection's last */
+	int deferred_status;	/* an error owed once earlier requests are answered */
+	const char *deferred_reason;
+	int client_done;	/* no more requests will be read (close, EOF, upgrade) */
+	int client_eof;
+	int closing;		/* flush the client's output, then end */
+	const char *closing_reason;
+	struct relay *tunnel;	/* after 101 */
+
+	struct event *timer;	/* idle and upstream timeouts */
+	struct event *done_ev;	/* runs the done callback from the loop */
+	int finished;		/* done is scheduled: touch nothing else */
+	const char *done_reason;
+	uint64_t last_active;
+	uint64_t waiting_since;	/* a request waits for its response head; 0 none */
+
+	struct http1_request hreq;	/* parse scratch (large: not on the stack) */
+	char *out;			/* rewrite buffer */
+	size_t out_size;
+	char reason[160];
+};
+
+static void hr_client_read(struct bufferevent *bev, void *arg);
+static void hr_upstream_read(struct bufferevent *bev, void *arg);
+static void hr_write(struct bufferevent *bev, void *arg);
+static void hr_event(struct bufferevent *bev, short what, void *arg);
+
+/* Stops everything and schedules the done callback. It runs from the event
+ * loop, never from inside this call, so callers up the stack may still look
+ * at h (and see h->finished). */
+static void
+finish(struct http_relay *h, const char *reason)
+{
+	if (h->finished)
+		return;
+	h->finished = 1;
+	h->done_reason = reason;
+	bufferevent_disable(h->cl, EV_READ | EV_WRITE);
+	bufferevent_disable(h->up, EV_READ | EV_WRITE);
+	bufferevent_setcb(h->cl, NULL, NULL, NULL, NULL);
+	bufferevent_setcb(h->up, NULL, NULL, NULL, NULL);
+	event_del(h->timer);
+	event_active(h->done_ev, EV_TIMEOUT, 0);
+}
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_relay *h = arg;
+	relay_done_cb done = h->done;
+
+	h->done = NULL;
+	if (done != NULL)
+		done(h->arg, &h->st, h->done_reason);
+}
+
+/* Ends the exchange once what is queued for the client is written. */
+static void
+close_after_flush(struct http_relay *h, const char *reason)
+{
+	SSL *ssl;
+
+	if (h->finished)
+		return;
+	h->closing = 1;
+	h->closing_reason = reason;
+	h->client_done = 1;
+	bufferevent_disable(h->cl, EV_READ);
+	bufferevent_disable(h->up, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(h->cl)) == 0) {
+		if ((ssl = bufferevent_openssl_get_ssl(h->cl)) != NULL)
+			(void)SSL_shutdown(ssl);
+		finish(h, reason);
+	}
+}
+
+/* Answers the client with an error of our own and closes. */
+static void
+fail_client(struct http_relay *h, int status, const char *reason)
+{
+	const char *resp = http1_error_response(status);
+
+	if (h->m_count > 0 && (status == 400 || status == 431 || status == 501)) {
+		/* A bad request behind good pipelined ones: answer those first,
+		 * in order, then this one, then close. */
+		h->deferred_status = status;
+		h->deferred_reason = reason;
+		h->client_done = 1;
+		bufferevent_disable(h->cl, EV_READ);
+		return;
+	}
+
+	evbuffer_add(bufferevent_get_output(h->cl), resp, strlen(resp));
+	snprintf(h->reason, sizeof(h->reason), "%d %s", status, reason);
+	close_after_flush(h, h->reason);
+}
+
+static void
+arm_timer(struct http_relay *h)
+{
+	uint64_t now = dp_now_ms(), due = UINT64_MAX;
+	struct timeval tv;
+
+	if (h->o->idle_timeout_ms > 0)
+		due = h->last_active + h->o->idle_timeout_ms;
+	if (h->waiting_since != 0 && h->o->upstream_timeout_ms > 0 &&
+	    h->waiting_since + h->o->upstream_timeout_ms < due)
+		due = h->waiting_since + h->o->upstream_timeout_ms;
+	if (due == UINT64_MAX)
+		return;
+	due = due > now ? due - now : 0;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)(due % 1000) * 1000;
+	event_add(h->timer, &tv);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_relay *h = arg;
+	uint64_t now = dp_now_ms();
+
+	if (h->waiting_since != 0 && h->o->upstream_timeout_ms > 0 &&
+	    now >= h->waiting_since + h->o->upstream_timeout_ms &&
+	    h->resp.body == BODY_NONE) {
+		fail_client(h, 504, "upstream timeout");
+		return;
+	}
+	if (h->o->idle_timeout_ms > 0 && now >= h->last_active + h->o->idle_timeout_ms) {
+		finish(h, "idle timeout");
+		return;
+	}
+	arm_timer(h);
+}
+
+/* Moves n bytes of body from src's input to dst's output. */
+static void
+move(struct http_relay *h, struct bufferevent *src, struct bufferevent *dst,
+    size_t n)
+{
+	evbuffer_remove_buffer(bufferevent_get_input(src),
+	    bufferevent_get_output(dst), n);
+	if (src == h->cl)
+		h->st.a_to_b += n;
+	else
+		h->st.b_to_a += n;
+}
+
+/* Streams body bytes per d's framing; returns 1 when the body ended. */
+static int
+pump_body(struct http_relay *h, struct direction *d, struct bufferevent *src,
+    struct bufferevent *dst, int *bad)
+{
+	struct evbuffer *in = bufferevent_get_input(src);
+	size_t avail, n, used;
+	int r;
+
+	*bad = 0;
+	while ((avail = evbuffer_get_length(in)) > 0) {
+		switch (d->body) {
+		case BODY_NONE:
+			return 1;
+		case BODY_CLOSE:
+			move(h, src, dst, avail);
+			return 0;
+		case BODY_LENGTH:
+			n = d->remaining < avail ? (size_t)d->remaining : avail;
+			move(h, src, dst, n);
+			d->remaining -= n;
+			if (d->remaining == 0) {
+				d->body = BODY_NONE;
+				return 1;
+			}
+			return 0;
+		case BODY_CHUNKED:
+			n = avail < HR_SCAN_CHUNK ? avail : HR_SCAN_CHUNK;
+			r = http1_chunked_scan(&d->ck,
+			    (const char *)evbuffer_pullup(in, (ev_ssize_t)n), n, &used);
+			if (r == DP_ERR_INVALID) {
+				*bad = 1;
+				return 0;
+			}
+			move(h, src, dst, used);
+			if (r == DP_OK) {
+				d->body = BODY_NONE;
+				return 1;
+			}
+			break;
+		}
+	}
+	return d->body == BODY_NONE;
+}
+
+static int
+over_high_water(struct bufferevent *bev)
+{
+	return evbuffer_get_length(bufferevent_get_output(bev)) >= HR_HIGH_WATER;
+}
+
+/* Back-pressure: stop reading src while dst has too much queued. */
+static int
+throttle(struct bufferevent *src, struct bufferevent *dst)
+{
+	if (!over_high_water(dst))
+		return 0;
+	bufferevent_disable(src, EV_READ);
+	bufferevent_setwatermark(dst, EV_WRITE, HR_HIGH_WATER / 2, 0);
+	return 1;
+}
+
+/* Client → upstream: heads are parsed and rewritten, bodies streamed. */
+static void
+process_requests(struct http_relay *h)
+{
+	struct evbuffer *in = bufferevent_get_input(h->cl);
+	struct http1_request *rq = &h->hreq;
+	size_t len, want, out_len;
+	const char *p;
+	int r, bad;
+
+	while (!h->finished && !h->closing && !h->client_done) {
+		if (throttle(h->cl, h->up))
+			return;
+		if (h->req.body == BODY_NONE && h->last_request) {
+			h->client_done = 1;
+			bufferevent_disable(h->cl, EV_READ);
+			return;
+		}
+		if (h->req.body != BODY_NONE) {
+			if (!pump_body(h, &h->req, h->cl, h->up, &bad)) {
+				if (bad)
+					fail_client(h, 400, "malformed chunked request body");
+				return;
+			}
+			continue;
+		}
+		if ((len = evbuffer_get_length(in)) == 0)
+			return;
+		if (h->m_count == HR_MAX_PIPELINE) {
+			/* Enough answers owed: read on once some arrive. */
+			bufferevent_disable(h->cl, EV_READ);
+			return;
+		}
+		want = len < h->o->limits.max_head ? len : h->o->limits.max_head;
+		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+		r = http1_request_parse(p, want, &h->o->limits, rq);
+		if (r == DP_ERR_AGAIN)
+			return;
+		if (r == HTTP1_ERR_TOO_LARGE) {
+			fail_client(h, 431, "request head too large");
+			return;
+		}
+		if (r == HTTP1_ERR_NOT_IMPLEMENTED) {
+			fail_client(h, 501, "unsupported transfer coding");
+			return;
+		}
+		if (r != DP_OK) {
+			fail_client(h, 400, "malformed request");
+			return;
+		}
+		if (rq->method_len >= HR_METHOD_MAX) {
+			fail_client(h, 501, "method name too long");
+			return;
+		}
+		r = http1_request_rewrite(p, rq, h->o->drop, h->o->n_drop, h->o->add,
+		    h->o->n_add, h->out, h->out_size, &out_len);
+		if (r != DP_OK) {
+			/* SPACE cannot happen (out_size covers head + added
+			 * fields); INVALID would be a bad added value. */
+			fail_client(h, 500, "cannot rewrite request head");
+			return;
+		}
+		evbuffer_add(bufferevent_get_output(h->up), h->out, out_len);
+		{
+			/* Before the drain: rq points into the input buffer. */
+			unsigned slot = (h->m_head + h->m_count) % HR_MAX_PIPELINE;
+			memcpy(h->methods[slot], rq->method, rq->method_len);
+			h->methods[slot][rq->method_len] = '\0';
+			h->m_count++;
+		}
+		h->st.a_to_b += rq->head_len;
+		evbuffer_drain(in, rq->head_len);
+		h->requests++;
+		if (h->waiting_since == 0) {
+			h->waiting_since = dp_now_ms();
+			arm_timer(h);
+		}
+		h->req.body = rq->framing == HTTP1_BODY_LENGTH ? BODY_LENGTH :
+		    rq->framing == HTTP1_BODY_CHUNKED ? BODY_CHUNKED : BODY_NONE;
+		h->req.remaining = rq->content_length;
+		if (h->req.body == BODY_LENGTH && h->req.remaining == 0)
+			h->req.body = BODY_NONE;
+		http1_chunked_init(&h->req.ck);
+		/* After an Upgrade request, what follows belongs to the new
+		 * protocol if the upstream agrees: hold it until the answer. */
+		h->upgrade_pending = rq->upgrade;
+		h->last_request = rq->upgrade || !rq->keep_alive;
+	}
+}
+
+/* Every request read has been answered and no more will be read. */
+static void
+all_answered(struct http_relay *h)
+{
+	if (h->deferred_status != 0)
+		fail_client(h, h->deferred_status, h->deferred_reason);
+	else
+		close_after_flush(h, "closed");
+}
+
+static void start_tunnel(struct http_relay *h);
+
+/* Upstream → client: heads parsed for framing, passed on unchanged. */
+static void
+process_responses(struct http_relay *h)
+{
+	struct evbuffer *in = bufferevent_get_input(h->up);
+	struct http1_response rs;
+	const char *method, *p;
+	size_t len, want;
+	int r, bad;
+
+	while (!h->finished && !h->closing) {
+		if (throttle(h->up, h->cl))
+			return;
+		if (h->resp.body != BODY_NONE) {
+			if (!pump_body(h, &h->resp, h->up, h->cl, &bad)) {
+				if (bad) {
+					snprintf(h->reason, sizeof(h->reason),
+					    "malformed chunked response body");
+					close_after_flush(h, h->reason);
+				}
+				return;
+			}
+			if (h->m_count == 0 && h->client_done && !h->upgrade_pending) {
+				all_answered(h);
+				return;
+			}
+			continue;
+		}
+		if ((len = evbuffer_get_length(in)) == 0)
+			return;
+		if (h->m_count == 0) {
+			/* Bytes nobody asked for: the exchange is broken. */
+			close_after_flush(h, "upstream sent an unsolicited response");
+			return;
+		}
+		method = h->methods[h->m_head];
+		want = len < HR_RESPONSE_HEAD_MAX ? len : HR_RESPONSE_HEAD_MAX;
+		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+		r = http1_response_parse(p, want, HR_RESPONSE_HEAD_MAX, method,
+		    strlen(method), &rs);
+		if (r == DP_ERR_AGAIN)
+			return;
+		if (r != DP_OK) {
+			fail_client(h, 502, "malformed response from upstream");
+			return;
+		}
+		move(h, h->up, h->cl, rs.head_len);
+		if (rs.status == 101) {
+			if (!h->upgrade_pending || h->m_count != 1) {
+				close_after_flush(h, "unexpected 101 from upstream");
+				return;
+			}
+			h->m_count = 0;
+			h->waiting_since = 0;
+			start_tunnel(h);
+			return;
+		}
+		if (rs.status < 200)
+			continue;	/* interim (100 Continue): the final one follows */
+		h->m_head = (h->m_head + 1) % HR_MAX_PIPELINE;
+		h->m_count--;
+		h->waiting_since = h->m_count > 0 ? dp_now_ms() : 0;
+		if (h->upgrade_pending && h->m_count == 0) {
+			/* Upgrade refused: the connection carries on as HTTP. */
+			h->upgrade_pending = 0;
+			h->last_request = 0;
+			h->client_done = h->client_eof;
+		}
+		if (!rs.keep_alive) {
+			/* This is the last response the upstream sends. */
+			h->client_done = 1;
+			bufferevent_disable(h->cl, EV_READ);
+		}
+		h->resp.body = rs.framing == HTTP1_BODY_LENGTH ? BODY_LENGTH :
+		    rs.framing == HTTP1_BODY_CHUNKED ? BODY_CHUNKED :
+		    rs.framing == HTTP1_BODY_CLOSE ? BODY_CLOSE : BODY_NONE;
+		h->resp.remaining = rs.content_length;
+		if (h->resp.body == BODY_LENGTH && h->resp.remaining == 0)
+			h->resp.body = BODY_NONE;
+		http1_chunked_init(&h->resp.ck);
+		if (h->resp.body == BODY_NONE && h->m_count == 0 && h->client_done &&
+		    !h->upgrade_pending) {
+			all_answered(h);
+			return;
+		}
+		if (!h->client_done && h->m_count < HR_MAX_PIPELINE) {
+			/* Requests held back (pipeline full) may go on now. */
+			bufferevent_enable(h->cl, EV_READ);
+			process_requests(h);
+		}
+	}
+}
+
+static void
+tunnel_done(void *arg, const struct relay_stats *st, const char *reason)
+{
+	struct http_relay *h = arg;
+
+	h->st.a_to_b += st->a_to_b;
+	h->st.b_to_a += st->b_to_a;
+	h->finished = 1;
+	h->done_reason = reason;
+	event_active(h->done_ev, EV_TIMEOUT, 0);
+}
+
+/* After 101 Switching Protocols: bytes both ways, no more parsing. */
+static void
+start_tunnel(struct http_relay *h)
+{
+	event_del(h->timer);
+	bufferevent_setwatermark(h->cl, EV_WRITE, 0, 0);
+	bufferevent_setwatermark(h->up, EV_WRITE, 0, 0);
+	if (relay_start(h->base, h->cl, "client", h->up, "upstream",
+	    h->o->idle_timeout_ms, tunnel_done, h, &h->tunnel) != DP_OK)
+		finish(h, "out of memory");
+}
+
+static void
+hr_client_read(struct bufferevent *bev, void *arg)
+{
+	struct http_relay *h = arg;
+
+	h->last_active = dp_now_ms();
+	process_requests(h);
+}
+
+static void
+hr_upstream_read(struct bufferevent *bev, void *arg)
+{
+	struct http_relay *h = arg;
+
+	h->last_active = dp_now_ms();
+	process_responses(h);
+}
+
+static void
+hr_write(struct bufferevent *bev, void *arg)
+{
+	struct http_relay *h = arg;
+	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (bev == h->cl && h->closing) {
+		if (left == 0) {
+			SSL *ssl = bufferevent_openssl_get_ssl(h->cl);
+			if (ssl != NULL)
+				(void)SSL_shutdown(ssl);
+			finish(h, h->closing_reason);
+		}
+		return;
+	}
+	if (left < HR_HIGH_WATER / 2) {
+		/* Drained: the other side may read again. */
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		if (bev == h->up) {
+			if (!h->client_done && !h->client_eof)
+				bufferevent_enable(h->cl, EV_READ);
+			process_requests(h);
+		} else {
+			bufferevent_enable(h->up, EV_READ);
+			process_responses(h);
+		}
+	}
+}
+
+static void
+hr_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_relay *h = arg;
+
+	if (bev == h->cl) {
+		if ((what & BEV_EVENT_EOF) && h->req.body != BODY_NONE &&
+		    h->req.body != BODY_CLOSE) {
+			/* Gone before its request body ended: the upstream
+			 * would wait for bytes that never come. */
+			finish(h, "client closed in the middle of a request body");
+			return;
+		}
+		if (what & BEV_EVENT_EOF) {
+			/* No more requests; answers still owed are delivered. */
+			h->client_eof = 1;
+			h->client_done = 1;
+			bufferevent_disable(h->cl, EV_READ);
+			if (h->m_count == 0 && h->resp.body == BODY_NONE)
+				finish(h, "closed");
+			return;
+		}
+		finish(h, (what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != 0 &&
+		    EVUTIL_SOCKET_ERROR() != ECONNRESET ? "client error" : "client reset");
+		return;
+	}
+	/* Upstream ended. */
+	process_responses(h);
+	if (h->closing || h->finished)
+		return;
+	if (h->resp.body == BODY_CLOSE) {
+		close_after_flush(h, "closed");
+	} else if (h->resp.body != BODY_NONE) {
+		close_after_flush(h, "upstream closed in the middle of a response");
+	} else if (h->m_count > 0) {
+		fail_client(h, 502, (what & BEV_EVENT_EOF) ?
+		    "upstream closed before answering" : "upstream reset");
+	} else {
+		close_after_flush(h, "closed");
+	}
+}
+
+int
+http_relay_start(struct event_base *base, struct bufferevent *client,
+    struct bufferevent *upstream, const struct http_relay_opts *opts,
+    relay_done_cb done, void *arg, struct http_relay **out)
+{
+	struct http_relay *h;
+	size_t i, extra = 0;
+
+	*out = NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return DP_ERR_NOMEM;
+	for (i = 0; i < opts->n_add; i++)
+		extra += strlen(opts->add[i].name) + strlen(opts->add[i].value) + 4;
+	h->out_size = opts->limits.max_head + extra + 64;
+	if ((h->out = malloc(h->out_size)) == NULL ||
+	    (h->timer = evtimer_new(base, timer_cb, h)) == NULL ||
+	    (h->done_ev = event_new(base, -1, 0, done_cb, h)) == NULL) {
+		if (h->timer != NULL)
+			event_free(h->timer);
+		free(h->out);
+		free(h);
+		return DP_ERR_NOMEM;
+	}
+	h->base = base;
+	h->cl = client;
+	h->up = upstream;
+	h->o = opts;
+	h->done = done;
+	h->arg = arg;
+	h->last_active = dp_now_ms();
+	bufferevent_setcb(client, hr_client_read, hr_write, hr_event, h);
+	bufferevent_setcb(upstream, hr_upstream_read, hr_write, hr_event, h);
+	bufferevent_enable(client, EV_READ | EV_WRITE);
+	bufferevent_enable(upstream, EV_READ | EV_WRITE);
+	arm_timer(h);
+	*out = h;
+	process_requests(h);
+	return DP_OK;
+}
+
+void
+http_relay_free(struct http_relay *h)
+{
+	if (h == NULL)
+		return;
+	relay_free(h->tunnel);
+	event_free(h->timer);
+	event_free(h->done_ev);
+	free(h->out);
+	free(h);
+}
+
+const struct relay_stats *
+http_relay_stats(const struct http_relay *h)
+{
+	return &h->st;
+}
+
+unsigned long
+http_relay_requests(const struct http_relay *h)
+{
+	return h->requests;
+}

@@ -1,0 +1,51 @@
+/* httprelay.h — relays HTTP/1.1 between a client and an upstream, parsing
+ * every request head (keep-alive and pipelined requests alike) so that the
+ * headers the proxy sets are removed from what the client sent and added
+ * anew, and every response head so that each body is framed exactly as the
+ * upstream framed it. Bodies stream through (Content-Length, chunked,
+ * until-close) with back-pressure; nothing is buffered whole. After a 101
+ * answer to an Upgrade request the connection becomes a plain relay.
+ *
+ * The client gets an HTTP error and the connection closes when its request
+ * is malformed (400, 501), too large (431), when the upstream resets before
+ * answering (502) or does not answer in time (504). */
+#ifndef DP_HTTPRELAY_H
+#define DP_HTTPRELAY_H
+
+#include <stddef.h>
+
+#include "http1.h"
+#include "relay.h"
+
+struct bufferevent;
+struct event_base;
+
+struct http_relay_opts {
+	struct http1_limits limits;	/* request heads */
+	const char *const *drop;	/* field names removed from every request */
+	size_t n_drop;
+	const struct http1_add *add;	/* fields added to every request */
+	size_t n_add;
+	unsigned idle_timeout_ms;	/* no traffic either way: close */
+	unsigned upstream_timeout_ms;	/* request sent, no response head: 504; 0 = none */
+};
+
+struct http_relay;
+
+/* Starts relaying HTTP between client and upstream (both connected, not
+ * owned). opts and everything it points to must outlive the relay. done is
+ * called once, as for relay_start(). Returns DP_OK or DP_ERR_NOMEM. */
+int http_relay_start(struct event_base *base, struct bufferevent *client,
+    struct bufferevent *upstream, const struct http_relay_opts *opts,
+    relay_done_cb done, void *arg, struct http_relay **out);
+
+/* Stops (no callback) and frees; accepts NULL. */
+void http_relay_free(struct http_relay *h);
+
+/* Bytes moved so far: a_to_b client → upstream, b_to_a back. */
+const struct relay_stats *http_relay_stats(const struct http_relay *h);
+
+/* Requests forwarded so far. */
+unsigned long http_relay_requests(const struct http_relay *h);
+
+#endif
