@@ -25,6 +25,13 @@ When a connection ends, one JSON line is appended to --record:
 0xE0 by default, as text, or null), "custom": {"0xe1": text}, "crc32c":
 null|"ok"}; for v1: {"version": 1, "family", "src", "dst", "sport", "dport",
 "line"}.
+
+Misbehaviour on purpose (HTTP only; default off): --delay-ms N waits N ms
+after reading a request before answering it; --reset-after-head closes the
+connection with a TCP RST (SO_LINGER 0) as soon as a request head has been
+read, answering nothing (the record's "error" is "reset after head");
+--close-delimited answers without Content-Length (body delimited by the
+close, "Connection: close") and closes after the first response.
 """
 
 import argparse
@@ -35,6 +42,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import sys
 import time
 
@@ -419,12 +428,26 @@ class Upstream:
                 headers[k] = headers[k] + ", " + value if k in headers else value
             if headers.get("expect", "").lower() == "100-continue":
                 await c.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = await self.read_body(c, headers)
+            if self.args.reset_after_head:
+                body = b""
+            else:
+                body = await self.read_body(c, headers)
             req = {"line": reqline, "method": method, "target": target,
                    "version": version, "headers": headers,
                    "header_list": header_list,
                    "body": text(body[:MAX_RECORD_BODY]), "body_len": len(body)}
             rec["requests"].append(req)
+
+            if self.args.reset_after_head:
+                sock = c.w.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    struct.pack("ii", 1, 0))
+                c.w.transport.abort()
+                rec["error"] = "reset after head"
+                return
+            if self.args.delay_ms > 0:
+                await asyncio.sleep(self.args.delay_ms / 1000.0)
 
             if headers.get("upgrade", "").lower() == "websocket":
                 key = headers.get("sec-websocket-key", "")
@@ -456,6 +479,11 @@ class Upstream:
             close = (headers.get("connection", "").lower() == "close"
                      or (version == "HTTP/1.0"
                          and headers.get("connection", "").lower() != "keep-alive"))
+            if self.args.close_delimited:
+                await c.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              b"Connection: close\r\n\r\n"
+                              + (b"" if method == "HEAD" else out))
+                return
             resp = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"Content-Length: %d\r\nConnection: %s\r\n\r\n"
                     % (len(out), b"close" if close else b"keep-alive"))
@@ -473,6 +501,12 @@ async def main():
                     help="TLV type carrying the DANE identity (default 0xE0)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--delay-ms", type=int, default=0,
+                    help="wait this long after a request before answering it")
+    ap.add_argument("--reset-after-head", action="store_true",
+                    help="RST the connection once a request head is read")
+    ap.add_argument("--close-delimited", action="store_true",
+                    help="answer without Content-Length, then close")
     args = ap.parse_args()
 
     up = Upstream(args)
