@@ -789,7 +789,19 @@ ad_udp_get(struct dns_query *q, size_t ri)
 static void
 ad_try_cb(evutil_socket_t fd, short what, void *arg)
 {
-	ad_send_try(arg);
+	struct dns_query *q = arg;
+	unsigned tries = q->tries;
+	size_t ri;
+
+	/* A busy loop may run this timer before the read event of an answer
+	 * that is already waiting: read first, so a slow loop does not send
+	 * a needless second query. query_finish defers delivery, so q stays
+	 * valid here. */
+	for (ri = 0; ri < q->c->n_resolvers && !q->finished; ri++)
+		if (q->udp[ri].fd >= 0)
+			ad_udp_read_cb(q->udp[ri].fd, EV_READ, q);
+	if (!q->finished && q->tries == tries)	/* (a refusal sends on itself) */
+		ad_send_try(q);
 }
 
 /* Sends the next try (resolvers in turn, each at most twice) and arms the

@@ -233,7 +233,12 @@ main(int argc, char **argv)
 		return 1;
 	log_init(dp.conf->global.log_level, dp.conf->global.log_json);
 	OPENSSL_init_ssl(0, NULL);
-	if ((dp.base = event_base_new()) == NULL) {
+	/* Three priorities: 1 (the default) for DNS, relays and timers, 2 for
+	 * handshake steps, so that under a burst of new connections a DNS
+	 * answer many of them wait for is read before the next round of
+	 * handshake work, not after it (and before a retransmit timer). */
+	if ((dp.base = event_base_new()) == NULL ||
+	    event_base_priority_init(dp.base, 3) != 0) {
 		fprintf(stderr, "daneproxy: cannot create event loop\n");
 		goto out;
 	}

@@ -93,6 +93,9 @@ struct sconn {
 	char *client_cert_chain;
 };
 
+/* Handshake steps run after DNS and relay events (see main.c). */
+#define HS_PRIORITY 2
+
 static void hs_step(struct sconn *c);
 
 /* --- lifetime */
@@ -613,6 +616,7 @@ hs_wait(struct sconn *c, short what)
 {
 	event_del(c->ev);
 	event_assign(c->ev, c->l->base, c->fd, what, hs_io_cb, c);
+	(void)event_priority_set(c->ev, HS_PRIORITY);
 	event_add(c->ev, NULL);
 }
 

@@ -400,7 +400,7 @@ test_errors(void)
 
 	/* Values. */
 	expect_error(SERVER_OK "forward = proxy-v3\n", 7, "forward: invalid "
-	    "value 'proxy-v3' (expected proxy-v2, proxy-v1 or none)", "bad choice");
+	    "value 'proxy-v3' (expected proxy-v2, proxy-v1, none or http)", "bad choice");
 	expect_error("[global]\nlog_level = loud\n" SERVER_OK, 2, "log_level: "
 	    "invalid value 'loud' (expected error, warn, info or debug)",
 	    "bad log_level");
