@@ -119,6 +119,7 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		int r;
 
 		event_del(c->timer);
+		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
 		if (c->rt->hopts.n_add > 0)
 			r = http_relay_start(c->rt->base, c->lbev, c->tbev,
 			    &c->rt->hopts, relay_done, c, &c->hrelay);

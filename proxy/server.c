@@ -529,6 +529,7 @@ upstream_connected(struct sconn *c)
 	int r;
 
 	event_del(c->timer);
+	dp_tcp_nodelay(bufferevent_getfd(c->ubev));
 	if ((r = send_proxy_header(c)) != DP_OK) {
 		sconn_end(c, "error", "cannot encode PROXY header", 1);
 		return;

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +170,12 @@ dp_addr_is_loopback(const struct sockaddr *sa)
 		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
 	}
 	return 0;
+}
+
+void
+dp_tcp_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }

@@ -47,6 +47,10 @@ int dp_addr_parse(const char *s, struct dp_addr *out);
  * (at least DP_ADDR_STRLEN bytes). Returns buf. */
 char *dp_addr_str(const struct sockaddr *sa, char *buf, size_t buf_size);
 
+/* Turns Nagle's algorithm off on a TCP socket (small request/response
+ * exchanges must not wait for delayed ACKs). */
+void dp_tcp_nodelay(int fd);
+
 /* True if the address is in 127.0.0.0/8 or is ::1. */
 int dp_addr_is_loopback(const struct sockaddr *sa);
 
