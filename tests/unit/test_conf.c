@@ -667,6 +667,62 @@ test_examples(void)
 	}
 }
 
+/* The keys of forward = http, on both roles. */
+static void
+test_http_keys(void)
+{
+	struct run run;
+	const struct conf_server *s;
+	const struct conf_client *cl;
+
+	load(&run, SERVER_OK "forward = http\nheader = X-DANE-Id\n"
+	    "add_client_cert = yes\nadd_x_forwarded_for = on\n"
+	    "add_tlsa_header = true\nmax_request_head = 4096\n"
+	    "max_request_headers = 50\nupstream_timeout_ms = 1500\n"
+	    "\n[client c]\nlisten = 127.0.0.1:1\nconnect = h.example:1\n"
+	    "cert = a\nkey = b\nclient_name = n.example\nca_file = ca\n"
+	    "forward = http\nheader_out = DANE-Client-Identity\n");
+	is_int(run.r, DP_OK, "http keys load");
+	if (run.c == NULL) {
+		diag("%s", run.errs);
+		run_free(&run);
+		return;
+	}
+	s = run.c->servers;
+	cl = run.c->clients;
+	is_int(s->forward, FORWARD_HTTP, "forward = http");
+	is_str(s->http_header, "X-DANE-Id", "header");
+	is_int(s->add_client_cert, 1, "add_client_cert");
+	is_int(s->add_client_cert_chain, 0, "add_client_cert_chain default no");
+	is_int(s->add_xff, 1, "add_x_forwarded_for");
+	is_int(s->add_xfp, 0, "add_x_forwarded_proto default no");
+	is_int(s->add_tlsa_header, 1, "add_tlsa_header");
+	is_int(s->max_request_head, 4096, "max_request_head");
+	is_int(s->max_request_headers, 50, "max_request_headers");
+	is_int(s->upstream_timeout_ms, 1500, "upstream_timeout_ms");
+	is_int(cl->forward, FORWARD_HTTP, "client forward = http");
+	is_str(cl->header_out, "DANE-Client-Identity", "client header_out");
+	run_free(&run);
+
+	load(&run, SERVER_OK);
+	if (run.c != NULL) {
+		is_str(run.c->servers->http_header, "DANE-Client-Identity",
+		    "default header DANE-Client-Identity");
+		is_int(run.c->servers->max_request_head, 16384,
+		    "default max_request_head 16384");
+		is_int(run.c->servers->upstream_timeout_ms, 30000,
+		    "default upstream_timeout_ms 30000");
+	}
+	run_free(&run);
+
+	expect_error(SERVER_OK "header = Bad Header\n", 7, "header: ",
+	    "header with a space refused");
+	expect_error(SERVER_OK "header =\n", 7, "header: must not be empty",
+	    "empty header refused");
+	expect_error(SERVER_OK "max_request_head = 100\n", 7,
+	    "max_request_head: 100 is out of range", "max_request_head below range");
+}
+
 int
 main(void)
 {
@@ -678,5 +734,6 @@ main(void)
 	test_missing_file();
 	test_dump();
 	test_examples();
+	test_http_keys();
 	return done_testing();
 }
