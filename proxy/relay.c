@@ -224,8 +224,16 @@ relay_start(struct event_base *base, struct bufferevent *a, const char *a_name,
 	}
 	bufferevent_setcb(a, relay_read_cb, relay_write_cb, relay_event_cb, r);
 	bufferevent_setcb(b, relay_read_cb, relay_write_cb, relay_event_cb, r);
-	bufferevent_setwatermark(a, EV_READ, 0, RELAY_HIGH_WATER);
-	bufferevent_setwatermark(b, EV_READ, 0, RELAY_HIGH_WATER);
+	/* A read high-water mark only on plain sockets: libevent 2.1's OpenSSL
+	 * bufferevent, suspended by it in the middle of a TLS record, leaves
+	 * the decrypted rest inside OpenSSL and waits for the socket, which
+	 * may never become readable again (both directions full: deadlock).
+	 * Our own back-pressure (disable in the read callback) runs after it
+	 * has drained OpenSSL, so it is safe for both kinds. */
+	if (bufferevent_openssl_get_ssl(a) == NULL)
+		bufferevent_setwatermark(a, EV_READ, 0, RELAY_HIGH_WATER);
+	if (bufferevent_openssl_get_ssl(b) == NULL)
+		bufferevent_setwatermark(b, EV_READ, 0, RELAY_HIGH_WATER);
 	bufferevent_enable(a, EV_READ | EV_WRITE);
 	bufferevent_enable(b, EV_READ | EV_WRITE);
 	*out = r;
