@@ -143,6 +143,7 @@ fail_client(struct http_relay *h, int status, const char *reason)
 	}
 
 	evbuffer_add(bufferevent_get_output(h->cl), resp, strlen(resp));
+	relay_rearm_write(h->cl);
 	snprintf(h->reason, sizeof(h->reason), "%d %s", status, reason);
 	close_after_flush(h, h->reason);
 }
@@ -192,10 +193,13 @@ move(struct http_relay *h, struct bufferevent *src, struct bufferevent *dst,
 {
 	evbuffer_remove_buffer(bufferevent_get_input(src),
 	    bufferevent_get_output(dst), n);
-	if (src == h->cl)
+	if (src == h->cl) {
 		h->st.a_to_b += n;
-	else
+	} else {
 		h->st.b_to_a += n;
+		if (h->client_eof)
+			relay_rearm_write(dst);
+	}
 }
 
 /* Streams body bytes per d's framing; returns 1 when the body ended. */
@@ -544,6 +548,7 @@ hr_event(struct bufferevent *bev, short what, void *arg)
 			h->client_eof = 1;
 			h->client_done = 1;
 			bufferevent_disable(h->cl, EV_READ);
+			relay_rearm_write(h->cl);
 			if (h->m_count == 0 && h->resp.body == BODY_NONE)
 				finish(h, "closed");
 			return;

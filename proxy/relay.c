@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "err.h"
+#include "log.h"
 #include "util.h"
 
 /* One direction's source side. */
@@ -38,6 +39,23 @@ struct relay {
 };
 
 static void relay_read_cb(struct bufferevent *bev, void *arg);
+
+/* One debug line with both sides' queues: what a stalled relay needs. */
+static void
+relay_trace(const struct relay *r, const char *what, int i)
+{
+	if (!log_enabled(DP_LOG_DEBUG))
+		return;
+	log_debug("relay %p %s %s: in %zu/%zu out %zu/%zu eof %d/%d shut %d/%d "
+	    "read %d/%d", (const void *)r, what, r->s[i].name,
+	    evbuffer_get_length(bufferevent_get_input(r->s[0].bev)),
+	    evbuffer_get_length(bufferevent_get_input(r->s[1].bev)),
+	    evbuffer_get_length(bufferevent_get_output(r->s[0].bev)),
+	    evbuffer_get_length(bufferevent_get_output(r->s[1].bev)),
+	    r->s[0].eof, r->s[1].eof, r->s[0].shut, r->s[1].shut,
+	    (bufferevent_get_enabled(r->s[0].bev) & EV_READ) != 0,
+	    (bufferevent_get_enabled(r->s[1].bev) & EV_READ) != 0);
+}
 static void relay_write_cb(struct bufferevent *bev, void *arg);
 static void relay_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -74,6 +92,7 @@ shut_write(struct relay *r, int i)
 	if (sd->shut)
 		return;
 	sd->shut = 1;
+	relay_trace(r, "shut", i);
 	if (ssl != NULL)
 		(void)SSL_shutdown(ssl);
 	(void)shutdown(bufferevent_getfd(sd->bev), SHUT_WR);
@@ -85,6 +104,14 @@ maybe_finish(struct relay *r)
 {
 	if (r->s[0].eof && r->s[1].eof && r->s[0].shut && r->s[1].shut)
 		finish(r, "closed");
+}
+
+void
+relay_rearm_write(struct bufferevent *bev)
+{
+	if (bufferevent_openssl_get_ssl(bev) != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		bufferevent_enable(bev, EV_WRITE);
 }
 
 /* Moves what side i has read into the other side's output. */
@@ -104,11 +131,14 @@ pump(struct relay *r, int i)
 	else
 		r->st.b_to_a += n;
 	evbuffer_add_buffer(out, in);
+	if (dst->eof)
+		relay_rearm_write(dst->bev);
 	if (evbuffer_get_length(out) >= RELAY_HIGH_WATER) {
 		/* Back-pressure: stop reading until dst drains below half. */
 		bufferevent_disable(src->bev, EV_READ);
 		bufferevent_setwatermark(dst->bev, EV_WRITE, RELAY_HIGH_WATER / 2,
 		    RELAY_HIGH_WATER);
+		relay_trace(r, "pause reading", i);
 	}
 }
 
@@ -129,6 +159,8 @@ relay_write_cb(struct bufferevent *bev, void *arg)
 	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
 	if (left < RELAY_HIGH_WATER / 2 && !src->eof) {
+		if (!(bufferevent_get_enabled(src->bev) & EV_READ))
+			relay_trace(r, "resume reading", 1 - i);
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 		bufferevent_enable(src->bev, EV_READ);
 	}
@@ -148,6 +180,8 @@ relay_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		pump(r, i);
 		sd->eof = 1;
+		relay_trace(r, "eof from", i);
+		relay_rearm_write(bev);	/* what we still owe this side */
 		bufferevent_disable(bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(r->s[1 - i].bev)) == 0)
 			shut_write(r, 1 - i);

@@ -26,6 +26,13 @@ typedef void (*relay_done_cb)(void *arg, const struct relay_stats *st,
 
 struct relay;
 
+/* Re-arms writing on a TLS bufferevent that has reported EOF: libevent 2.1's
+ * OpenSSL bufferevent stops its write event when it sees the peer's
+ * close_notify, so bytes queued after that are written only while the socket
+ * takes them at once, and stall for good the first time it does not. Call
+ * after queueing output to such a side. No-op for plain sockets. */
+void relay_rearm_write(struct bufferevent *bev);
+
 /* Starts relaying between a and b (both connected; not owned: the caller
  * frees them after the done callback or after relay_free). a_name and
  * b_name ("client", "upstream") appear in reasons. Data already in a's or
