@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "util.h"
 
 #define HTTP1_LEADING_EMPTY_LINES 2	/* RFC 9112 §2.2: "at least one" */
 #define HTTP1_CL_DIGITS_MAX 18		/* < 2^63: no overflow to check */
@@ -579,34 +580,14 @@ incomplete:
 
 /* ---- rewriter ----------------------------------------------------------- */
 
-/* An append-only writer that remembers the first overflow. */
-struct wbuf {
-	char *p;
-	size_t cap;
-	size_t len;
-	int overflow;
-};
-
 static void
-put(struct wbuf *w, const char *data, size_t n)
-{
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = 1;
-		return;
-	}
-	if (n > 0)
-		memcpy(w->p + w->len, data, n);
-	w->len += n;
-}
-
-static void
-put_field(struct wbuf *w, const char *name, size_t name_len,
+put_field(struct dp_wbuf *w, const char *name, size_t name_len,
     const char *value, size_t value_len)
 {
-	put(w, name, name_len);
-	put(w, ": ", 2);
-	put(w, value, value_len);
-	put(w, "\r\n", 2);
+	dp_wbuf_put(w, name, name_len);
+	dp_wbuf_put(w, ": ", 2);
+	dp_wbuf_put(w, value, value_len);
+	dp_wbuf_put(w, "\r\n", 2);
 }
 
 static int
@@ -642,7 +623,7 @@ http1_request_rewrite(const char *buf, const struct http1_request *req,
     const char *const *drop, size_t n_drop, const struct http1_add *add,
     size_t n_add, char *out, size_t out_size, size_t *out_len)
 {
-	struct wbuf w = { out, out_size, 0, 0 };
+	struct dp_wbuf w = { (unsigned char *)out, out_size, 0, 0 };
 	size_t i;
 
 	(void)buf;	/* every pointer in req already points into it */
@@ -651,9 +632,9 @@ http1_request_rewrite(const char *buf, const struct http1_request *req,
 			return DP_ERR_INVALID;
 	/* The request line as received: method, target and version are
 	 * contiguous, separated by single spaces. */
-	put(&w, req->method, req->method_len + 1 + req->target_len + 1 +
+	dp_wbuf_put(&w, req->method, req->method_len + 1 + req->target_len + 1 +
 	    HTTP1_VERSION_LEN);
-	put(&w, "\r\n", 2);
+	dp_wbuf_put(&w, "\r\n", 2);
 	for (i = 0; i < req->n_fields; i++) {
 		const struct http1_field *f = &req->fields[i];
 
@@ -663,7 +644,7 @@ http1_request_rewrite(const char *buf, const struct http1_request *req,
 	for (i = 0; i < n_add; i++)
 		put_field(&w, add[i].name, strlen(add[i].name), add[i].value,
 		    strlen(add[i].value));
-	put(&w, "\r\n", 2);
+	dp_wbuf_put(&w, "\r\n", 2);
 	if (w.overflow)
 		return DP_ERR_SPACE;
 	*out_len = w.len;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "util.h"
 
 #define PP2_FIXED_LEN 16		/* signature, ver/cmd, fam, length */
 #define PP2_VERSION_PROXY 0x21		/* version 2, command PROXY */
@@ -54,62 +55,41 @@ pp2_crc32c(const unsigned char *p, size_t len)
 
 /* ---- encoder --------------------------------------------------------- */
 
-/* An append-only writer that remembers the first overflow, so the encoder
- * reads as a straight sequence of puts and checks once at the end. */
-struct wbuf {
-	unsigned char *p;
-	size_t cap;
-	size_t len;
-	int overflow;
-};
-
 static void
-put(struct wbuf *w, const void *data, size_t n)
+put_u8(struct dp_wbuf *w, uint8_t v)
 {
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = 1;
-		return;
-	}
-	if (n > 0)
-		memcpy(w->p + w->len, data, n);
-	w->len += n;
+	dp_wbuf_put(w, &v, 1);
 }
 
 static void
-put_u8(struct wbuf *w, uint8_t v)
-{
-	put(w, &v, 1);
-}
-
-static void
-put_be16(struct wbuf *w, uint16_t v)
+put_be16(struct dp_wbuf *w, uint16_t v)
 {
 	unsigned char b[2] = { (unsigned char)(v >> 8), (unsigned char)v };
 
-	put(w, b, sizeof(b));
+	dp_wbuf_put(w, b, sizeof(b));
 }
 
 static void
-put_be32(struct wbuf *w, uint32_t v)
+put_be32(struct dp_wbuf *w, uint32_t v)
 {
 	unsigned char b[4] = {
 		(unsigned char)(v >> 24), (unsigned char)(v >> 16),
 		(unsigned char)(v >> 8), (unsigned char)v
 	};
 
-	put(w, b, sizeof(b));
+	dp_wbuf_put(w, b, sizeof(b));
 }
 
 /* Patches a big-endian 16-bit value at off (already written). */
 static void
-set_be16(struct wbuf *w, size_t off, size_t v)
+set_be16(struct dp_wbuf *w, size_t off, size_t v)
 {
 	w->p[off] = (unsigned char)(v >> 8);
 	w->p[off + 1] = (unsigned char)v;
 }
 
 static void
-put_tlv(struct wbuf *w, uint8_t type, const void *value, size_t len)
+put_tlv(struct dp_wbuf *w, uint8_t type, const void *value, size_t len)
 {
 	if (len > UINT16_MAX) {
 		w->overflow = 1;
@@ -117,12 +97,12 @@ put_tlv(struct wbuf *w, uint8_t type, const void *value, size_t len)
 	}
 	put_u8(w, type);
 	put_be16(w, (uint16_t)len);
-	put(w, value, len);
+	dp_wbuf_put(w, value, len);
 }
 
 /* A string TLV, left out when the string is NULL or empty. */
 static void
-put_tlv_str(struct wbuf *w, uint8_t type, const char *s)
+put_tlv_str(struct dp_wbuf *w, uint8_t type, const char *s)
 {
 	if (s != NULL && *s != '\0')
 		put_tlv(w, type, s, strlen(s));
@@ -140,7 +120,7 @@ pair_family(const struct sockaddr *src, const struct sockaddr *dst)
 }
 
 static void
-put_addresses(struct wbuf *w, int family, const struct sockaddr *src,
+put_addresses(struct dp_wbuf *w, int family, const struct sockaddr *src,
     const struct sockaddr *dst)
 {
 	if (family == AF_INET) {
@@ -148,23 +128,23 @@ put_addresses(struct wbuf *w, int family, const struct sockaddr *src,
 		const struct sockaddr_in *d = (const struct sockaddr_in *)dst;
 
 		/* sin_addr and sin_port are already in network order. */
-		put(w, &s->sin_addr, 4);
-		put(w, &d->sin_addr, 4);
-		put(w, &s->sin_port, 2);
-		put(w, &d->sin_port, 2);
+		dp_wbuf_put(w, &s->sin_addr, 4);
+		dp_wbuf_put(w, &d->sin_addr, 4);
+		dp_wbuf_put(w, &s->sin_port, 2);
+		dp_wbuf_put(w, &d->sin_port, 2);
 	} else if (family == AF_INET6) {
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)src;
 		const struct sockaddr_in6 *d = (const struct sockaddr_in6 *)dst;
 
-		put(w, &s->sin6_addr, 16);
-		put(w, &d->sin6_addr, 16);
-		put(w, &s->sin6_port, 2);
-		put(w, &d->sin6_port, 2);
+		dp_wbuf_put(w, &s->sin6_addr, 16);
+		dp_wbuf_put(w, &d->sin6_addr, 16);
+		dp_wbuf_put(w, &s->sin6_port, 2);
+		dp_wbuf_put(w, &d->sin6_port, 2);
 	}
 }
 
 static void
-put_ssl_tlv(struct wbuf *w, const struct pp_info *info)
+put_ssl_tlv(struct dp_wbuf *w, const struct pp_info *info)
 {
 	uint8_t client = 0;
 	size_t len_off;
@@ -200,7 +180,7 @@ int
 pp2_encode(const struct pp_info *info, unsigned char *buf, size_t buf_size,
     size_t *out_len)
 {
-	struct wbuf w = { buf, buf_size, 0, 0 };
+	struct dp_wbuf w = { buf, buf_size, 0, 0 };
 	int family;
 	size_t crc_off = 0;
 
@@ -218,7 +198,7 @@ pp2_encode(const struct pp_info *info, unsigned char *buf, size_t buf_size,
 		w.cap = PP2_HEADER_MAX;
 
 	family = pair_family(info->src, info->dst);
-	put(&w, PP2_SIGNATURE, PP2_SIGNATURE_LEN);
+	dp_wbuf_put(&w, PP2_SIGNATURE, PP2_SIGNATURE_LEN);
 	put_u8(&w, PP2_VERSION_PROXY);
 	put_u8(&w, family == AF_INET ? PP2_FAM_TCP4 :
 	    family == AF_INET6 ? PP2_FAM_TCP6 : PP2_FAM_UNSPEC);
@@ -240,7 +220,7 @@ pp2_encode(const struct pp_info *info, unsigned char *buf, size_t buf_size,
 		put_u8(&w, PP2_TYPE_CRC32C);
 		put_be16(&w, sizeof(zero));
 		crc_off = w.len;
-		put(&w, zero, sizeof(zero));
+		dp_wbuf_put(&w, zero, sizeof(zero));
 	}
 	if (w.overflow)
 		return DP_ERR_SPACE;

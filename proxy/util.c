@@ -179,3 +179,15 @@ dp_tcp_nodelay(int fd)
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
+
+void
+dp_wbuf_put(struct dp_wbuf *w, const void *data, size_t n)
+{
+	if (w->overflow || n > w->cap - w->len) {
+		w->overflow = 1;
+		return;
+	}
+	if (n > 0)
+		memcpy(w->p + w->len, data, n);
+	w->len += n;
+}

@@ -15,6 +15,19 @@ struct dp_addr {
 /* Longest text dp_addr_str() produces: "[" IPv6 "]:" port, NUL. */
 #define DP_ADDR_STRLEN 64
 
+/* An append-only writer into a caller's buffer that remembers the first
+ * overflow, so encoders read as a straight sequence of puts checked once at
+ * the end. Initialise as { buf, size, 0, 0 }. */
+struct dp_wbuf {
+	unsigned char *p;
+	size_t cap;
+	size_t len;
+	int overflow;		/* set once anything did not fit; nothing more is written */
+};
+
+/* Appends n bytes, or sets overflow if they do not fit. */
+void dp_wbuf_put(struct dp_wbuf *w, const void *data, size_t n);
+
 /* Monotonic clock in milliseconds. */
 uint64_t dp_now_ms(void);
 
