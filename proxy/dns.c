@@ -359,6 +359,38 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- validate mode: libunbound ---- */
 
+/* Ends q with what a parsed answer says, given whether DNSSEC vouched for
+ * it (libunbound's verdict, or the AD bit of a trusted resolver). Takes the
+ * records out of info. */
+static void
+answer_finish(struct dns_query *q, struct answer_info *info, int secure,
+    const char *insecure_why)
+{
+	char why[64];
+
+	if (info->rcode != LDNS_RCODE_NOERROR &&
+	    info->rcode != LDNS_RCODE_NXDOMAIN) {
+		ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes,
+		    info->rcode);
+		snprintf(why, sizeof(why), "rcode %s",
+		    lt != NULL ? lt->name : "unknown");
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
+	} else if (!secure) {
+		query_finish(q, DNS_INSECURE, info->rrset.n > 0 ?
+		    info->tlsa_ttl : info->neg_ttl, NULL, insecure_why);
+	} else if (info->rcode == LDNS_RCODE_NXDOMAIN) {
+		query_finish(q, DNS_SECURE_NXDOMAIN, info->neg_ttl, NULL,
+		    "nxdomain");
+	} else if (info->rrset.n == 0) {
+		query_finish(q, DNS_SECURE_NODATA, info->neg_ttl, NULL,
+		    "nodata");
+	} else {
+		query_finish(q, DNS_SECURE, answer_secure_ttl(info),
+		    &info->rrset, NULL);
+	}
+	tlsa_rrset_clear(&info->rrset);
+}
+
 static void
 ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
     char *why_bogus, int was_ratelimited)
@@ -405,27 +437,7 @@ ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
 	    (long long)info.sig_left, info.have_soa ? "yes" : "no",
 	    info.neg_ttl);
 
-	if (info.rcode != LDNS_RCODE_NOERROR &&
-	    info.rcode != LDNS_RCODE_NXDOMAIN) {
-		ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes,
-		    info.rcode);
-		snprintf(why, sizeof(why), "rcode %s",
-		    lt != NULL ? lt->name : "unknown");
-		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
-	} else if (sec != 2) {
-		query_finish(q, DNS_INSECURE, info.rrset.n > 0 ?
-		    info.tlsa_ttl : info.neg_ttl, NULL, "insecure");
-	} else if (info.rcode == LDNS_RCODE_NXDOMAIN) {
-		query_finish(q, DNS_SECURE_NXDOMAIN, info.neg_ttl, NULL,
-		    "nxdomain");
-	} else if (info.rrset.n == 0) {
-		query_finish(q, DNS_SECURE_NODATA, info.neg_ttl, NULL,
-		    "nodata");
-	} else {
-		query_finish(q, DNS_SECURE, answer_secure_ttl(&info),
-		    &info.rrset, NULL);
-	}
-	tlsa_rrset_clear(&info.rrset);
+	answer_finish(q, &info, sec == 2, "insecure");
 }
 
 static int
@@ -552,8 +564,6 @@ ad_handle_packet(struct dns_query *q, const uint8_t *buf, size_t len,
 	const ldns_rr_list *qd;
 	const ldns_rr *qrr;
 	struct answer_info info;
-	ldns_lookup_table *lt;
-	char why[96];
 	int r;
 
 	/* Cheap checks before parsing: our ID, a response. */
@@ -589,39 +599,15 @@ ad_handle_packet(struct dns_query *q, const uint8_t *buf, size_t len,
 	    (long long)info.sig_left, info.have_soa ? "yes" : "no",
 	    info.neg_ttl);
 
-	switch (info.rcode) {
-	case LDNS_RCODE_NOERROR:
-	case LDNS_RCODE_NXDOMAIN:
-		break;
-	case LDNS_RCODE_SERVFAIL:
+	if (info.rcode == LDNS_RCODE_SERVFAIL) {
 		/* A validating resolver says SERVFAIL for bogus data too: from
 		 * here the two cannot be told apart. */
 		query_finish(q, DNS_TEMPFAIL, 0, NULL,
 		    "servfail (bogus data or resolution failure)");
 		tlsa_rrset_clear(&info.rrset);
 		return 1;
-	default:
-		lt = ldns_lookup_by_id(ldns_rcodes, info.rcode);
-		snprintf(why, sizeof(why), "rcode %s",
-		    lt != NULL ? lt->name : "unknown");
-		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
-		tlsa_rrset_clear(&info.rrset);
-		return 1;
 	}
-	if (!info.ad) {
-		query_finish(q, DNS_INSECURE, info.rrset.n > 0 ?
-		    info.tlsa_ttl : info.neg_ttl, NULL, "no AD bit");
-	} else if (info.rcode == LDNS_RCODE_NXDOMAIN) {
-		query_finish(q, DNS_SECURE_NXDOMAIN, info.neg_ttl, NULL,
-		    "nxdomain");
-	} else if (info.rrset.n == 0) {
-		query_finish(q, DNS_SECURE_NODATA, info.neg_ttl, NULL,
-		    "nodata");
-	} else {
-		query_finish(q, DNS_SECURE, answer_secure_ttl(&info),
-		    &info.rrset, NULL);
-	}
-	tlsa_rrset_clear(&info.rrset);
+	answer_finish(q, &info, info.ad, "no AD bit");
 	return 1;
 }
 
