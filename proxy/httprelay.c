@@ -550,7 +550,7 @@ hr_event(struct bufferevent *bev, short what, void *arg)
 			bufferevent_disable(h->cl, EV_READ);
 			relay_rearm_write(h->cl);
 			if (h->m_count == 0 && h->resp.body == BODY_NONE)
-				finish(h, "closed");
+				close_after_flush(h, "closed");	/* with close_notify */
 			return;
 		}
 		finish(h, (what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != 0 &&
