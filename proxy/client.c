@@ -17,7 +17,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "cache.h"
 #include "conn.h"
+#include "http1.h"
 #include "err.h"
 #include "httprelay.h"
 #include "listen.h"
@@ -29,6 +31,7 @@
 struct client_route {
 	struct event_base *base;
 	const struct conf_client *conf;
+	struct tlsa_cache *cache;	/* not owned; NULL with verify_server = pkix */
 	SSL_CTX *ctx;
 	struct dp_listener *listener;
 	struct http_relay_opts hopts;	/* forward = http with header_out */
@@ -50,6 +53,8 @@ struct cconn {
 	struct bufferevent *lbev;	/* the local client, plain TCP */
 	struct bufferevent *tbev;	/* TLS to the remote */
 	struct evdns_getaddrinfo_request *gai;
+	struct cache_wait *wait;	/* the remote's TLSA lookup */
+	char auth[16];			/* how the remote is authenticated: "3 1 1", "pkix" */
 	struct event *timer;		/* resolve + connect + handshake */
 	struct relay *relay;
 	struct http_relay *hrelay;
@@ -67,6 +72,7 @@ cconn_end(struct cconn *c, const char *outcome, const char *reason)
 		.listener = rt->conf->name,
 		.peer = c->peer_str,
 		.client_name = rt->conf->client_name,
+		.tlsa = c->auth[0] != '\0' ? c->auth : NULL,
 		.outcome = outcome,
 		.reason = reason,
 		.tls_version = ssl != NULL && SSL_is_init_finished(ssl) ?
@@ -82,6 +88,8 @@ cconn_end(struct cconn *c, const char *outcome, const char *reason)
 		rep.bytes_out = http_relay_stats(c->hrelay)->b_to_a;
 	}
 	conn_log(&rep);
+	if (c->wait != NULL)
+		tlsa_cache_cancel(c->wait);
 	if (c->gai != NULL)
 		evdns_getaddrinfo_cancel(c->gai);
 	relay_free(c->relay);
@@ -102,6 +110,20 @@ cconn_end(struct cconn *c, const char *outcome, const char *reason)
 	free(c);
 }
 
+/* The remote could not be reached or authenticated: in HTTP mode the local
+ * client hears 502 (a few bytes on a fresh socket: sent at once). */
+static void
+cconn_fail(struct cconn *c, const char *reason)
+{
+	if (c->rt->conf->forward == FORWARD_HTTP && c->relay == NULL &&
+	    c->hrelay == NULL) {
+		const char *resp = http1_error_response(502);
+		(void)send(bufferevent_getfd(c->lbev), resp, strlen(resp),
+		    MSG_NOSIGNAL);
+	}
+	cconn_end(c, "error", reason);
+}
+
 static void
 relay_done(void *arg, const struct relay_stats *st, const char *reason)
 {
@@ -116,9 +138,12 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		uint8_t u, sel, mt;
 		int r;
 
 		event_del(c->timer);
+		if (SSL_get0_dane_tlsa(ssl, &u, &sel, &mt, NULL, NULL) >= 0)
+			snprintf(c->auth, sizeof(c->auth), "%u %u %u", u, sel, mt);
 		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
 		if (c->rt->hopts.n_add > 0)
 			r = http_relay_start(c->rt->base, c->lbev, c->tbev,
@@ -149,13 +174,13 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		    (what & BEV_EVENT_EOF) || se == 0 ? "closed during handshake" :
 		    strerror(se));
 	}
-	cconn_end(c, "error", c->reason_buf);
+	cconn_fail(c, c->reason_buf);
 }
 
 static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	cconn_end(arg, "error", "remote connect/handshake timeout");
+	cconn_fail(arg, "remote connect/handshake timeout");
 }
 
 static void
@@ -164,7 +189,7 @@ connect_remote(struct cconn *c, const struct sockaddr *sa, socklen_t len)
 	if (bufferevent_socket_connect(c->tbev, sa, (int)len) != 0) {
 		snprintf(c->reason_buf, sizeof(c->reason_buf), "remote connect: %s",
 		    strerror(errno));
-		cconn_end(c, "error", c->reason_buf);
+		cconn_fail(c, c->reason_buf);
 	}
 }
 
@@ -181,11 +206,105 @@ resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
 		    c->rt->conf->connect_host, evutil_gai_strerror(err));
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
-		cconn_end(c, "error", c->reason_buf);
+		cconn_fail(c, c->reason_buf);
 		return;
 	}
 	connect_remote(c, res->ai_addr, res->ai_addrlen);
 	evutil_freeaddrinfo(res);
+}
+
+/* Resolves the remote's address (if it is a name) and connects. */
+static void
+remote_go(struct cconn *c)
+{
+	struct client_route *rt = c->rt;
+	const struct conf_client *cc = rt->conf;
+	struct evdns_getaddrinfo_request *req;
+	struct evutil_addrinfo hints;
+	char port[8];
+
+	if (rt->remote_literal) {
+		connect_remote(c, (struct sockaddr *)&rt->remote.ss, rt->remote.len);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%u", cc->connect_port);
+	req = evdns_getaddrinfo(rt->dns, cc->connect_host, port, &hints,
+	    resolved_cb, c);
+	/* NULL: resolved_cb already ran, and c may be gone. */
+	if (req != NULL)
+		c->gai = req;
+}
+
+/* Decides with the remote's TLSA answer how it must authenticate, then
+ * connects; or ends c. RFC 7672 §2.2: secure records → DANE only; securely
+ * absent or insecure → PKIX if allowed; bogus or failed → never. */
+static void
+remote_with_tlsa(struct cconn *c, struct tlsa_answer *ans)
+{
+	const struct conf_client *cc = c->rt->conf;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->tbev);
+	int usable = 0;
+
+	if (ans->status == DNS_SECURE &&
+	    (usable = tls_client_use_tlsa(ssl, cc, &ans->rrset)) < 0) {
+		cconn_fail(c, "remote TLSA records: TLS error");
+		return;
+	}
+	if (usable > 0) {
+		remote_go(c);
+		return;
+	}
+	switch (ans->status) {
+	case DNS_SECURE:
+	case DNS_SECURE_NXDOMAIN:
+	case DNS_SECURE_NODATA:
+	case DNS_INSECURE:
+		if (cc->verify_server == VERIFY_DANE_OR_PKIX) {
+			dp_strlcpy(c->auth, "pkix", sizeof(c->auth));
+			remote_go(c);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	snprintf(c->reason_buf, sizeof(c->reason_buf), "remote TLSA %s: %s%s%s",
+	    cc->tlsa_name, ans->status == DNS_SECURE ? "no usable record" :
+	    dns_status_str(ans->status), ans->why != NULL ? ": " : "",
+	    ans->why != NULL ? ans->why : "");
+	cconn_fail(c, c->reason_buf);
+}
+
+static void
+tlsa_answer_cb(void *arg, struct tlsa_answer *ans)
+{
+	struct cconn *c = arg;
+
+	c->wait = NULL;
+	remote_with_tlsa(c, ans);
+	tlsa_answer_unref(ans);
+}
+
+static void
+remote_tlsa(struct cconn *c)
+{
+	struct tlsa_answer *ans = NULL;
+	int r;
+
+	r = tlsa_cache_get(c->rt->cache, c->rt->conf->tlsa_name, tlsa_answer_cb,
+	    c, &ans, &c->wait);
+	if (r == DP_ERR_AGAIN)
+		return;
+	if (r != DP_OK) {
+		cconn_fail(c, r == DP_ERR_BUSY ? "too many TLSA lookups in flight" :
+		    "remote TLSA lookup failed");
+		return;
+	}
+	remote_with_tlsa(c, ans);
+	tlsa_answer_unref(ans);
 }
 
 static void
@@ -240,29 +359,17 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	tv.tv_usec = (suseconds_t)((cc->connect_timeout_ms + cc->handshake_timeout_ms) % 1000) * 1000;
 	event_add(c->timer, &tv);
 
-	if (rt->remote_literal) {
-		connect_remote(c, (struct sockaddr *)&rt->remote.ss, rt->remote.len);
-	} else {
-		struct evutil_addrinfo hints;
-		char port[8];
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		snprintf(port, sizeof(port), "%u", cc->connect_port);
-		struct evdns_getaddrinfo_request *req;
-
-		req = evdns_getaddrinfo(rt->dns, cc->connect_host, port, &hints,
-		    resolved_cb, c);
-		/* NULL: resolved_cb already ran, and c may be gone. */
-		if (req != NULL)
-			c->gai = req;
+	if (cc->verify_server == VERIFY_PKIX) {
+		dp_strlcpy(c->auth, "pkix", sizeof(c->auth));
+		remote_go(c);
+		return;
 	}
+	remote_tlsa(c);
 }
 
 int
 client_route_new(struct event_base *base, const struct conf_client *cc,
-    FILE *errs, struct client_route **out)
+    struct tlsa_cache *cache, FILE *errs, struct client_route **out)
 {
 	struct client_route *rt;
 	char addr[DP_ADDR_STRLEN + 8];
@@ -273,6 +380,7 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		return DP_ERR_NOMEM;
 	rt->base = base;
 	rt->conf = cc;
+	rt->cache = cache;
 	if (cc->forward == FORWARD_HTTP && cc->header_out[0] != '\0') {
 		/* The local client's own copies of the header go; ours comes. */
 		rt->hdrop[0] = cc->header_out;

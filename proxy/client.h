@@ -1,8 +1,13 @@
 /* client.h — the client role: a plain TCP listener for a local, unmodified
  * client; each connection is matched 1:1 with a TLS connection to the
  * remote that carries this route's client certificate and ClientName
- * (dane_clientid) and authenticates the remote server. Local bytes are only
- * read once the remote is authenticated. */
+ * (dane_clientid) and authenticates the remote server: by DANE (the TLSA
+ * RRset at tlsa_name, looked up and DNSSEC-validated before connecting, RFC
+ * 7671/7672 rules: DANE-EE without name checks, DANE-TA with them), by PKIX
+ * (ca_file and server_name), or by DANE when the TLSA answer is secure and
+ * PKIX when it is securely absent or insecure. Bogus and failed lookups
+ * always fail. Local bytes are only read once the remote is authenticated;
+ * with forward = http a failure answers the local client 502. */
 #ifndef DP_CLIENT_H
 #define DP_CLIENT_H
 
@@ -13,10 +18,14 @@
 struct event_base;
 struct client_route;
 
-/* Builds a route for cc (TLS context). Problems go to errs as
- * "FILE:LINE: key: reason". Returns DP_OK or an error code. */
+struct tlsa_cache;
+
+/* Builds a route for cc (TLS context). cache (shared, not owned) serves the
+ * remote's TLSA lookups; it may be NULL only with verify_server = pkix.
+ * Problems go to errs as "FILE:LINE: key: reason". Returns DP_OK or an
+ * error code. */
 int client_route_new(struct event_base *base, const struct conf_client *cc,
-    FILE *errs, struct client_route **out);
+    struct tlsa_cache *cache, FILE *errs, struct client_route **out);
 
 /* Binds and starts accepting. Returns DP_OK or DP_ERR_IO (errno set). */
 int client_route_start(struct client_route *r);

@@ -607,6 +607,31 @@ parse_token(const struct keyword *kw, void *obj, char *val, char *why,
 	return set_string(field_of(kw, obj), val);
 }
 
+/* alpn: protocol names separated by commas, each 1..255 printable bytes. */
+static int
+parse_alpn(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	const char *p = val, *end;
+	size_t n;
+
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n == 0 || n > 255 || memchr(p, ' ', n) != NULL) {
+			snprintf(why, why_size, "'%s' is not a comma-separated list "
+			    "of protocol names (e.g. h2,http/1.1)", val);
+			return DP_ERR_INVALID;
+		}
+		p += n + (end != NULL);
+		if (end != NULL && *p == '\0') {
+			snprintf(why, why_size, "'%s' ends with a comma", val);
+			return DP_ERR_INVALID;
+		}
+	}
+	return set_string(field_of(kw, obj), val);
+}
+
 /* [client] connect: host:port, host a numeric address or a DNS name. */
 static int
 parse_connect(const struct keyword *kw, void *obj, char *val, char *why,
@@ -691,6 +716,10 @@ static const struct choice client_auths[] = {
 static const struct choice identities[] = {
 	{ "extension", IDENTITY_EXTENSION },
 	{ "extension-or-san", IDENTITY_EXTENSION_OR_SAN }, { NULL, 0 },
+};
+static const struct choice verify_servers[] = {
+	{ "dane", VERIFY_DANE }, { "pkix", VERIFY_PKIX },
+	{ "dane-or-pkix", VERIFY_DANE_OR_PKIX }, { NULL, 0 },
 };
 static const struct choice pp2_tlv_sets[] = {
 	{ "full", 0 }, { "minimal", 1 }, { NULL, 0 },
@@ -796,7 +825,11 @@ static const struct keyword keywords[] = {
 	{ SECT_CLIENT, "client_name", parse_name, dump_name, C_(client_name),
 	    .flags = KW_REQUIRED },
 	{ SECT_CLIENT, "ca_file", parse_path, dump_path, C_(ca_file),
-	    .where_off = C_(ca_where), .flags = KW_REQUIRED | KW_WHERE },
+	    .where_off = C_(ca_where), .flags = KW_WHERE },
+	{ SECT_CLIENT, "verify_server", parse_choice, dump_choice,
+	    C_(verify_server), .choices = verify_servers },
+	{ SECT_CLIENT, "tlsa_name", parse_name, dump_name, C_(tlsa_name), .flags = 0 },
+	{ SECT_CLIENT, "alpn", parse_alpn, dump_label, C_(alpn), .flags = 0 },
 	{ SECT_CLIENT, "tls_versions", parse_tls_versions, dump_tls_versions,
 	    C_(tls_versions), .flags = 0 },
 	{ SECT_CLIENT, "dane_clientid_type", parse_ext_type, dump_u16,
@@ -974,7 +1007,9 @@ client_new(struct conf *c, const char *name)
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		return NULL;
 	if ((cl->name = strdup(name)) == NULL ||
-	    (cl->header_out = strdup("")) == NULL) {
+	    (cl->header_out = strdup("")) == NULL ||
+	    (cl->alpn = strdup("")) == NULL) {
+		free(cl->header_out);
 		free(cl->name);
 		free(cl);
 		return NULL;
@@ -987,6 +1022,7 @@ client_new(struct conf *c, const char *name)
 	cl->handshake_timeout_ms = 10000;
 	cl->idle_timeout_ms = 300000;
 	cl->forward = FORWARD_NONE;
+	cl->verify_server = VERIFY_DANE;
 	cl->max_request_head = 16384;
 	cl->max_request_headers = 100;
 	return cl;
@@ -1003,6 +1039,8 @@ client_free(struct conf_client *cl)
 	free(cl->client_name);
 	free(cl->ca_file);
 	free(cl->header_out);
+	free(cl->tlsa_name);
+	free(cl->alpn);
 	free(cl);
 }
 
@@ -1509,8 +1547,32 @@ check_server(struct parser *p, const struct section *s)
 		    "\"*\" allows every name)");
 }
 
+static void check_client_names(struct parser *p, const struct section *s);
+
 static void
 check_client(struct parser *p, const struct section *s)
+{
+	struct conf_client *cl = s->obj;
+
+	if (cl->verify_server != VERIFY_DANE && cl->ca_file == NULL)
+		perr(p, s->line, "ca_file: required with verify_server = %s",
+		    cl->verify_server == VERIFY_PKIX ? "pkix" : "dane-or-pkix");
+	check_client_names(p, s);
+	if (cl->tlsa_name == NULL && cl->server_name != NULL) {
+		char name[CONF_NAME_MAX + 16];
+
+		snprintf(name, sizeof(name), "_%u._tcp.%s", cl->connect_port,
+		    cl->server_name);
+		if (strlen(name) > CONF_NAME_MAX)
+			perr(p, s->line, "tlsa_name: _%u._tcp.%s is too long; "
+			    "set tlsa_name", cl->connect_port, cl->server_name);
+		else if ((cl->tlsa_name = strdup(name)) == NULL)
+			p->nomem = 1;
+	}
+}
+
+static void
+check_client_names(struct parser *p, const struct section *s)
 {
 	struct conf_client *cl = s->obj;
 

@@ -19,6 +19,7 @@ enum conf_dns_mode { DNS_MODE_VALIDATE, DNS_MODE_RESOLVER_AD };
 enum conf_forward { FORWARD_PROXY_V2, FORWARD_PROXY_V1, FORWARD_NONE, FORWARD_HTTP };
 enum conf_client_auth { CLIENT_AUTH_REQUIRE, CLIENT_AUTH_OPTIONAL };
 enum conf_identity { IDENTITY_EXTENSION, IDENTITY_EXTENSION_OR_SAN };
+enum conf_verify_server { VERIFY_DANE, VERIFY_PKIX, VERIFY_DANE_OR_PKIX };
 
 /* Bits of tls_versions. */
 #define CONF_TLS12 0x1
@@ -103,8 +104,12 @@ struct conf_client {
 	char *key_file;			/* "key", required */
 	struct conf_where key_where;
 	char *client_name;		/* "client_name", required, a valid DNS name, lower-cased */
-	char *ca_file;			/* "ca_file", required for now (server authenticated by CA) */
+	char *ca_file;			/* "ca_file": PKIX trust store; required for pkix and dane-or-pkix */
 	struct conf_where ca_where;
+	enum conf_verify_server verify_server;	/* "verify_server": dane (default), pkix, dane-or-pkix */
+	char *tlsa_name;		/* "tlsa_name": TLSA owner of the remote, default
+					 * _PORT._tcp.SERVER_NAME (RFC 6698 §3) */
+	char *alpn;			/* "alpn": comma-separated protocols offered, "" none */
 	unsigned tls_versions;		/* as for servers, default CONF_TLS13 */
 	uint16_t dane_clientid_type;	/* default 0xffdc */
 	unsigned connect_timeout_ms;	/* default 5000 */

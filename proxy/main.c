@@ -114,7 +114,12 @@ build(struct daneproxy *dp)
 	int errors = 0;
 	size_t n;
 
-	if (c->servers != NULL) {
+	int need_dns = c->servers != NULL;
+
+	for (cc = c->clients; cc != NULL; cc = cc->next)
+		if (cc->verify_server != VERIFY_PKIX)
+			need_dns = 1;
+	if (need_dns) {
 		if (dns_client_new(dp->base, &c->dns, &dp->dns, err, sizeof(err)) != DP_OK) {
 			fprintf(stderr, "%s:%d: [dns]: %s\n", c->file,
 			    c->dns.trust_anchor_where.line > 0 ?
@@ -141,7 +146,7 @@ build(struct daneproxy *dp)
 			dp->n_servers++;
 	}
 	for (cc = c->clients; cc != NULL; cc = cc->next) {
-		if (client_route_new(dp->base, cc, stderr,
+		if (client_route_new(dp->base, cc, dp->cache, stderr,
 		    &dp->clients[dp->n_clients]) != DP_OK)
 			errors++;
 		else

@@ -282,6 +282,28 @@ client_ext_ctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	free(ptr);
 }
 
+/* "h2,http/1.1" → the ALPN wire list offered by a client. */
+static int
+set_alpn(SSL_CTX *ctx, const char *list)
+{
+	unsigned char wire[512];
+	size_t n = 0, len;
+	const char *p = list, *end;
+
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len == 0 || len > 255 || n + 1 + len > sizeof(wire))
+			return DP_ERR_INVALID;
+		wire[n++] = (unsigned char)len;
+		memcpy(wire + n, p, len);
+		n += len;
+		p += len + (end != NULL);
+	}
+	return SSL_CTX_set_alpn_protos(ctx, wire, (unsigned)n) == 0 ?
+	    DP_OK : DP_ERR_TLS;
+}
+
 int
 tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out)
 {
@@ -302,12 +324,21 @@ tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out)
 	    &cc->key_where, errs)) != DP_OK)
 		goto out;
 	r = DP_ERR_TLS;
-	if (SSL_CTX_load_verify_locations(ctx, cc->ca_file, NULL) != 1) {
+	if (cc->ca_file != NULL &&
+	    SSL_CTX_load_verify_locations(ctx, cc->ca_file, NULL) != 1) {
 		report(errs, &cc->ca_where, "ca_file", "cannot load CA file", cc->ca_file);
 		goto out;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (cc->verify_server != VERIFY_PKIX && SSL_CTX_dane_enable(ctx) <= 0)
+		goto out;
+	if (cc->alpn[0] != '\0' && set_alpn(ctx, cc->alpn) != DP_OK) {
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: alpn: cannot use '%s'\n",
+			    cc->where.file, cc->where.line, cc->alpn);
+		goto out;
+	}
 	if ((ce = calloc(1, sizeof(*ce))) == NULL) {
 		r = DP_ERR_NOMEM;
 		goto out;
@@ -344,4 +375,25 @@ tls_client_prepare(SSL *ssl, const struct conf_client *cc)
 		return DP_ERR_TLS;
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	return DP_OK;
+}
+
+int
+tls_client_use_tlsa(SSL *ssl, const struct conf_client *cc,
+    const struct tlsa_rrset *set)
+{
+	size_t i;
+	int usable = 0;
+
+	if (SSL_dane_enable(ssl, cc->server_name) <= 0)
+		return DP_ERR_TLS;
+	/* RFC 7671 §5.1: a DANE-EE match needs no name check. */
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (i = 0; i < set->n; i++) {
+		const struct tlsa_rr *rr = &set->rr[i];
+		if (SSL_dane_tlsa_add(ssl, rr->usage, rr->selector, rr->mtype,
+		    rr->data, rr->len) > 0)
+			usable++;
+	}
+	ERR_clear_error();	/* unusable records leave errors behind */
+	return usable;
 }

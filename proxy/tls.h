@@ -13,6 +13,7 @@
 
 #include "clientid.h"
 #include "conf.h"
+#include "tlsa.h"
 
 /* What the server learnt from the client's leaf CertificateEntry. */
 struct tls_clientid {
@@ -37,6 +38,14 @@ int tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out);
 
 /* Prepares a new client SSL: SNI and host name check on cc->server_name. */
 int tls_client_prepare(SSL *ssl, const struct conf_client *cc);
+
+/* Makes a prepared client SSL authenticate the server by the TLSA records
+ * of set (OpenSSL's DANE: DANE-EE without name checks, DANE-TA with the
+ * server_name check; PKIX-TA/EE against ca_file). Returns the number of
+ * usable records added (0: none usable, DANE is not in force) or
+ * DP_ERR_TLS. */
+int tls_client_use_tlsa(SSL *ssl, const struct conf_client *cc,
+    const struct tlsa_rrset *set);
 
 /* Attaches st (not owned, must outlive the handshake) to ssl. */
 int tls_clientid_attach(SSL *ssl, struct tls_clientid *st);

@@ -35,6 +35,9 @@ echo "NSD (authoritative for dp.test) on $LAB_NSD; Unbound on $LAB_FWD_RESOLVER"
 echo "TLSA record the Network Server published for its key:"
 drill -p "${LAB_AD_RESOLVER##*:}" @127.0.0.1 -D _lorawan-ns.ns1.dp.test TLSA \
   | awk '$4 == "TLSA" || /flags:/' | sed 's/^/    /'
+echo "TLSA record the Join Server published for its key:"
+drill -p "${LAB_AD_RESOLVER##*:}" @127.0.0.1 -D _8443._tcp.js.dp.test TLSA \
+  | awk '$4 == "TLSA"' | sed 's/^/    /'
 
 say "2. The Join Server (stand-in upstream, expects PROXY protocol v2)"
 lab_upstream_start joinserver --proxy v2 || fail "upstream"
@@ -53,8 +56,8 @@ trust_anchor_file = $LAB_TRUST_ANCHOR
 
 [server js]
 listen = 127.0.0.1:$SPORT
-cert = $C/server-chain.crt
-key = $C/server.key
+cert = $C/js.crt
+key = $C/js.key
 upstream = 127.0.0.1:$UPSTREAM_PORT
 forward = proxy-v2
 allow = _lorawan-ns.ns1.dp.test, *._device.dp.test
@@ -62,9 +65,14 @@ EOF
 sed 's/^/    /' "$LAB/js.ini"
 dp_start js "$LAB/js.ini" || fail "daneproxy server role"
 
-say "4. daneproxy, client role, for the Network Server"
+say "4. daneproxy, client role, for the Network Server (authenticates the Join Server by DANE too)"
 CPORT=$(lab_port)
 cat >"$LAB/ns.ini" <<EOF
+[dns]
+mode = validate
+resolvers = $LAB_FWD_RESOLVER
+trust_anchor_file = $LAB_TRUST_ANCHOR
+
 [client js-operator-b]
 listen = 127.0.0.1:$CPORT
 connect = 127.0.0.1:$SPORT
@@ -72,7 +80,9 @@ server_name = js.dp.test
 cert = $C/client.crt
 key = $C/client.key
 client_name = _lorawan-ns.ns1.dp.test
-ca_file = $C/ca.crt
+verify_server = dane
+; the Join Server's record is published for port 8443; the demo's port is random
+tlsa_name = _8443._tcp.js.dp.test
 EOF
 sed 's/^/    /' "$LAB/ns.ini"
 dp_start ns "$LAB/ns.ini" || fail "daneproxy client role"
@@ -102,6 +112,8 @@ print("    body                   %s" % q["body"])
 PY
 echo "daneproxy's log line:"
 grep 'role=server' "$LAB/js.log" | grep 'outcome=' | tail -1 | sed 's/^/    /'
+echo "the client role's log line (tlsa = how it authenticated the Join Server):"
+grep 'role=client' "$LAB/ns.log" | grep 'outcome=' | tail -1 | sed 's/^/    /'
 
 say "7. A rogue client claims the same name with another key"
 out=$("$DP_BUILD/dp-testclient" --connect "127.0.0.1:$SPORT" --cert "$C/rogue.crt" --key "$C/rogue.key" \

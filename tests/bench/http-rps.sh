@@ -52,7 +52,7 @@ for fwd in http none; do
   CP=$(lab_port)
   {
     printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CP" "$SP"
-    printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nca_file = %s\n' \
+    printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nca_file = %s\nverify_server = pkix\n' \
       "$C/client.crt" "$C/client.key" "$C/ca.crt"
   } >"$LAB/client-$fwd.ini"
   dp_start "cr-$fwd" "$LAB/client-$fwd.ini" || bail "no daneproxy client role"

@@ -176,7 +176,7 @@ server_conf resolver-ad "$PORT" "$UPSTREAM_PORT" >"$LAB/server-cr.ini"
 dp_start dp-cr "$LAB/server-cr.ini" || bail "daneproxy did not start"
 CPORT=$(lab_port)
 printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CPORT" "$PORT" >"$LAB/client.ini"
-printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nca_file = %s\n' \
+printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nca_file = %s\nverify_server = pkix\n' \
   "$C/client.crt" "$C/client.key" "$C/ca.crt" >>"$LAB/client.ini"
 dp_start dp-client "$LAB/client.ini" || bail "daneproxy client role did not start"
 body='{"ProtocolVersion":"1.1","SenderID":"000013","ReceiverID":"70B3D57ED0000000","TransactionID":42,"MessageType":"JoinReq","MACVersion":"1.0.3","PHYPayload":"00","DevEUI":"0004A30B001C0530"}'

@@ -51,7 +51,7 @@ start_client() {
   CP=$(lab_port)
   {
     printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CP" "$sp"
-    printf 'cert = %s\nkey = %s\nclient_name = %s\nca_file = %s\n%s\n' \
+    printf 'cert = %s\nkey = %s\nclient_name = %s\nca_file = %s\nverify_server = pkix\n%s\n' \
       "$C/client.crt" "$C/client.key" "$ID" "$C/ca.crt" "$extra"
   } >"$LAB/$name.ini"
   dp_start "$name" "$LAB/$name.ini" || bail "daneproxy client role $name did not start"
