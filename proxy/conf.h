@@ -79,6 +79,8 @@ struct conf_server {
 	uint8_t pp2_identity_tlv;	/* "proxy_v2_identity_tlv", default 0xE0, 0xE0..0xEF */
 	int pp2_minimal;		/* "proxy_v2_tlvs = full|minimal", default full */
 	int pp2_crc32c;			/* "proxy_v2_crc32c = yes|no", default no */
+	int legacy_clientid;		/* "legacy_clientid": also read a ClientName sent in the
+					 * ClientHello (older drafts, TLS 1.2), default no */
 	/* forward = http */
 	char *http_header;		/* "header", default DANE-Client-Identity: a token */
 	int add_client_cert;		/* "add_client_cert", RFC 9440 Client-Cert, default no */
@@ -110,6 +112,8 @@ struct conf_client {
 	char *tlsa_name;		/* "tlsa_name": TLSA owner of the remote, default
 					 * _PORT._tcp.SERVER_NAME (RFC 6698 §3) */
 	char *alpn;			/* "alpn": comma-separated protocols offered, "" none */
+	int legacy_clientid;		/* "legacy_clientid": also send the ClientName in the
+					 * ClientHello (older drafts), default no */
 	unsigned tls_versions;		/* as for servers, default CONF_TLS13 */
 	uint16_t dane_clientid_type;	/* default 0xffdc */
 	unsigned connect_timeout_ms;	/* default 5000 */

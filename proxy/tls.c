@@ -73,7 +73,10 @@ tls_key_alg(EVP_PKEY *pkey, char *buf, size_t buf_size)
 	return buf;
 }
 
-/* --- dane_clientid, server side: ask in CertificateRequest, read the leaf's. */
+/* --- dane_clientid, server side: ask in CertificateRequest, read the leaf's.
+ * With the legacy (TLS 1.2 draft) form enabled, a ClientName in the
+ * ClientHello is read too and acknowledged with an empty extension in a TLS
+ * 1.2 ServerHello. */
 
 static int
 server_ext_add(SSL *ssl, unsigned int type, unsigned int context,
@@ -82,6 +85,11 @@ server_ext_add(SSL *ssl, unsigned int type, unsigned int context,
 {
 	static const unsigned char empty_name[1] = { 0x00 };
 
+	if (context == SSL_EXT_TLS1_2_SERVER_HELLO) {
+		*out = empty_name;	/* only sent if the ClientHello had it */
+		*outlen = 0;
+		return 1;
+	}
 	if (context != SSL_EXT_TLS1_3_CERTIFICATE_REQUEST)
 		return 0;
 	*out = empty_name;	/* zero-length ClientName: "please send yours" */
@@ -95,16 +103,25 @@ server_ext_parse(SSL *ssl, unsigned int type, unsigned int context,
     void *arg)
 {
 	struct tls_clientid *st = SSL_get_ex_data(ssl, clientid_index);
+	char name[CLIENTID_NAME_MAX + 1];
 
-	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0 || st == NULL)
+	if (st == NULL)
+		return 1;
+	if (context == SSL_EXT_TLS1_3_CERTIFICATE && chainidx != 0)
 		return 1;	/* only the leaf entry carries the identity */
-	st->seen = 1;
-	if (clientid_parse_client(in, inlen, st->name, sizeof(st->name)) != DP_OK) {
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE && context != SSL_EXT_CLIENT_HELLO)
+		return 1;
+	if (clientid_parse_client(in, inlen, name, sizeof(name)) != DP_OK ||
+	    (st->seen && strcmp(st->name, name) != 0)) {
+		/* Malformed, or two different names in one handshake. */
+		st->seen = 1;
 		st->malformed = 1;
 		st->name[0] = '\0';
 		*al = SSL_AD_HANDSHAKE_FAILURE;
 		return 0;
 	}
+	st->seen = 1;
+	memcpy(st->name, name, sizeof(name));
 	return 1;
 }
 
@@ -122,7 +139,9 @@ client_ext_add(SSL *ssl, unsigned int type, unsigned int context,
 {
 	const struct client_ext *ce = arg;
 
-	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0)
+	/* The ClientHello context is only registered for the legacy form. */
+	if (context != SSL_EXT_CLIENT_HELLO &&
+	    (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0))
 		return 0;
 	*out = ce->data;
 	*outlen = ce->len;
@@ -134,8 +153,9 @@ client_ext_parse(SSL *ssl, unsigned int type, unsigned int context,
     const unsigned char *in, size_t inlen, X509 *x, size_t chainidx, int *al,
     void *arg)
 {
-	if (context == SSL_EXT_TLS1_3_CERTIFICATE_REQUEST &&
-	    clientid_parse_request(in, inlen) != DP_OK) {
+	if ((context == SSL_EXT_TLS1_3_CERTIFICATE_REQUEST &&
+	    clientid_parse_request(in, inlen) != DP_OK) ||
+	    (context == SSL_EXT_TLS1_2_SERVER_HELLO && inlen != 0)) {
 		*al = SSL_AD_DECODE_ERROR;
 		return 0;
 	}
@@ -245,7 +265,9 @@ tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out)
 	if (cs->forward == FORWARD_HTTP)
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_http11_cb, NULL);
 	if (SSL_CTX_add_custom_ext(ctx, cs->dane_clientid_type,
-	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE |
+	    (cs->legacy_clientid ? SSL_EXT_CLIENT_HELLO |
+	    SSL_EXT_TLS1_2_SERVER_HELLO : 0),
 	    server_ext_add, NULL, NULL, server_ext_parse, NULL) != 1) {
 		if (errs != NULL)
 			fprintf(errs, "%s:%d: dane_clientid_type: OpenSSL refuses "
@@ -349,7 +371,9 @@ tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out)
 		goto out;
 	ce = NULL;	/* owned by ctx, freed with it */
 	if (SSL_CTX_add_custom_ext(ctx, cc->dane_clientid_type,
-	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE |
+	    (cc->legacy_clientid ? SSL_EXT_CLIENT_HELLO |
+	    SSL_EXT_TLS1_2_SERVER_HELLO : 0),
 	    client_ext_add, client_ext_free,
 	    SSL_CTX_get_ex_data(ctx, client_ext_index), client_ext_parse, NULL) != 1) {
 		if (errs != NULL)

@@ -89,5 +89,42 @@ client_role ns-sserver "$SSPORT" dane _8443._tcp.js.dp.test || bail "client role
 out=$(printf 'GET / HTTP/1.0\r\n\r\n' | curl -sS --max-time 10 "http://127.0.0.1:$CPORT/" 2>&1)
 like "$out" 'Cipher|TLSv1.3|s_server' "openssl s_server (no dane_clientid support): the client role connects, DANE-authenticates it"
 
+# 8. The legacy TLS 1.2 form (ClientName in the ClientHello), opt-in on both
+# roles.
+server_role_legacy() {
+  SPORT=$(lab_port)
+  { dp_dns_section resolver-ad
+    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+      "$SPORT" "$C/js.crt" "$C/js.key" "$NGINX_PORT"
+    printf 'forward = http\nallow = %s\ntls_versions = 1.2,1.3\n%s\n' "$ID" "$2"; } >"$LAB/$1.ini"
+  dp_start "$1" "$LAB/$1.ini"
+}
+REQ='GET /legacy HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
+server_role_legacy js-legacy 'legacy_clientid = yes' || bail "server role did not start"
+n0=$(nginx_log_count ng)
+out=$(dp_testclient --connect "127.0.0.1:$SPORT" --tls 1.2 --cert "$C/client.crt" --key "$C/client.key" \
+      --clientid "$ID" --clientid-legacy --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok .*version=TLSv1.2' "legacy form: a TLS 1.2 client with its ClientName in the ClientHello is accepted"
+nginx_log_wait ng $((n0 + 1))
+is "$(nginx_log_field ng -1 identity)" "$ID" "legacy form: its identity reaches the Join Server"
+out=$(dp_testclient --connect "127.0.0.1:$SPORT" --tls 1.2 --cert "$C/rogue.crt" --key "$C/rogue.key" \
+      --clientid "$ID" --clientid-legacy --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=alert alert=40' "legacy form: a rogue certificate still gets handshake_failure"
+server_role_legacy js-nolegacy '' || bail "server role did not start"
+out=$(dp_testclient --connect "127.0.0.1:$SPORT" --tls 1.2 --cert "$C/client.crt" --key "$C/client.key" \
+      --clientid "$ID" --clientid-legacy --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+# OpenSSL refuses an extension it knows only for other messages with
+# illegal_parameter, at the ClientHello: refused before any DNS work.
+like "$out" 'result=alert alert=47' "legacy form not enabled: a ClientName in the ClientHello is refused (illegal_parameter)"
+server_role_legacy js-legacy2 'legacy_clientid = yes' || bail "server role did not start"
+client_role ns-legacy "$SPORT" dane _8443._tcp.js.dp.test 'forward = http
+tls_versions = 1.2
+legacy_clientid = yes' || bail "client role did not start"
+n0=$(nginx_log_count ng)
+out=$(curl -sS --max-time 10 -d "$JOINREQ" "http://127.0.0.1:$CPORT/join" 2>&1)
+like "$out" '"MessageType":"JoinAns"' "legacy form on both roles (TLS 1.2): the JoinReq is answered"
+nginx_log_wait ng $((n0 + 1))
+is "$(nginx_log_field ng -1 identity)" "$ID" "legacy form on both roles: the identity reaches the Join Server"
+
 dp_stop_all_checked
 done_testing
