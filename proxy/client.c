@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -28,11 +29,17 @@
 #include "tls.h"
 #include "util.h"
 
+/* Sessions older than this are not offered (RFC 8446 allows a week; a
+ * shorter life bounds how long a changed PKIX trust decision is skipped). */
+#define CLIENT_SESSION_MAX_AGE_S 3600
+
 struct client_route {
 	struct event_base *base;
 	const struct conf_client *conf;
 	struct tlsa_cache *cache;	/* not owned; NULL with verify_server = pkix */
+	struct tlsa_matcher *matcher;	/* re-checks resumed sessions against TLSA */
 	SSL_CTX *ctx;
+	SSL_SESSION *session;		/* the latest session the remote gave us */
 	struct dp_listener *listener;
 	struct http_relay_opts hopts;	/* forward = http with header_out */
 	const char *hdrop[1];
@@ -54,7 +61,8 @@ struct cconn {
 	struct bufferevent *tbev;	/* TLS to the remote */
 	struct evdns_getaddrinfo_request *gai;
 	struct cache_wait *wait;	/* the remote's TLSA lookup */
-	char auth[16];			/* how the remote is authenticated: "3 1 1", "pkix" */
+	char auth[24];			/* how the remote is authenticated: "3 1 1", "pkix" */
+	struct tlsa_answer *answer;	/* the remote's TLSA RRset, kept to re-check a resumption */
 	struct event *timer;		/* resolve + connect + handshake */
 	struct relay *relay;
 	struct http_relay *hrelay;
@@ -90,6 +98,7 @@ cconn_end(struct cconn *c, const char *outcome, const char *reason)
 	conn_log(&rep);
 	if (c->wait != NULL)
 		tlsa_cache_cancel(c->wait);
+	tlsa_answer_unref(c->answer);
 	if (c->gai != NULL)
 		evdns_getaddrinfo_cancel(c->gai);
 	relay_free(c->relay);
@@ -130,6 +139,50 @@ relay_done(void *arg, const struct relay_stats *st, const char *reason)
 	cconn_end(arg, "ok", reason);
 }
 
+/* A resumed session skips certificate verification: check the certificate
+ * it carries against the TLSA RRset looked up for this connection, as a full
+ * handshake would have, before a byte of the local client goes out. */
+static int
+resumed_still_valid(struct cconn *c, SSL *ssl)
+{
+	struct client_route *rt = c->rt;
+	struct tlsa_result res;
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+
+	if (c->answer == NULL || c->answer->status != DNS_SECURE) {
+		/* PKIX (chosen or fallen back to): validated when the session
+		 * was made, within the session's lifetime. */
+		dp_strlcpy(c->auth, "pkix resumed", sizeof(c->auth));
+		return 1;
+	}
+	if (peer != NULL && tlsa_match(rt->matcher, &c->answer->rrset, peer,
+	    SSL_get_peer_cert_chain(ssl), rt->conf->server_name,
+	    TLSA_PEER_SERVER, &res) == DP_OK && res.matched) {
+		snprintf(c->auth, sizeof(c->auth), "%u %u %u resumed",
+		    res.rr.usage, res.rr.selector, res.rr.mtype);
+		return 1;
+	}
+	ERR_clear_error();
+	SSL_SESSION_free(rt->session);	/* never offer it again */
+	rt->session = NULL;
+	cconn_fail(c, "resumed session no longer matches the remote's TLSA records");
+	return 0;
+}
+
+/* Keeps the newest resumable session of the route (TLS 1.3 tickets arrive
+ * after the handshake). Returns 1: the reference is ours. */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct cconn *c = SSL_get_ex_data(ssl, tls_conn_index());
+
+	if (c == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	SSL_SESSION_free(c->rt->session);
+	c->rt->session = sess;
+	return 1;
+}
+
 static void
 tls_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -142,6 +195,8 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		int r;
 
 		event_del(c->timer);
+		if (SSL_session_reused(ssl) && !resumed_still_valid(c, ssl))
+			return;
 		if (SSL_get0_dane_tlsa(ssl, &u, &sel, &mt, NULL, NULL) >= 0)
 			snprintf(c->auth, sizeof(c->auth), "%u %u %u", u, sel, mt);
 		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
@@ -254,6 +309,8 @@ remote_with_tlsa(struct cconn *c, struct tlsa_answer *ans)
 		return;
 	}
 	if (usable > 0) {
+		tlsa_answer_ref(ans);
+		c->answer = ans;
 		remote_go(c);
 		return;
 	}
@@ -345,6 +402,17 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 		cconn_end(c, "error", "out of memory");
 		return;
 	}
+	if (!SSL_set_ex_data(ssl, tls_conn_index(), c)) {
+		SSL_free(ssl);
+		cconn_end(c, "error", "out of memory");
+		return;
+	}
+	/* Offer the route's last session while it is young: a resumption is
+	 * re-checked against the TLSA records anyway. */
+	if (rt->session != NULL &&
+	    (uint64_t)time(NULL) < (uint64_t)SSL_SESSION_get_time(rt->session) +
+	    CLIENT_SESSION_MAX_AGE_S)
+		SSL_set_session(ssl, rt->session);
 	c->tbev = bufferevent_openssl_socket_new(rt->base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->tbev == NULL) {
@@ -395,6 +463,12 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 	}
 	if ((r = tls_client_ctx_new(cc, errs, &rt->ctx)) != DP_OK)
 		goto fail;
+	SSL_CTX_set_session_cache_mode(rt->ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(rt->ctx, new_session_cb);
+	if (cc->verify_server != VERIFY_PKIX &&
+	    (r = tlsa_matcher_new(cc->ca_file, &rt->matcher)) != DP_OK)
+		goto fail;
 	snprintf(addr, sizeof(addr), strchr(cc->connect_host, ':') != NULL ?
 	    "[%s]:%u" : "%s:%u", cc->connect_host, cc->connect_port);
 	rt->remote_literal = dp_addr_parse(addr, &rt->remote) == DP_OK;
@@ -443,6 +517,8 @@ client_route_free(struct client_route *rt)
 		cconn_end(rt->conns, "error", "shutting down");
 	if (rt->dns != NULL)
 		evdns_base_free(rt->dns, 1);
+	SSL_SESSION_free(rt->session);
+	tlsa_matcher_free(rt->matcher);
 	SSL_CTX_free(rt->ctx);
 	free(rt);
 }

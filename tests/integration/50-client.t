@@ -86,8 +86,14 @@ lab_spawn s_server openssl s_server -accept "127.0.0.1:$SSPORT" -cert "$C/js.crt
   -Verify 1 -www -tls1_3 -quiet
 lab_wait_port "$SSPORT" 10 || bail "s_server did not start"
 client_role ns-sserver "$SSPORT" dane _8443._tcp.js.dp.test || bail "client role did not start"
-out=$(printf 'GET / HTTP/1.0\r\n\r\n' | curl -sS --max-time 10 "http://127.0.0.1:$CPORT/" 2>&1)
-like "$out" 'Cipher|TLSv1.3|s_server' "openssl s_server (no dane_clientid support): the client role connects, DANE-authenticates it"
+out=$(curl -sS --max-time 10 "http://127.0.0.1:$CPORT/" 2>&1)
+like "$out" 'New, TLSv1.3' "openssl s_server (no dane_clientid support): the client role connects, DANE-authenticates it"
+# s_server issues session tickets: the route keeps one and resumes with it,
+# re-checking the certificate of the resumed session against the TLSA RRset.
+out=$(curl -sS --max-time 10 "http://127.0.0.1:$CPORT/" 2>&1)
+like "$out" 'Reused, TLSv1.3' "session resumption: the second connection of the route resumes"
+lab_wait_log ns-sserver 'tlsa="3 1 1 resumed" outcome=ok' 5 >/dev/null
+like "$(cat "$LAB/ns-sserver.log")" 'tlsa="3 1 1 resumed" outcome=ok' "... after matching the resumed certificate against the TLSA record"
 
 # 8. The legacy TLS 1.2 form (ClientName in the ClientHello), opt-in on both
 # roles.
