@@ -20,7 +20,6 @@
 
 #include "cache.h"
 #include "conn.h"
-#include "http1.h"
 #include "err.h"
 #include "httprelay.h"
 #include "listen.h"
@@ -126,9 +125,14 @@ cconn_fail(struct cconn *c, const char *reason)
 {
 	if (c->rt->conf->forward == FORWARD_HTTP && c->relay == NULL &&
 	    c->hrelay == NULL) {
-		const char *resp = http1_error_response(502);
-		(void)send(bufferevent_getfd(c->lbev), resp, strlen(resp),
-		    MSG_NOSIGNAL);
+		char resp[400];
+		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 502 Bad Gateway\r\n"
+		    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n%s\n", strlen(reason) + 1, reason);
+
+		if (n > 0 && (size_t)n < sizeof(resp))
+			(void)send(bufferevent_getfd(c->lbev), resp, (size_t)n,
+			    MSG_NOSIGNAL);
 	}
 	cconn_end(c, "error", reason);
 }

@@ -66,6 +66,8 @@ server_role js-ca "$C/server-chain.crt" "$C/server.key" || bail "server role did
 refused_remote "certificate not matching the TLSA record" "$SPORT" dane _8443._tcp.js.dp.test
 lab_wait_log "$(ls -t "$LAB"/ns-*.log | head -1 | xargs basename | sed 's/\.log$//')" 'outcome=error' 5 >/dev/null
 like "$(cat "$LAB"/ns-*.log)" 'remote not authenticated' "... logged as the remote not authenticated"
+out=$(curl -sS --max-time 10 -d "$JOINREQ" "http://127.0.0.1:$CPORT/join" 2>&1)
+like "$out" 'remote not authenticated' "... and the 502 says why in a short text"
 # 3. No TLSA record (NXDOMAIN), 4. an insecure zone, 5. a bogus signature.
 refused_remote "no TLSA record" "$SPORT" dane _9999._tcp.js.dp.test
 refused_remote "TLSA record in an insecure zone" "$SPORT" dane client.insecure.dp.test
