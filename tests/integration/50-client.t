@@ -97,6 +97,27 @@ like "$out" 'Reused, TLSv1.3' "session resumption: the second connection of the 
 lab_wait_log ns-sserver 'tlsa="3 1 1 resumed" outcome=ok' 5 >/dev/null
 like "$(cat "$LAB/ns-sserver.log")" 'tlsa="3 1 1 resumed" outcome=ok' "... after matching the resumed certificate against the TLSA record"
 
+# 7b. ALPN: the route offers what alpn lists (s_server logs what it saw).
+APORT=$(lab_port)
+# s_server ends at EOF on its stdin: give it a FIFO this shell keeps open.
+mkfifo "$LAB/alpn.fifo"
+exec 9<>"$LAB/alpn.fifo"
+lab_spawn s_server_alpn bash -c 'exec openssl s_server -accept "127.0.0.1:$1" -cert "$2" -key "$3" \
+  -tls1_3 -alpn http/1.1 <"$4"' _ "$APORT" "$C/js.crt" "$C/js.key" "$LAB/alpn.fifo"
+lab_wait_port "$APORT" 10 || bail "s_server did not start"
+client_role ns-alpn "$APORT" dane _8443._tcp.js.dp.test 'alpn = h2,http/1.1' || bail "client role did not start"
+printf 'hello alpn\n' | timeout 5 "$LAB_PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.sendall(b"hello alpn\n")
+try:
+    s.recv(100)
+except OSError:
+    pass' "$CPORT"
+lab_wait_log s_server_alpn 'hello alpn' 5 >/dev/null
+like "$(cat "$LAB/s_server_alpn.log")" 'ALPN protocols advertised by the client: h2, http/1.1' "alpn: the route offers the configured protocols"
+like "$(cat "$LAB/s_server_alpn.log")" 'hello alpn' "alpn: and relays after the server selected one"
+
 # 8. The legacy TLS 1.2 form (ClientName in the ClientHello), opt-in on both
 # roles.
 server_role_legacy() {
