@@ -723,6 +723,51 @@ test_http_keys(void)
 	    "max_request_head: 100 is out of range", "max_request_head below range");
 }
 
+/* The client role's server authentication keys. */
+static void
+test_client_verify_keys(void)
+{
+	struct run run;
+	const struct conf_client *cl;
+
+	load(&run, "[client c]\nlisten = 127.0.0.1:1\nconnect = js.example.net:8443\n"
+	    "cert = a\nkey = b\nclient_name = n.example\n");
+	is_int(run.r, DP_OK, "client without ca_file loads (verify_server dane)");
+	if ((cl = run.c != NULL ? run.c->clients : NULL) != NULL) {
+		is_int(cl->verify_server, VERIFY_DANE, "default verify_server dane");
+		is_str(cl->tlsa_name, "_8443._tcp.js.example.net",
+		    "default tlsa_name _PORT._tcp.SERVER_NAME");
+		is_str(cl->alpn, "", "default alpn empty");
+		is_int(cl->legacy_clientid, 0, "default legacy_clientid no");
+	}
+	run_free(&run);
+
+	load(&run, "[client c]\nlisten = 127.0.0.1:1\nconnect = 192.0.2.1:443\n"
+	    "server_name = js.example.net\ncert = a\nkey = b\nclient_name = n.example\n"
+	    "verify_server = dane-or-pkix\nca_file = ca.pem\n"
+	    "tlsa_name = _8443._tcp.js.example.net\nalpn = h2,http/1.1\n"
+	    "legacy_clientid = yes\n");
+	is_int(run.r, DP_OK, "client verify keys load");
+	if ((cl = run.c != NULL ? run.c->clients : NULL) != NULL) {
+		is_int(cl->verify_server, VERIFY_DANE_OR_PKIX, "verify_server dane-or-pkix");
+		is_str(cl->tlsa_name, "_8443._tcp.js.example.net", "tlsa_name as set");
+		is_str(cl->alpn, "h2,http/1.1", "alpn");
+		is_int(cl->legacy_clientid, 1, "legacy_clientid yes");
+	}
+	run_free(&run);
+
+	expect_error("[client c]\nlisten = 127.0.0.1:1\nconnect = js.example.net:443\n"
+	    "cert = a\nkey = b\nclient_name = n.example\nverify_server = pkix\n", 1,
+	    "ca_file: required with verify_server = pkix",
+	    "pkix without ca_file refused at the section header");
+	expect_error("[client c]\nlisten = 127.0.0.1:1\nconnect = js.example.net:443\n"
+	    "cert = a\nkey = b\nclient_name = n.example\nverify_server = maybe\n", 7,
+	    "verify_server: invalid value 'maybe'", "bad verify_server value");
+	expect_error("[client c]\nlisten = 127.0.0.1:1\nconnect = js.example.net:443\n"
+	    "cert = a\nkey = b\nclient_name = n.example\nalpn = h2,,x\n", 7,
+	    "alpn: ", "empty ALPN protocol refused");
+}
+
 int
 main(void)
 {
@@ -735,5 +780,6 @@ main(void)
 	test_dump();
 	test_examples();
 	test_http_keys();
+	test_client_verify_keys();
 	return done_testing();
 }
