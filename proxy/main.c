@@ -17,6 +17,7 @@
 #include "err.h"
 #include "log.h"
 #include "server.h"
+#include "tlsacli.h"
 #include "util.h"
 
 #define DRAIN_MAX_MS 10000
@@ -39,6 +40,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: daneproxy [-t] -c FILE\n"
+	    "       daneproxy tlsa [--usage U] [--selector S] [--mtype M] --name NAME FILE\n"
 	    "       daneproxy -V | -h\n"
 	    "\n"
 	    "  -c FILE  configuration file (INI)\n"
@@ -219,6 +221,8 @@ main(int argc, char **argv)
 	int check = 0, dump = 0, ch, rc = 1;
 
 	memset(&dp, 0, sizeof(dp));
+	if (argc > 1 && strcmp(argv[1], "tlsa") == 0)
+		return tlsa_cli_main(argc - 1, argv + 1);
 	while ((ch = getopt(argc, argv, "c:tTVh")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
