@@ -689,6 +689,86 @@ dump_connect(const struct keyword *kw, const void *obj, FILE *f)
 	    "%s = %s:%u\n", kw->name, c->connect_host, (unsigned)c->connect_port);
 }
 
+/* workers: "auto" (0: one per online CPU, decided at start) or a count. */
+static int
+parse_workers(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	if (strcasecmp(val, "auto") == 0) {
+		*(unsigned *)field_of(kw, obj) = 0;
+		return DP_OK;
+	}
+	return parse_uint(kw, obj, val, why, why_size);
+}
+
+static void
+dump_workers(const struct keyword *kw, const void *obj, FILE *f)
+{
+	unsigned n = *(const unsigned *)cfield_of(kw, obj);
+
+	if (n == 0)
+		fprintf(f, "%s = auto\n", kw->name);
+	else
+		fprintf(f, "%s = %u\n", kw->name, n);
+}
+
+/* user: a login name (POSIX portable filename characters, not starting
+ * with '-'); whether it exists is checked when the process starts. */
+static int
+parse_user(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	size_t n = strlen(val);
+
+	if (n == 0 || n > 32 || val[0] == '-' ||
+	    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != n) {
+		snprintf(why, why_size, "'%s' is not a user name", val);
+		return DP_ERR_INVALID;
+	}
+	return set_string(field_of(kw, obj), val);
+}
+
+static void
+dump_opt_addr(const struct keyword *kw, const void *obj, FILE *f)
+{
+	const struct dp_addr *a = cfield_of(kw, obj);
+
+	if (a->len == 0)
+		fprintf(f, "; %s: not set\n", kw->name);
+	else
+		dump_addr(kw, obj, f);
+}
+
+/* probe_name: a DNS name, "." for the root, or "none". */
+static int
+parse_probe_name(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	char **field = field_of(kw, obj);
+	int r;
+
+	if (strcasecmp(val, "none") == 0) {
+		free(*field);
+		*field = NULL;
+		return DP_OK;
+	}
+	if (strcmp(val, ".") == 0)
+		return set_string(field, "");
+	if ((r = normalize_name(val, why, why_size)) != DP_OK)
+		return r;
+	return set_string(field, val);
+}
+
+static void
+dump_probe_name(const struct keyword *kw, const void *obj, FILE *f)
+{
+	const char *s = *(char *const *)cfield_of(kw, obj);
+
+	fprintf(f, "%s = %s\n", kw->name, s == NULL ? "none" :
+	    *s == '\0' ? "." : s);
+}
+
 /* ---- the keyword table --------------------------------------------------- */
 
 static const struct choice log_levels[] = {
@@ -736,6 +816,14 @@ static const struct keyword keywords[] = {
 	    .choices = log_levels },
 	{ SECT_GLOBAL, "log_format", parse_choice, dump_choice, G_(log_json),
 	    .choices = log_formats },
+	{ SECT_GLOBAL, "workers", parse_workers, dump_workers, G_(workers),
+	    .min = 1, .max = CONF_MAX_WORKERS },
+	{ SECT_GLOBAL, "user", parse_user, dump_path, G_(user),
+	    .where_off = G_(user_where), .flags = KW_WHERE },
+	{ SECT_GLOBAL, "admin", parse_addr, dump_opt_addr, G_(admin),
+	    .where_off = G_(admin_where), .flags = KW_WHERE },
+	{ SECT_GLOBAL, "drain_timeout_ms", parse_uint, dump_uint,
+	    G_(drain_timeout_ms), .min = 0, .max = 3600000 },
 
 	{ SECT_DNS, "mode", parse_choice, dump_choice, D_(mode),
 	    .choices = dns_modes },
@@ -756,6 +844,8 @@ static const struct keyword keywords[] = {
 	    .min = 1, .max = 65536 },
 	{ SECT_DNS, "cache_max_entries", parse_uint, dump_uint,
 	    D_(cache_max_entries), .min = 1, .max = 10000000 },
+	{ SECT_DNS, "probe_name", parse_probe_name, dump_probe_name,
+	    D_(probe_name), .flags = 0 },
 
 	{ SECT_SERVER, "listen", parse_addr, dump_addr, S_(listen),
 	    .flags = KW_REQUIRED },
@@ -787,6 +877,8 @@ static const struct keyword keywords[] = {
 	    S_(connect_timeout_ms), .min = 100, .max = 600000 },
 	{ SECT_SERVER, "max_handshakes", parse_uint, dump_uint,
 	    S_(max_handshakes), .min = 1, .max = 1000000 },
+	{ SECT_SERVER, "max_connections", parse_uint, dump_uint,
+	    S_(max_connections), .min = 1, .max = 1000000 },
 	{ SECT_SERVER, "pkix_ca_file", parse_path, dump_path, S_(pkix_ca_file),
 	    .where_off = S_(pkix_ca_where), .flags = KW_WHERE },
 	{ SECT_SERVER, "proxy_v2_identity_tlv", parse_u8, dump_u8,
@@ -840,6 +932,8 @@ static const struct keyword keywords[] = {
 	    C_(dane_clientid_type), .min = 0, .max = 0xffff, .flags = KW_HEX },
 	{ SECT_CLIENT, "connect_timeout_ms", parse_uint, dump_uint,
 	    C_(connect_timeout_ms), .min = 100, .max = 600000 },
+	{ SECT_CLIENT, "max_connections", parse_uint, dump_uint,
+	    C_(max_connections), .min = 1, .max = 1000000 },
 	{ SECT_CLIENT, "handshake_timeout_ms", parse_uint, dump_uint,
 	    C_(handshake_timeout_ms), .min = 100, .max = 600000 },
 	{ SECT_CLIENT, "idle_timeout_ms", parse_uint, dump_uint,
@@ -977,6 +1071,7 @@ server_new(struct conf *c, const char *name)
 	s->idle_timeout_ms = 300000;
 	s->connect_timeout_ms = 5000;
 	s->max_handshakes = 1024;
+	s->max_connections = 10000;
 	s->pp2_identity_tlv = 0xe0;
 	s->pp2_minimal = 0;
 	s->pp2_crc32c = 0;
@@ -1023,6 +1118,7 @@ client_new(struct conf *c, const char *name)
 	cl->tls_versions = CONF_TLS13;
 	cl->dane_clientid_type = CLIENTID_DEFAULT_TYPE;
 	cl->connect_timeout_ms = 5000;
+	cl->max_connections = 10000;
 	cl->handshake_timeout_ms = 10000;
 	cl->idle_timeout_ms = 300000;
 	cl->forward = FORWARD_NONE;
@@ -1072,6 +1168,14 @@ conf_new(const char *path)
 	c->dns.max_inflight = 256;
 	c->dns.cache_max_entries = 10000;
 	c->dns.where.file = c->file;
+	if ((c->dns.probe_name = strdup("")) == NULL) {
+		conf_free(c);
+		return NULL;
+	}
+	c->global.workers = 1;
+	c->global.drain_timeout_ms = 10000;
+	c->global.user_where.file = c->file;
+	c->global.admin_where.file = c->file;
 	return c;
 }
 
@@ -1092,6 +1196,8 @@ conf_free(struct conf *c)
 		client_free(cl);
 	}
 	free(c->dns.trust_anchor_file);
+	free(c->dns.probe_name);
+	free(c->global.user);
 	free(c->file);
 	free(c);
 }
@@ -1491,13 +1597,21 @@ static void
 check_listeners(struct parser *p)
 {
 	const struct dp_addr *a, *b;
+	const struct conf_global *g = &p->conf->global;
 	char buf[DP_ADDR_STRLEN];
-	size_t i, j;
+	size_t i, j, n = 0;
 	int li, lj;
 
 	for (i = 0; i < p->n_sects; i++) {
 		if ((a = section_listen(&p->sects[i], &li)) == NULL)
 			continue;
+		if (++n == CONF_MAX_LISTENERS + 1)
+			perr(p, p->sects[i].line, "more than %d [server] and "
+			    "[client] sections", CONF_MAX_LISTENERS);
+		if (g->admin.len != 0 && addr_equal(a, &g->admin))
+			perr(p, li, "listen: %s is already the admin address "
+			    "(line %d)", dp_addr_str((const struct sockaddr *)
+			    &a->ss, buf, sizeof(buf)), g->admin_where.line);
 		for (j = 0; j < i; j++) {
 			if ((b = section_listen(&p->sects[j], &lj)) == NULL ||
 			    !addr_equal(a, b))

@@ -31,9 +31,21 @@ struct conf_where {
 	int line;
 };
 
+#define CONF_MAX_WORKERS 64
+#define CONF_MAX_LISTENERS 64	/* [server] + [client] sections */
+
 struct conf_global {
 	int log_level;			/* DP_LOG_*; "log_level = error|warn|info|debug", default info */
 	int log_json;			/* "log_format = text|json", default text */
+	unsigned workers;		/* "workers = auto|N": 0 = auto (one per online CPU),
+					 * else 1..CONF_MAX_WORKERS; default 1 */
+	char *user;			/* "user": drop to this user after binding and reading
+					 * keys; NULL = stay who we are */
+	struct conf_where user_where;
+	struct dp_addr admin;		/* "admin": /metrics, /healthz, /readyz; len 0 = off */
+	struct conf_where admin_where;
+	unsigned drain_timeout_ms;	/* "drain_timeout_ms": how long SIGTERM and a reload
+					 * let open connections finish, default 10000 */
 };
 
 struct conf_dns {
@@ -49,6 +61,9 @@ struct conf_dns {
 	unsigned negative_ttl;		/* "negative_cache_ttl", seconds, default 30, 0..3600 */
 	unsigned max_inflight;		/* "max_inflight", default 256, 1..65536 */
 	unsigned cache_max_entries;	/* "cache_max_entries", default 10000, 1..10000000 */
+	char *probe_name;		/* "probe_name": TLSA owner /readyz looks up to see
+					 * that DNS answers; "" = the root, NULL ("none") = no
+					 * probe; default the root */
 	struct conf_where where;	/* the [dns] section header */
 };
 
@@ -74,6 +89,8 @@ struct conf_server {
 	unsigned idle_timeout_ms;	/* default 300000 */
 	unsigned connect_timeout_ms;	/* "connect_timeout_ms", upstream connect, default 5000 */
 	unsigned max_handshakes;	/* "max_handshakes": handshakes in progress at once, default 1024 */
+	unsigned max_connections;	/* "max_connections": open connections on this listener,
+					 * all workers together, default 10000 */
 	char *pkix_ca_file;		/* "pkix_ca_file", default NULL: trust store for PKIX-TA/PKIX-EE TLSA records */
 	struct conf_where pkix_ca_where;
 	uint8_t pp2_identity_tlv;	/* "proxy_v2_identity_tlv", default 0xE0, 0xE0..0xEF */
@@ -117,6 +134,7 @@ struct conf_client {
 	unsigned tls_versions;		/* as for servers, default CONF_TLS13 */
 	uint16_t dane_clientid_type;	/* default 0xffdc */
 	unsigned connect_timeout_ms;	/* default 5000 */
+	unsigned max_connections;	/* as for servers */
 	unsigned handshake_timeout_ms;	/* default 10000 */
 	unsigned idle_timeout_ms;	/* default 300000 */
 	enum conf_forward forward;	/* "forward": none (default) or http */

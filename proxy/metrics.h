@@ -1,0 +1,167 @@
+/* metrics.h — counters shared by the master and its workers, and their
+ * Prometheus text exposition.
+ *
+ * The master maps one region (MAP_SHARED | MAP_ANONYMOUS) before the first
+ * fork; it holds MX_MAX_SLOTS worker slots, CONF_MAX_LISTENERS listener slots,
+ * the "retired" totals and a few master-only numbers. A worker writes only its
+ * own slot (single writer: relaxed atomic loads and stores, no locks, no
+ * lock-prefixed instructions on the hot path). The one shared-write field is
+ * each listener's count of open connections, which enforces max_connections
+ * across all workers (atomic add and subtract). The master reads everything to
+ * render /metrics and, when a worker has exited, folds its slot into the
+ * retired totals, so counters never go backwards across worker restarts and
+ * reloads.
+ *
+ * Workers call the mx_* hooks below through a process-wide "current slot" set
+ * by metrics_worker_attach(); before it (unit tests, daneproxy -t, the master)
+ * the hooks count into a private sink, so callers never test for NULL. */
+#ifndef DP_METRICS_H
+#define DP_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "dns.h"
+
+#define MX_MAX_SLOTS 256	/* worker slots: workers of every generation alive */
+
+enum mx_role { MX_SERVER = 0, MX_CLIENT = 1 };
+
+/* How a connection ended: exactly one per accepted connection. */
+enum mx_outcome {
+	MX_OUT_OK = 0,		/* authenticated and relayed to its end */
+	MX_OUT_UNAUTHENTICATED,	/* client_auth = optional, relayed without identity */
+	MX_OUT_REFUSED,		/* authentication or policy said no */
+	MX_OUT_ERROR,		/* TLS error, timeout, upstream failure, peer gone */
+	MX_OUT_LIMIT,		/* max_connections reached: closed at accept */
+	MX_OUT_N
+};
+
+/* Why a handshake did not produce an authenticated connection. */
+enum mx_hs_reason {
+	MX_HS_TIMEOUT = 0,	/* handshake_timeout_ms (incl. waiting for DNS) */
+	MX_HS_TLS,		/* TLS protocol error, no shared version/cipher */
+	MX_HS_CLOSED,		/* peer closed or reset during the handshake */
+	MX_HS_NO_CERT,		/* no client certificate (client_auth = require) */
+	MX_HS_NO_CLIENTID,	/* no dane_clientid and no usable SAN name */
+	MX_HS_BAD_CLIENTID,	/* malformed dane_clientid */
+	MX_HS_NOT_ALLOWED,	/* name outside the allow list */
+	MX_HS_DNS_ERROR,	/* TLSA lookup: SERVFAIL, timeout, network */
+	MX_HS_DNS_BOGUS,	/* DNSSEC validation failed */
+	MX_HS_DNS_INSECURE,	/* TLSA records not DNSSEC-signed */
+	MX_HS_NO_TLSA,		/* NXDOMAIN or NODATA: nothing to match */
+	MX_HS_MISMATCH,		/* certificate matches no TLSA record */
+	MX_HS_BUSY,		/* max_handshakes or DNS max_inflight reached */
+	MX_HS_N
+};
+
+/* Upstream (server role) or remote server (client role) failures. */
+enum mx_up_reason {
+	MX_UP_CONNECT = 0,	/* connection refused, unreachable, reset at connect */
+	MX_UP_CONNECT_TIMEOUT,	/* connect_timeout_ms */
+	MX_UP_RESPONSE_TIMEOUT,	/* forward = http: no response head in time (504) */
+	MX_UP_PROTOCOL,		/* forward = http: malformed response (502) */
+	MX_UP_N
+};
+
+#define MX_USAGE_NONE 4		/* no record matched and the set held several usages */
+#define MX_USAGES 5
+
+/* Buckets of the TLSA lookup latency histogram, in microseconds (+Inf
+ * implied): 1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s. */
+#define MX_LATENCY_BUCKETS 13
+
+struct mx_region;
+
+/* ---- master side ---------------------------------------------------------- */
+
+/* Maps a new zeroed region. Returns DP_OK or DP_ERR_NOMEM. */
+int metrics_region_new(struct mx_region **out);
+
+/* Unmaps the region; accepts NULL. */
+void metrics_region_free(struct mx_region *r);
+
+/* Gives the listener (role, name) a slot for a configuration about to run,
+ * keeping its counters if a slot of that role and name exists (a reload),
+ * and records its address (shown as a label) and max_connections (read by
+ * workers). A slot whose listener is in no running configuration and has no
+ * open connection may be reused. Returns the slot index (>= 0) or
+ * DP_ERR_SPACE when all slots are taken. */
+int metrics_listener_claim(struct mx_region *r, enum mx_role role,
+    const char *name, const char *addr, unsigned max_connections);
+
+/* Marks the listener slots not claimed since the previous call of
+ * metrics_listener_commit() as no longer configured (their counters stay
+ * shown until the slot is reused). Call after a configuration took over. */
+void metrics_listener_commit(struct mx_region *r);
+
+/* Takes a free worker slot for a worker of the given generation, zeroed.
+ * Returns its index or DP_ERR_SPACE. */
+int metrics_slot_take(struct mx_region *r, unsigned generation);
+
+/* Records the pid of the worker using slot. */
+void metrics_slot_set_pid(struct mx_region *r, int slot, pid_t pid);
+
+/* The worker in slot has exited (or never started): adds its counters to the
+ * retired totals, takes its open connections out of every listener's shared
+ * count, and frees the slot. */
+void metrics_slot_release(struct mx_region *r, int slot);
+
+/* Master-only numbers shown in the exposition. */
+struct mx_master {
+	unsigned generation;		/* of the configuration accepting now */
+	unsigned workers_configured;	/* in that generation */
+	unsigned workers_running;	/* all generations */
+	uint64_t reloads_ok, reloads_failed;
+	uint64_t worker_restarts;	/* workers that died and were replaced */
+	uint64_t start_time;		/* seconds since the epoch */
+	int ready;			/* what /readyz says now */
+};
+
+/* Renders the Prometheus text exposition (format 0.0.4) of retired totals
+ * plus every live slot, and m, into a new malloc'ed buffer (*out, *len; the
+ * caller frees it). Label values are escaped. Returns DP_OK or
+ * DP_ERR_NOMEM. */
+int metrics_render(const struct mx_region *r, const struct mx_master *m,
+    char **out, size_t *len);
+
+/* ---- worker side ---------------------------------------------------------- */
+
+/* Makes slot of r this process's current slot (in a worker, after fork). */
+void metrics_worker_attach(struct mx_region *r, int slot);
+
+/* The listener hooks count into; looks (role, name) up in the attached
+ * region, or returns a private sink when not attached or not found. Never
+ * NULL. */
+struct mx_listener;
+struct mx_listener *mx_listener_get(enum mx_role role, const char *name);
+
+/* A connection was accepted. Returns DP_OK, or DP_ERR_BUSY when the
+ * listener already has max_connections open in all workers together: then
+ * nothing stays counted as open, MX_OUT_LIMIT is counted, and the caller
+ * closes the socket at once without calling mx_conn_close(). */
+int mx_conn_open(struct mx_listener *l);
+
+/* A connection opened with mx_conn_open() == DP_OK ended. bytes_in: from the
+ * connecting client, bytes_out: towards it. */
+void mx_conn_close(struct mx_listener *l, enum mx_outcome o,
+    uint64_t bytes_in, uint64_t bytes_out);
+
+void mx_handshake_failure(struct mx_listener *l, enum mx_hs_reason r);
+
+/* A DANE verification finished with records to match against: usage of the
+ * matched record (0..3) when matched; when not matched, the usage all
+ * records of the set share, or MX_USAGE_NONE when they differ. */
+void mx_dane(struct mx_listener *l, int usage, int matched);
+
+void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
+
+/* TLSA cache and lookups (per worker, shown summed). */
+void mx_tlsa_cache_hit(void);		/* fresh entry (positive or negative) */
+void mx_tlsa_cache_miss(void);		/* a lookup was started, or merged */
+void mx_tlsa_lookup_start(void);	/* in flight +1 */
+void mx_tlsa_lookup_done(enum dns_status s, uint64_t usec);	/* in flight -1 */
+
+#endif
