@@ -16,9 +16,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define CACHE_BUCKETS_MIN 64
@@ -42,6 +44,7 @@ struct cache_entry {
 	struct cache_entry *lru_prev, *lru_next;
 	struct tlsa_answer *ans;	/**< answered state: one reference */
 	struct dns_query *q;		/**< in-flight state */
+	uint64_t q_start_us;		/**< when q started, for its latency */
 	struct wait_list waiters;	/**< in-flight state */
 };
 
@@ -80,6 +83,17 @@ tlsa_answer_unref(struct tlsa_answer *a)
 	free(a->why);
 	free(a->name);
 	free(a);
+}
+
+/* Monotonic microseconds, for lookup latency (the cache's own clock is in
+ * milliseconds and may be a test's fake). */
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* ---- names and the hash table ---- */
@@ -242,6 +256,7 @@ entry_free(struct tlsa_cache *c, struct cache_entry *e)
 	if (e->q != NULL) {
 		dns_query_cancel(e->q);
 		c->st.inflight--;
+		mx_tlsa_lookup_cancel();
 	}
 	while ((w = e->waiters.head) != NULL) {
 		wait_unlink(w);
@@ -297,6 +312,7 @@ on_dns_result(void *arg, struct dns_result *res)
 
 	e->q = NULL;
 	c->st.inflight--;
+	mx_tlsa_lookup_done(res->status, now_us() - e->q_start_us);
 	if ((a = answer_new(e->name, res)) == NULL) {
 		log_error("cache: %s: out of memory for the DNS answer",
 		    e->name);
@@ -402,6 +418,7 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 	if (e != NULL && e->ans != NULL) {
 		if (c->now() < e->ans->expires_ms) {
 			c->st.hits++;
+			mx_tlsa_cache_hit();
 			lru_remove(c, e);
 			lru_push(c, e);
 			tlsa_answer_ref(e->ans);
@@ -419,6 +436,7 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 	w->arg = arg;
 	if (e != NULL && e->q != NULL) {
 		c->st.merged++;
+		mx_tlsa_cache_miss();
 		wait_append(&e->waiters, w);
 		*wait = w;
 		return DP_ERR_AGAIN;
@@ -445,6 +463,7 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 		c->buckets[h & (c->n_buckets - 1)] = e;
 		c->st.entries++;
 	}
+	e->q_start_us = now_us();
 	if ((r = dns_lookup_tlsa(c->dns, key, on_dns_result, e, &e->q)) != DP_OK) {
 		e->q = NULL;
 		free(w);
@@ -453,6 +472,8 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 	}
 	c->st.inflight++;
 	c->st.misses++;
+	mx_tlsa_cache_miss();
+	mx_tlsa_lookup_start();
 	wait_append(&e->waiters, w);
 	*wait = w;
 	table_grow(c);

@@ -5,7 +5,11 @@
  * for DNS_SECURE and negative_ttl for secure denials, insecure and bogus
  * answers. DNS_TEMPFAIL and DNS_TIMEOUT are handed to the waiters but never
  * cached. At most cache_max_entries entries are kept (least recently used
- * first out); entries with waiters are never evicted. */
+ * first out); entries with waiters are never evicted.
+ *
+ * Counts into metrics.h's TLSA hooks: a hit per fresh answer, a miss per
+ * lookup started or joined, and each DNS query's start and end (result and
+ * latency), or its cancellation when the cache is freed. */
 #ifndef DP_CACHE_H
 #define DP_CACHE_H
 

@@ -24,6 +24,7 @@
 #include "httprelay.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "tls.h"
 #include "util.h"
@@ -48,6 +49,8 @@ struct client_route {
 	int remote_literal;
 	struct cconn *conns;
 	unsigned n_conns;
+	struct mx_listener *mx;		/* metrics of this route */
+	struct conn_refusals refused;	/* max_connections */
 };
 
 struct cconn {
@@ -68,8 +71,9 @@ struct cconn {
 	char reason_buf[200];
 };
 
+/* Ends the connection: logs its line, counts it, frees everything. */
 static void
-cconn_end(struct cconn *c, const char *outcome, const char *reason)
+cconn_end(struct cconn *c, enum mx_outcome outcome, const char *reason)
 {
 	struct client_route *rt = c->rt;
 	SSL *ssl = c->tbev != NULL ? bufferevent_openssl_get_ssl(c->tbev) : NULL;
@@ -80,7 +84,7 @@ cconn_end(struct cconn *c, const char *outcome, const char *reason)
 		.peer = c->peer_str,
 		.client_name = rt->conf->client_name,
 		.tlsa = c->auth[0] != '\0' ? c->auth : NULL,
-		.outcome = outcome,
+		.outcome = mx_outcome_name(outcome),
 		.reason = reason,
 		.tls_version = ssl != NULL && SSL_is_init_finished(ssl) ?
 		    SSL_get_version(ssl) : NULL,
@@ -95,6 +99,7 @@ cconn_end(struct cconn *c, const char *outcome, const char *reason)
 		rep.bytes_out = http_relay_stats(c->hrelay)->b_to_a;
 	}
 	conn_log(&rep);
+	mx_conn_close(rt->mx, outcome, rep.bytes_in, rep.bytes_out);
 	if (c->wait != NULL)
 		tlsa_cache_cancel(c->wait);
 	tlsa_answer_unref(c->answer);
@@ -134,13 +139,40 @@ cconn_fail(struct cconn *c, const char *reason)
 			(void)send(bufferevent_getfd(c->lbev), resp, (size_t)n,
 			    MSG_NOSIGNAL);
 	}
-	cconn_end(c, "error", reason);
+	cconn_end(c, MX_OUT_ERROR, reason);
+}
+
+/* The remote was not authenticated (why), or not reached (cconn_fail_up):
+ * counted, then as cconn_fail. */
+static void
+cconn_fail_hs(struct cconn *c, enum mx_hs_reason why, const char *reason)
+{
+	mx_handshake_failure(c->rt->mx, why);
+	cconn_fail(c, reason);
+}
+
+static void
+cconn_fail_up(struct cconn *c, enum mx_up_reason why, const char *reason)
+{
+	mx_upstream_error(c->rt->mx, why);
+	cconn_fail(c, reason);
+}
+
+/* Bytes of TLS written to the remote: 0 while the TCP connection is not
+ * established (libevent starts the handshake as soon as it is). */
+static uint64_t
+remote_bytes_written(struct cconn *c)
+{
+	SSL *ssl = c->tbev != NULL ? bufferevent_openssl_get_ssl(c->tbev) : NULL;
+	BIO *wbio = ssl != NULL ? SSL_get_wbio(ssl) : NULL;
+
+	return wbio != NULL ? BIO_number_written(wbio) : 0;
 }
 
 static void
 relay_done(void *arg, const struct relay_stats *st, const char *reason)
 {
-	cconn_end(arg, "ok", reason);
+	cconn_end(arg, MX_OUT_OK, reason);
 }
 
 /* A resumed session skips certificate verification: check the certificate
@@ -152,6 +184,7 @@ resumed_still_valid(struct cconn *c, SSL *ssl)
 	struct client_route *rt = c->rt;
 	struct tlsa_result res;
 	X509 *peer = SSL_get0_peer_certificate(ssl);
+	int r = DP_ERR_NOMATCH;
 
 	if (c->answer == NULL || c->answer->status != DNS_SECURE) {
 		/* PKIX (chosen or fallen back to): validated when the session
@@ -159,17 +192,21 @@ resumed_still_valid(struct cconn *c, SSL *ssl)
 		dp_strlcpy(c->auth, "pkix resumed", sizeof(c->auth));
 		return 1;
 	}
-	if (peer != NULL && tlsa_match(rt->matcher, &c->answer->rrset, peer,
+	if (peer != NULL && (r = tlsa_match(rt->matcher, &c->answer->rrset, peer,
 	    SSL_get_peer_cert_chain(ssl), rt->conf->server_name,
-	    TLSA_PEER_SERVER, &res) == DP_OK && res.matched) {
+	    TLSA_PEER_SERVER, &res)) == DP_OK && res.matched) {
 		snprintf(c->auth, sizeof(c->auth), "%u %u %u resumed",
 		    res.rr.usage, res.rr.selector, res.rr.mtype);
+		mx_dane(rt->mx, res.rr.usage, 1);
 		return 1;
 	}
+	if (r == DP_ERR_NOMATCH)
+		mx_dane(rt->mx, tlsa_rrset_usage(&c->answer->rrset), 0);
 	ERR_clear_error();
 	SSL_SESSION_free(rt->session);	/* never offer it again */
 	rt->session = NULL;
-	cconn_fail(c, "resumed session no longer matches the remote's TLSA records");
+	cconn_fail_hs(c, MX_HS_MISMATCH,
+	    "resumed session no longer matches the remote's TLSA records");
 	return 0;
 }
 
@@ -199,10 +236,13 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		int r;
 
 		event_del(c->timer);
-		if (SSL_session_reused(ssl) && !resumed_still_valid(c, ssl))
-			return;
-		if (SSL_get0_dane_tlsa(ssl, &u, &sel, &mt, NULL, NULL) >= 0)
+		if (SSL_session_reused(ssl)) {
+			if (!resumed_still_valid(c, ssl))
+				return;
+		} else if (SSL_get0_dane_tlsa(ssl, &u, &sel, &mt, NULL, NULL) >= 0) {
 			snprintf(c->auth, sizeof(c->auth), "%u %u %u", u, sel, mt);
+			mx_dane(c->rt->mx, u, 1);
+		}
 		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
 		if (c->rt->hopts.n_add > 0)
 			r = http_relay_start(c->rt->base, c->lbev, c->tbev,
@@ -212,34 +252,57 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			    "remote", c->rt->conf->idle_timeout_ms, relay_done, c,
 			    &c->relay);
 		if (r != DP_OK)
-			cconn_end(c, "error", "out of memory");
+			cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
 	}
-	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+	if (remote_bytes_written(c) == 0) {
+		/* Nothing ever went out: the TCP connection failed (libevent
+		 * reports it as a TLS I/O error or a dirty EOF). */
+		int se = EVUTIL_SOCKET_ERROR();
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "remote connect: %s",
+		    se != 0 ? strerror(se) : "connection failed");
+		cconn_fail_up(c, MX_UP_CONNECT, c->reason_buf);
+	} else if ((e = bufferevent_get_openssl_error(bev)) != 0 &&
+	    ERR_GET_LIB(e) != 0) {
+		/* (Library 0: libevent's note of an SSL_ERROR_SYSCALL, the
+		 * remote closed or reset: below.) */
 		long v = SSL_get_verify_result(ssl);
 		char buf[120];
 
 		ERR_error_string_n(e, buf, sizeof(buf));
-		if (v != X509_V_OK)
+		if (v != X509_V_OK) {
 			snprintf(c->reason_buf, sizeof(c->reason_buf),
 			    "remote not authenticated: %s",
 			    X509_verify_cert_error_string(v));
-		else
+			if (c->answer != NULL)	/* DANE was in force */
+				mx_dane(c->rt->mx,
+				    tlsa_rrset_usage(&c->answer->rrset), 0);
+			cconn_fail_hs(c, MX_HS_MISMATCH, c->reason_buf);
+		} else {
 			snprintf(c->reason_buf, sizeof(c->reason_buf),
 			    "remote TLS: %s", buf);
+			cconn_fail_hs(c, MX_HS_TLS, c->reason_buf);
+		}
 	} else {
 		int se = EVUTIL_SOCKET_ERROR();
 		snprintf(c->reason_buf, sizeof(c->reason_buf), "remote: %s",
 		    (what & BEV_EVENT_EOF) || se == 0 ? "closed during handshake" :
 		    strerror(se));
+		cconn_fail_hs(c, MX_HS_CLOSED, c->reason_buf);
 	}
-	cconn_fail(c, c->reason_buf);
 }
 
 static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	cconn_fail(arg, "remote connect/handshake timeout");
+	struct cconn *c = arg;
+
+	/* Waiting for the TLSA answer counts as handshake time, as for the
+	 * server role; resolving and connecting as connect time. */
+	if (c->wait == NULL && (c->gai != NULL || remote_bytes_written(c) == 0))
+		cconn_fail_up(c, MX_UP_CONNECT_TIMEOUT, "remote connect timeout");
+	else
+		cconn_fail_hs(c, MX_HS_TIMEOUT, "remote handshake timeout");
 }
 
 static void
@@ -248,7 +311,7 @@ connect_remote(struct cconn *c, const struct sockaddr *sa, socklen_t len)
 	if (bufferevent_socket_connect(c->tbev, sa, (int)len) != 0) {
 		snprintf(c->reason_buf, sizeof(c->reason_buf), "remote connect: %s",
 		    strerror(errno));
-		cconn_fail(c, c->reason_buf);
+		cconn_fail_up(c, MX_UP_CONNECT, c->reason_buf);
 	}
 }
 
@@ -265,7 +328,7 @@ resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
 		    c->rt->conf->connect_host, evutil_gai_strerror(err));
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
-		cconn_fail(c, c->reason_buf);
+		cconn_fail_up(c, MX_UP_CONNECT, c->reason_buf);
 		return;
 	}
 	connect_remote(c, res->ai_addr, res->ai_addrlen);
@@ -309,7 +372,7 @@ remote_with_tlsa(struct cconn *c, struct tlsa_answer *ans)
 
 	if (ans->status == DNS_SECURE &&
 	    (usable = tls_client_use_tlsa(ssl, cc, &ans->rrset)) < 0) {
-		cconn_fail(c, "remote TLSA records: TLS error");
+		cconn_fail_hs(c, MX_HS_TLS, "remote TLSA records: TLS error");
 		return;
 	}
 	if (usable > 0) {
@@ -336,7 +399,9 @@ remote_with_tlsa(struct cconn *c, struct tlsa_answer *ans)
 	    cc->tlsa_name, ans->status == DNS_SECURE ? "no usable record" :
 	    dns_status_str(ans->status), ans->why != NULL ? ": " : "",
 	    ans->why != NULL ? ans->why : "");
-	cconn_fail(c, c->reason_buf);
+	/* Secure records of which none is usable: nothing to match. */
+	cconn_fail_hs(c, ans->status == DNS_SECURE ? MX_HS_NO_TLSA :
+	    mx_hs_dns(ans->status), c->reason_buf);
 }
 
 static void
@@ -360,8 +425,10 @@ remote_tlsa(struct cconn *c)
 	if (r == DP_ERR_AGAIN)
 		return;
 	if (r != DP_OK) {
-		cconn_fail(c, r == DP_ERR_BUSY ? "too many TLSA lookups in flight" :
-		    "remote TLSA lookup failed");
+		if (r == DP_ERR_BUSY)
+			cconn_fail_hs(c, MX_HS_BUSY, "too many TLSA lookups in flight");
+		else
+			cconn_fail_hs(c, MX_HS_DNS_ERROR, "remote TLSA lookup failed");
 		return;
 	}
 	remote_with_tlsa(c, ans);
@@ -377,7 +444,23 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	SSL *ssl = NULL;
 	struct timeval tv;
 
+	/* The limit first, closing at once: no line each. */
+	if (rt->n_conns >= cc->max_connections) {
+		mx_conn_limit(rt->mx);
+		conn_refused(&rt->refused, cc->name,
+		    "connections open (max_connections)", cc->max_connections);
+		close(fd);
+		return;
+	}
+	if (mx_conn_open(rt->mx) != DP_OK) {
+		/* This route's other workers hold the rest. */
+		conn_refused(&rt->refused, cc->name,
+		    "connections open (max_connections)", cc->max_connections);
+		close(fd);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		mx_conn_close(rt->mx, MX_OUT_ERROR, 0, 0);
 		close(fd);
 		return;
 	}
@@ -393,7 +476,7 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 
 	if ((c->lbev = bufferevent_socket_new(rt->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);
-		cconn_end(c, "error", "out of memory");
+		cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
 	}
 	/* Nothing is read from the local client before the remote is
@@ -403,12 +486,12 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	    (ssl = SSL_new(rt->ctx)) == NULL ||
 	    tls_client_prepare(ssl, cc) != DP_OK) {
 		SSL_free(ssl);
-		cconn_end(c, "error", "out of memory");
+		cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
 	}
 	if (!SSL_set_ex_data(ssl, tls_conn_index(), c)) {
 		SSL_free(ssl);
-		cconn_end(c, "error", "out of memory");
+		cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
 	}
 	/* Offer the route's last session while it is young: a resumption is
@@ -421,7 +504,7 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->tbev == NULL) {
 		SSL_free(ssl);
-		cconn_end(c, "error", "out of memory");
+		cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->tbev, 1);
@@ -453,6 +536,8 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 	rt->base = base;
 	rt->conf = cc;
 	rt->cache = cache;
+	rt->mx = mx_listener_get(MX_CLIENT, cc->name);
+	rt->hopts.mx = rt->mx;
 	if (cc->forward == FORWARD_HTTP && cc->header_out[0] != '\0') {
 		/* The local client's own copies of the header go; ours comes. */
 		rt->hdrop[0] = cc->header_out;
@@ -518,7 +603,7 @@ client_route_free(struct client_route *rt)
 		return;
 	client_route_stop(rt);
 	while (rt->conns != NULL)
-		cconn_end(rt->conns, "error", "shutting down");
+		cconn_end(rt->conns, MX_OUT_ERROR, "shutting down");
 	if (rt->dns != NULL)
 		evdns_base_free(rt->dns, 1);
 	SSL_SESSION_free(rt->session);

@@ -15,6 +15,7 @@
 
 #define LINGER_MAX_BYTES (64 * 1024)
 #define LINGER_MAX_MS 2000
+#define REFUSALS_LOG_MS 1000
 
 struct lingerer {
 	struct event *ev;
@@ -69,6 +70,27 @@ conn_linger_close(struct event_base *base, evutil_socket_t fd)
 	}
 	lg->fd = fd;
 	event_add(lg->ev, &tv);
+}
+
+void
+conn_refused(struct conn_refusals *r, const char *listener, const char *what,
+    unsigned limit)
+{
+	uint64_t now = dp_now_ms();
+
+	r->n++;
+	if (r->since_ms != 0 && now - r->since_ms < REFUSALS_LOG_MS)
+		return;
+	if (r->since_ms == 0)
+		log_warn("listener %s: %u %s: refused %llu connection%s", listener,
+		    limit, what, (unsigned long long)r->n, r->n == 1 ? "" : "s");
+	else
+		log_warn("listener %s: %u %s: refused %llu connection%s in the "
+		    "last %llu ms", listener, limit, what,
+		    (unsigned long long)r->n, r->n == 1 ? "" : "s",
+		    (unsigned long long)(now - r->since_ms));
+	r->n = 0;
+	r->since_ms = now;
 }
 
 void

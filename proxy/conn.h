@@ -33,4 +33,19 @@ struct conn_report {
 /* Logs the connection's end line (level info for ok, warn otherwise). */
 void conn_log(const struct conn_report *r);
 
+/* Connections a listener closed at accept for one limit, reported in one
+ * line at most once a second rather than one line each: a flood must not
+ * turn into a flood of log lines. Zero-initialise. */
+struct conn_refusals {
+	uint64_t n;		/* refused since the last line */
+	uint64_t since_ms;	/* dp_now_ms() of the last line; 0: none yet */
+};
+
+/* Counts one connection refused at accept by listener because limit (what,
+ * e.g. "connections open (max_connections)") is reached, and writes a warn
+ * line "listener L: LIMIT WHAT: refused N connections in the last S ms" if
+ * none was written in the last second. */
+void conn_refused(struct conn_refusals *r, const char *listener,
+    const char *what, unsigned limit);
+
 #endif

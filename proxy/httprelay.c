@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "err.h"
+#include "metrics.h"
 #include "util.h"
 
 #define HR_HIGH_WATER (256 * 1024)	/* bytes queued towards one side */
@@ -148,6 +149,14 @@ fail_client(struct http_relay *h, int status, const char *reason)
 	close_after_flush(h, h->reason);
 }
 
+/* The upstream failed this exchange: counted for the listener. */
+static void
+upstream_error(struct http_relay *h, enum mx_up_reason why)
+{
+	if (h->o->mx != NULL)
+		mx_upstream_error(h->o->mx, why);
+}
+
 static void
 arm_timer(struct http_relay *h)
 {
@@ -176,6 +185,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (h->waiting_since != 0 && h->o->upstream_timeout_ms > 0 &&
 	    now >= h->waiting_since + h->o->upstream_timeout_ms &&
 	    h->resp.body == BODY_NONE) {
+		upstream_error(h, MX_UP_RESPONSE_TIMEOUT);
 		fail_client(h, 504, "upstream timeout");
 		return;
 	}
@@ -382,6 +392,7 @@ process_responses(struct http_relay *h)
 		if (h->resp.body != BODY_NONE) {
 			if (!pump_body(h, &h->resp, h->up, h->cl, &bad)) {
 				if (bad) {
+					upstream_error(h, MX_UP_PROTOCOL);
 					snprintf(h->reason, sizeof(h->reason),
 					    "malformed chunked response body");
 					close_after_flush(h, h->reason);
@@ -398,6 +409,7 @@ process_responses(struct http_relay *h)
 			return;
 		if (h->m_count == 0) {
 			/* Bytes nobody asked for: the exchange is broken. */
+			upstream_error(h, MX_UP_PROTOCOL);
 			close_after_flush(h, "upstream sent an unsolicited response");
 			return;
 		}
@@ -409,12 +421,14 @@ process_responses(struct http_relay *h)
 		if (r == DP_ERR_AGAIN)
 			return;
 		if (r != DP_OK) {
+			upstream_error(h, MX_UP_PROTOCOL);
 			fail_client(h, 502, "malformed response from upstream");
 			return;
 		}
 		move(h, h->up, h->cl, rs.head_len);
 		if (rs.status == 101) {
 			if (!h->upgrade_pending || h->m_count != 1) {
+				upstream_error(h, MX_UP_PROTOCOL);
 				close_after_flush(h, "unexpected 101 from upstream");
 				return;
 			}
@@ -566,6 +580,7 @@ hr_event(struct bufferevent *bev, short what, void *arg)
 	} else if (h->resp.body != BODY_NONE) {
 		close_after_flush(h, "upstream closed in the middle of a response");
 	} else if (h->m_count > 0) {
+		upstream_error(h, MX_UP_PROTOCOL);
 		fail_client(h, 502, (what & BEV_EVENT_EOF) ?
 		    "upstream closed before answering" : "upstream reset");
 	} else {

@@ -8,7 +8,9 @@
  *
  * The client gets an HTTP error and the connection closes when its request
  * is malformed (400, 501), too large (431), when the upstream resets before
- * answering (502) or does not answer in time (504). */
+ * answering (502) or does not answer in time (504). The upstream's failures
+ * (its 502s and 504s, and a malformed or unsolicited response) are counted
+ * in metrics as upstream errors. */
 #ifndef DP_HTTPRELAY_H
 #define DP_HTTPRELAY_H
 
@@ -19,6 +21,7 @@
 
 struct bufferevent;
 struct event_base;
+struct mx_listener;
 
 struct http_relay_opts {
 	struct http1_limits limits;	/* request heads */
@@ -28,6 +31,7 @@ struct http_relay_opts {
 	size_t n_add;
 	unsigned idle_timeout_ms;	/* no traffic either way: close */
 	unsigned upstream_timeout_ms;	/* request sent, no response head: 504; 0 = none */
+	struct mx_listener *mx;		/* counts upstream errors (502, 504); NULL: none */
 };
 
 struct http_relay;

@@ -35,7 +35,8 @@ enum mx_outcome {
 	MX_OUT_UNAUTHENTICATED,	/* client_auth = optional, relayed without identity */
 	MX_OUT_REFUSED,		/* authentication or policy said no */
 	MX_OUT_ERROR,		/* TLS error, timeout, upstream failure, peer gone */
-	MX_OUT_LIMIT,		/* max_connections reached: closed at accept */
+	MX_OUT_LIMIT,		/* max_connections (or, server role, max_handshakes)
+				 * reached: closed at accept */
 	MX_OUT_N
 };
 
@@ -44,7 +45,8 @@ enum mx_hs_reason {
 	MX_HS_TIMEOUT = 0,	/* handshake_timeout_ms (incl. waiting for DNS) */
 	MX_HS_TLS,		/* TLS protocol error, no shared version/cipher */
 	MX_HS_CLOSED,		/* peer closed or reset during the handshake */
-	MX_HS_NO_CERT,		/* no client certificate (client_auth = require) */
+	MX_HS_NO_CERT,		/* no client certificate (with client_auth = optional
+				 * the connection goes on unauthenticated) */
 	MX_HS_NO_CLIENTID,	/* no dane_clientid and no usable SAN name */
 	MX_HS_BAD_CLIENTID,	/* malformed dane_clientid */
 	MX_HS_NOT_ALLOWED,	/* name outside the allow list */
@@ -52,7 +54,8 @@ enum mx_hs_reason {
 	MX_HS_DNS_BOGUS,	/* DNSSEC validation failed */
 	MX_HS_DNS_INSECURE,	/* TLSA records not DNSSEC-signed */
 	MX_HS_NO_TLSA,		/* NXDOMAIN or NODATA: nothing to match */
-	MX_HS_MISMATCH,		/* certificate matches no TLSA record */
+	MX_HS_MISMATCH,		/* certificate matches no TLSA record (client role:
+				 * or fails PKIX verification) */
 	MX_HS_BUSY,		/* max_handshakes or DNS max_inflight reached */
 	MX_HS_N
 };
@@ -62,7 +65,8 @@ enum mx_up_reason {
 	MX_UP_CONNECT = 0,	/* connection refused, unreachable, reset at connect */
 	MX_UP_CONNECT_TIMEOUT,	/* connect_timeout_ms */
 	MX_UP_RESPONSE_TIMEOUT,	/* forward = http: no response head in time (504) */
-	MX_UP_PROTOCOL,		/* forward = http: malformed response (502) */
+	MX_UP_PROTOCOL,		/* forward = http: malformed or unsolicited response,
+				 * or closed/reset before answering (502) */
 	MX_UP_N
 };
 
@@ -85,10 +89,12 @@ void metrics_region_free(struct mx_region *r);
 
 /* Gives the listener (role, name) a slot for a configuration about to run,
  * keeping its counters if a slot of that role and name exists (a reload),
- * and records its address (shown as a label) and max_connections (read by
- * workers). A slot whose listener is in no running configuration and has no
- * open connection may be reused. Returns the slot index (>= 0) or
- * DP_ERR_SPACE when all slots are taken. */
+ * and records its address (kept for diagnostics, not a label) and
+ * max_connections (read by workers at every accept, so it applies at once
+ * to the running generation too). A slot whose listener is in no running
+ * configuration and has no open connection may be reused (its old counters
+ * are dropped then). Returns the slot index (>= 0), DP_ERR_INVALID when name
+ * is longer than 64 bytes, or DP_ERR_SPACE when all slots are taken. */
 int metrics_listener_claim(struct mx_region *r, enum mx_role role,
     const char *name, const char *addr, unsigned max_connections);
 
@@ -96,6 +102,12 @@ int metrics_listener_claim(struct mx_region *r, enum mx_role role,
  * metrics_listener_commit() as no longer configured (their counters stay
  * shown until the slot is reused). Call after a configuration took over. */
 void metrics_listener_commit(struct mx_region *r);
+
+/* The configuration whose listeners were claimed since the last
+ * metrics_listener_commit() will not run (a failed reload): listeners
+ * claimed for the first time are freed again, the others get their previous
+ * max_connections back. */
+void metrics_listener_rollback(struct mx_region *r);
 
 /* Takes a free worker slot for a worker of the given generation, zeroed.
  * Returns its index or DP_ERR_SPACE. */
@@ -121,9 +133,11 @@ struct mx_master {
 };
 
 /* Renders the Prometheus text exposition (format 0.0.4) of retired totals
- * plus every live slot, and m, into a new malloc'ed buffer (*out, *len; the
- * caller frees it). Label values are escaped. Returns DP_OK or
- * DP_ERR_NOMEM. */
+ * plus every live slot, and m (NULL: zeros), into a new malloc'ed buffer
+ * (*out, *len; the caller frees it). Every family has # HELP and # TYPE;
+ * every listener in use gets every label combination, zeros included. Label
+ * values are escaped. Returns DP_OK, DP_ERR_NOMEM, or DP_ERR_SPACE if the
+ * text would exceed 16 MiB. */
 int metrics_render(const struct mx_region *r, const struct mx_master *m,
     char **out, size_t *len);
 
@@ -141,21 +155,39 @@ struct mx_listener *mx_listener_get(enum mx_role role, const char *name);
 /* A connection was accepted. Returns DP_OK, or DP_ERR_BUSY when the
  * listener already has max_connections open in all workers together: then
  * nothing stays counted as open, MX_OUT_LIMIT is counted, and the caller
- * closes the socket at once without calling mx_conn_close(). */
+ * closes the socket at once without calling mx_conn_close(). Always DP_OK
+ * for the private sink (not attached, or a listener the region lacks). */
 int mx_conn_open(struct mx_listener *l);
+
+/* A connection was closed at accept by a limit the caller checked itself
+ * (its own count against max_connections, max_handshakes): counts
+ * MX_OUT_LIMIT. No mx_conn_open() and no mx_conn_close() for it. */
+void mx_conn_limit(struct mx_listener *l);
 
 /* A connection opened with mx_conn_open() == DP_OK ended. bytes_in: from the
  * connecting client, bytes_out: towards it. */
 void mx_conn_close(struct mx_listener *l, enum mx_outcome o,
     uint64_t bytes_in, uint64_t bytes_out);
 
+/* A handshake did not authenticate the peer, for reason r: once per
+ * connection, when the handshake failed or (client_auth = optional) went on
+ * without an identity. */
 void mx_handshake_failure(struct mx_listener *l, enum mx_hs_reason r);
+
+/* The handshake failure reason for a TLSA answer that left nothing to match:
+ * MX_HS_NO_TLSA (secure NXDOMAIN or NODATA), MX_HS_DNS_INSECURE,
+ * MX_HS_DNS_BOGUS, else MX_HS_DNS_ERROR. */
+enum mx_hs_reason mx_hs_dns(enum dns_status s);
 
 /* A DANE verification finished with records to match against: usage of the
  * matched record (0..3) when matched; when not matched, the usage all
- * records of the set share, or MX_USAGE_NONE when they differ. */
+ * records of the set share, or MX_USAGE_NONE when they differ (any other
+ * value counts as MX_USAGE_NONE). Labelled usage="pkix-ta", "pkix-ee",
+ * "dane-ta", "dane-ee" or "mixed" (MX_USAGE_NONE, mismatches only). */
 void mx_dane(struct mx_listener *l, int usage, int matched);
 
+/* The upstream (server role) or the remote server (client role) failed a
+ * connection for reason r. */
 void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
 
 /* TLSA cache and lookups (per worker, shown summed). */
@@ -163,5 +195,10 @@ void mx_tlsa_cache_hit(void);		/* fresh entry (positive or negative) */
 void mx_tlsa_cache_miss(void);		/* a lookup was started, or merged */
 void mx_tlsa_lookup_start(void);	/* in flight +1 */
 void mx_tlsa_lookup_done(enum dns_status s, uint64_t usec);	/* in flight -1 */
+void mx_tlsa_lookup_cancel(void);	/* in flight -1, no result counted */
+
+/* Static name of an outcome, as logged and labelled: "ok",
+ * "unauthenticated", "refused", "error", "limit". */
+const char *mx_outcome_name(enum mx_outcome o);
 
 #endif

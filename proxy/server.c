@@ -26,6 +26,7 @@
 #include "httprelay.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxyproto.h"
 #include "relay.h"
 #include "tls.h"
@@ -42,6 +43,9 @@ struct server_listener {
 	struct sconn *conns;		/* all live connections */
 	unsigned n_conns;
 	unsigned n_handshaking;
+	struct mx_listener *mx;		/* metrics of this listener */
+	struct conn_refusals refused_conns;	/* max_connections */
+	struct conn_refusals refused_hs;	/* max_handshakes */
 };
 
 enum sconn_state {
@@ -77,6 +81,8 @@ struct sconn {
 	char tlsa[16];			/* matched record, "3 1 1" */
 	const char *reason;		/* why not authenticated / why it ended */
 	char reason_buf[200];
+	int hs_fail;			/* enum mx_hs_reason behind reason; -1: none
+					 * (or counted already) */
 	int authenticated;
 
 	struct bufferevent *cbev;	/* client side after the handshake */
@@ -116,10 +122,31 @@ sconn_unlink(struct sconn *c)
 		l->n_handshaking--;
 }
 
-/* Ends the connection: logs its line, frees everything. With linger the
- * client socket is closed gracefully (an alert just written survives). */
+/* Records why the handshake does not authenticate the client: the text for
+ * the log line, the reason for the metrics. */
 static void
-sconn_end(struct sconn *c, const char *outcome, const char *reason, int linger)
+sconn_refuse(struct sconn *c, enum mx_hs_reason why, const char *text)
+{
+	c->reason = text;
+	c->hs_fail = (int)why;
+}
+
+/* Counts the handshake failure recorded, once. */
+static void
+hs_fail_count(struct sconn *c)
+{
+	if (c->hs_fail < 0)
+		return;
+	mx_handshake_failure(c->l->mx, (enum mx_hs_reason)c->hs_fail);
+	c->hs_fail = -1;
+}
+
+/* Ends the connection: logs its line, counts it, frees everything. With
+ * linger the client socket is closed gracefully (an alert just written
+ * survives). */
+static void
+sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
+    int linger)
 {
 	struct conn_report rep = {
 		.role = "server",
@@ -128,7 +155,7 @@ sconn_end(struct sconn *c, const char *outcome, const char *reason, int linger)
 		.peer = c->peer_str,
 		.client_name = c->name[0] != '\0' ? c->name : NULL,
 		.tlsa = c->tlsa[0] != '\0' ? c->tlsa : NULL,
-		.outcome = outcome,
+		.outcome = mx_outcome_name(outcome),
 		.reason = reason,
 		.tls_version = c->ssl != NULL && SSL_is_init_finished(c->ssl) ?
 		    SSL_get_version(c->ssl) : NULL,
@@ -143,6 +170,8 @@ sconn_end(struct sconn *c, const char *outcome, const char *reason, int linger)
 		rep.bytes_out = http_relay_stats(c->hrelay)->b_to_a;
 	}
 	conn_log(&rep);
+	hs_fail_count(c);
+	mx_conn_close(c->l->mx, outcome, rep.bytes_in, rep.bytes_out);
 
 	if (c->wait != NULL)
 		tlsa_cache_cancel(c->wait);
@@ -205,7 +234,7 @@ pick_identity(struct sconn *c)
 		return DP_OK;
 	}
 	if (cs->identity != IDENTITY_EXTENSION_OR_SAN) {
-		c->reason = "no dane_clientid extension";
+		sconn_refuse(c, MX_HS_NO_CLIENTID, "no dane_clientid extension");
 		return DP_ERR_DENIED;
 	}
 	gens = X509_get_ext_d2i(c->leaf, NID_subject_alt_name, NULL, NULL);
@@ -215,20 +244,23 @@ pick_identity(struct sconn *c)
 		if (g->type != GEN_DNS)
 			continue;
 		if (dns != NULL) {
-			c->reason = "no dane_clientid and several SAN dNSNames";
+			sconn_refuse(c, MX_HS_NO_CLIENTID,
+			    "no dane_clientid and several SAN dNSNames");
 			goto out;
 		}
 		dns = g;
 	}
 	if (dns == NULL) {
-		c->reason = "no dane_clientid and no SAN dNSName";
+		sconn_refuse(c, MX_HS_NO_CLIENTID,
+		    "no dane_clientid and no SAN dNSName");
 		goto out;
 	}
 	n = ASN1_STRING_length(dns->d.dNSName);
 	if (n <= 0 || (size_t)n >= sizeof(san) ||
 	    clientid_name_check((const char *)ASN1_STRING_get0_data(dns->d.dNSName),
 	    (size_t)n) != DP_OK) {
-		c->reason = "SAN dNSName is not a valid name";
+		sconn_refuse(c, MX_HS_NO_CLIENTID,
+		    "SAN dNSName is not a valid name");
 		goto out;
 	}
 	memcpy(san, ASN1_STRING_get0_data(dns->d.dNSName), (size_t)n);
@@ -239,7 +271,8 @@ pick_identity(struct sconn *c)
 		    cs->san_tlsa_prefix, san) >= sizeof(c->name) ||
 		    clientid_name_check(c->name, strlen(c->name)) != DP_OK) {
 			c->name[0] = '\0';
-			c->reason = "prefixed SAN name too long";
+			sconn_refuse(c, MX_HS_NO_CLIENTID,
+			    "prefixed SAN name too long");
 			goto out;
 		}
 	} else {
@@ -262,15 +295,18 @@ verify_with(struct sconn *c, struct tlsa_answer *ans)
 		snprintf(c->reason_buf, sizeof(c->reason_buf), "TLSA lookup: %s%s%s",
 		    dns_status_str(ans->status), ans->why != NULL ? ": " : "",
 		    ans->why != NULL ? ans->why : "");
-		c->reason = c->reason_buf;
+		sconn_refuse(c, mx_hs_dns(ans->status), c->reason_buf);
 	} else if ((r = tlsa_match(c->l->matcher, &ans->rrset, c->leaf, c->chain,
 	    c->name, TLSA_PEER_CLIENT, &res)) == DP_OK && res.matched) {
 		c->verify_ok = 1;
 		tlsa_rr_str(&res.rr, c->tlsa, sizeof(c->tlsa));
+		mx_dane(c->l->mx, res.rr.usage, 1);
 	} else {
 		snprintf(c->reason_buf, sizeof(c->reason_buf), "DANE: %s",
 		    res.reason != NULL ? res.reason : dp_strerror(r));
-		c->reason = c->reason_buf;
+		sconn_refuse(c, MX_HS_MISMATCH, c->reason_buf);
+		if (r == DP_ERR_NOMATCH)
+			mx_dane(c->l->mx, tlsa_rrset_usage(&ans->rrset), 0);
 		ERR_clear_error();
 	}
 }
@@ -302,13 +338,13 @@ verify_start(struct sconn *c)
 
 	c->verify_started = 1;
 	if (c->cid.malformed) {
-		c->reason = "malformed dane_clientid";
+		sconn_refuse(c, MX_HS_BAD_CLIENTID, "malformed dane_clientid");
 		c->abort = 1;
 	} else if (pick_identity(c) != DP_OK) {
 		/* reason set */
 	} else if (!allow_match(cs->allow, cs->n_allow, c->name)) {
 		/* Before any DNS query: strangers cannot make us look names up. */
-		c->reason = "name not allowed";
+		sconn_refuse(c, MX_HS_NOT_ALLOWED, "name not allowed");
 	} else {
 		r = tlsa_cache_get(c->l->cache, c->name, cache_answer_cb, c, &ans,
 		    &c->wait);
@@ -318,9 +354,9 @@ verify_start(struct sconn *c)
 			verify_with(c, ans);
 			tlsa_answer_unref(ans);
 		} else if (r == DP_ERR_BUSY) {
-			c->reason = "too many TLSA lookups in flight";
+			sconn_refuse(c, MX_HS_BUSY, "too many TLSA lookups in flight");
 		} else {
-			c->reason = dp_strerror(r);
+			sconn_refuse(c, MX_HS_DNS_ERROR, dp_strerror(r));
 		}
 	}
 	verify_resume(c);
@@ -339,7 +375,8 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 		return 0;
 	if (!c->verify_done) {
 		if (ASYNC_get_current_job() == NULL) {
-			c->reason = "internal: handshake not in an async job";
+			sconn_refuse(c, MX_HS_TLS,
+			    "internal: handshake not in an async job");
 			c->abort = 1;
 		} else {
 			c->leaf = X509_STORE_CTX_get0_cert(xs);
@@ -347,7 +384,8 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 			c->verify_pending = 1;
 			while (!c->verify_done) {
 				if (!ASYNC_pause_job()) {
-					c->reason = "internal: cannot pause handshake";
+					sconn_refuse(c, MX_HS_TLS,
+					    "internal: cannot pause handshake");
 					c->abort = 1;
 					break;
 				}
@@ -374,7 +412,8 @@ relay_done(void *arg, const struct relay_stats *st, const char *reason)
 {
 	struct sconn *c = arg;
 
-	sconn_end(c, c->authenticated ? "ok" : "unauthenticated", reason, 0);
+	sconn_end(c, c->authenticated ? MX_OUT_OK : MX_OUT_UNAUTHENTICATED,
+	    reason, 0);
 }
 
 static int
@@ -521,6 +560,7 @@ http_setup(struct sconn *c)
 	o->n_add = na;
 	o->idle_timeout_ms = cs->idle_timeout_ms;
 	o->upstream_timeout_ms = cs->upstream_timeout_ms;
+	o->mx = c->l->mx;
 }
 
 static void
@@ -531,13 +571,13 @@ upstream_connected(struct sconn *c)
 	event_del(c->timer);
 	dp_tcp_nodelay(bufferevent_getfd(c->ubev));
 	if ((r = send_proxy_header(c)) != DP_OK) {
-		sconn_end(c, "error", "cannot encode PROXY header", 1);
+		sconn_end(c, MX_OUT_ERROR, "cannot encode PROXY header", 1);
 		return;
 	}
 	c->cbev = bufferevent_openssl_socket_new(c->l->base, c->fd, c->ssl,
 	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
 	if (c->cbev == NULL) {
-		sconn_end(c, "error", "out of memory", 1);
+		sconn_end(c, MX_OUT_ERROR, "out of memory", 1);
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
@@ -551,13 +591,16 @@ upstream_connected(struct sconn *c)
 		    c->l->conf->idle_timeout_ms, relay_done, c, &c->relay);
 	}
 	if (r != DP_OK)
-		sconn_end(c, "error", "out of memory", 0);
+		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
 }
 
-/* The upstream could not be reached: close the client's TLS cleanly. */
+/* The upstream could not be reached: close the client's TLS cleanly.
+ * mx_why: the upstream error to count, -1 for none (our own failure). */
 static void
-upstream_failed(struct sconn *c, int http_status, const char *why)
+upstream_failed(struct sconn *c, int http_status, int mx_why, const char *why)
 {
+	if (mx_why >= 0)
+		mx_upstream_error(c->l->mx, (enum mx_up_reason)mx_why);
 	snprintf(c->reason_buf, sizeof(c->reason_buf), "upstream %s", why);
 	if (c->l->conf->forward == FORWARD_HTTP) {
 		/* Small enough for the socket buffer: one try, no waiting. */
@@ -566,7 +609,7 @@ upstream_failed(struct sconn *c, int http_status, const char *why)
 	}
 	(void)SSL_shutdown(c->ssl);
 	ERR_clear_error();
-	sconn_end(c, "error", c->reason_buf, 1);
+	sconn_end(c, MX_OUT_ERROR, c->reason_buf, 1);
 }
 
 static void
@@ -577,7 +620,8 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		upstream_connected(c);
 	else if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
-		upstream_failed(c, 502, strerror(EVUTIL_SOCKET_ERROR() != 0 ?
+		upstream_failed(c, 502, MX_UP_CONNECT,
+		    strerror(EVUTIL_SOCKET_ERROR() != 0 ?
 		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
 }
 
@@ -594,14 +638,14 @@ upstream_connect(struct sconn *c)
 	SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
 	c->ubev = bufferevent_socket_new(c->l->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (c->ubev == NULL) {
-		upstream_failed(c, 502, "connect: out of memory");
+		upstream_failed(c, 502, -1, "connect: out of memory");
 		return;
 	}
 	bufferevent_setcb(c->ubev, NULL, NULL, upstream_event_cb, c);
 	timer_arm(c, cs->connect_timeout_ms);
 	if (bufferevent_socket_connect(c->ubev, (struct sockaddr *)&cs->upstream.ss,
 	    (int)cs->upstream.len) != 0)
-		upstream_failed(c, 502, strerror(errno));
+		upstream_failed(c, 502, MX_UP_CONNECT, strerror(errno));
 }
 
 /* --- the handshake */
@@ -621,24 +665,42 @@ hs_wait(struct sconn *c, short what)
 	event_add(c->ev, NULL);
 }
 
+/* OpenSSL's queue says the client sent no certificate (client_auth =
+ * require). */
+static int
+no_cert_error(void)
+{
+	unsigned long e[2] = { ERR_peek_error(), ERR_peek_last_error() };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (ERR_GET_LIB(e[i]) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(e[i]) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+			return 1;
+	return 0;
+}
+
 static void
 hs_failed(struct sconn *c, int ssl_err)
 {
 	char buf[200];
 
-	if (c->reason == NULL && c->cid.malformed)
-		c->reason = "malformed dane_clientid";	/* refused in parsing */
+	if (c->reason == NULL && c->cid.malformed)	/* refused in parsing */
+		sconn_refuse(c, MX_HS_BAD_CLIENTID, "malformed dane_clientid");
 	if (c->reason == NULL) {
-		if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN)
-			c->reason = "client closed during handshake";
-		else
+		if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN) {
+			sconn_refuse(c, MX_HS_CLOSED, "client closed during handshake");
+		} else {
+			/* Before the text consumes the queue. */
+			c->hs_fail = no_cert_error() ? MX_HS_NO_CERT : MX_HS_TLS;
 			c->reason = tls_error_text(buf, sizeof(buf));
+		}
 		/* Not a DANE decision: a TLS-level failure. */
-		sconn_end(c, "error", c->reason, 1);
+		sconn_end(c, MX_OUT_ERROR, c->reason, 1);
 		return;
 	}
 	ERR_clear_error();
-	sconn_end(c, "refused", c->reason, 1);
+	sconn_end(c, MX_OUT_REFUSED, c->reason, 1);
 }
 
 static void
@@ -652,12 +714,14 @@ hs_step(struct sconn *c)
 		if (!c->authenticated &&
 		    c->l->conf->client_auth == CLIENT_AUTH_REQUIRE) {
 			/* Unreachable by construction; fail closed regardless. */
-			c->reason = "not authenticated";
-			sconn_end(c, "refused", c->reason, 1);
+			if (c->hs_fail < 0)
+				sconn_refuse(c, MX_HS_TLS, "not authenticated");
+			sconn_end(c, MX_OUT_REFUSED, "not authenticated", 1);
 			return;
 		}
 		if (!c->authenticated && c->reason == NULL)
-			c->reason = "no client certificate";
+			sconn_refuse(c, MX_HS_NO_CERT, "no client certificate");
+		hs_fail_count(c);	/* client_auth = optional: goes on */
 		upstream_connect(c);
 		return;
 	}
@@ -686,11 +750,11 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct sconn *c = arg;
 
 	if (c->state == SC_CONNECTING) {
-		upstream_failed(c, 504, "connect timeout");
+		upstream_failed(c, 504, MX_UP_CONNECT_TIMEOUT, "connect timeout");
 		return;
 	}
-	c->reason = c->verify_pending ? "handshake timeout waiting for DNS" :
-	    "handshake timeout";
+	sconn_refuse(c, MX_HS_TIMEOUT, c->verify_pending ?
+	    "handshake timeout waiting for DNS" : "handshake timeout");
 	if (c->verify_pending) {
 		/* Resume the job with a no: the client gets handshake_failure. */
 		if (c->wait != NULL) {
@@ -701,7 +765,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 		verify_resume(c);
 		return;
 	}
-	sconn_end(c, "error", c->reason, 0);
+	sconn_end(c, MX_OUT_ERROR, c->reason, 0);
 }
 
 /* --- accepting */
@@ -713,20 +777,38 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	struct sconn *c;
 	socklen_t len = sizeof(c->local);
 
+	/* Limits first, closing at once: no TLS, no alert, no line each. */
+	if (l->n_conns >= l->conf->max_connections) {
+		mx_conn_limit(l->mx);
+		conn_refused(&l->refused_conns, l->conf->name,
+		    "connections open (max_connections)", l->conf->max_connections);
+		close(fd);
+		return;
+	}
 	if (l->n_handshaking >= l->conf->max_handshakes) {
-		char peer[DP_ADDR_STRLEN];
-		log_warn("listener %s: refusing %s: %u handshakes in progress",
-		    l->conf->name, dp_addr_str(sa, peer, sizeof(peer)),
-		    l->n_handshaking);
+		mx_conn_limit(l->mx);
+		mx_handshake_failure(l->mx, MX_HS_BUSY);
+		conn_refused(&l->refused_hs, l->conf->name,
+		    "handshakes in progress (max_handshakes)",
+		    l->conf->max_handshakes);
+		close(fd);
+		return;
+	}
+	if (mx_conn_open(l->mx) != DP_OK) {
+		/* This listener's other workers hold the rest. */
+		conn_refused(&l->refused_conns, l->conf->name,
+		    "connections open (max_connections)", l->conf->max_connections);
 		close(fd);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		mx_conn_close(l->mx, MX_OUT_ERROR, 0, 0);
 		close(fd);
 		return;
 	}
 	c->l = l;
 	c->fd = fd;
+	c->hs_fail = -1;
 	c->start_ms = dp_now_ms();
 	c->state = SC_HANDSHAKE;
 	log_conn_id(c->id, sizeof(c->id));
@@ -746,7 +828,7 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	    SSL_set_fd(c->ssl, fd) != 1 ||
 	    !SSL_set_ex_data(c->ssl, tls_conn_index(), c) ||
 	    tls_clientid_attach(c->ssl, &c->cid) != DP_OK) {
-		sconn_end(c, "error", "out of memory", 0);
+		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
 		return;
 	}
 	SSL_set_accept_state(c->ssl);
@@ -768,6 +850,7 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 	l->base = base;
 	l->conf = cs;
 	l->cache = cache;
+	l->mx = mx_listener_get(MX_SERVER, cs->name);
 	if ((r = tls_server_ctx_new(cs, errs, &l->ctx)) != DP_OK)
 		goto fail;
 	SSL_CTX_set_cert_verify_callback(l->ctx, verify_cb, NULL);
@@ -814,7 +897,7 @@ server_listener_free(struct server_listener *l)
 		return;
 	server_listener_stop(l);
 	while (l->conns != NULL)
-		sconn_end(l->conns, "error", "shutting down", 0);
+		sconn_end(l->conns, MX_OUT_ERROR, "shutting down", 0);
 	tlsa_matcher_free(l->matcher);
 	SSL_CTX_free(l->ctx);
 	free(l);

@@ -74,6 +74,19 @@ tlsa_rrset_clear(struct tlsa_rrset *set)
 	set->n = 0;
 }
 
+int
+tlsa_rrset_usage(const struct tlsa_rrset *set)
+{
+	size_t i;
+
+	if (set == NULL || set->n == 0)
+		return -1;
+	for (i = 1; i < set->n; i++)
+		if (set->rr[i].usage != set->rr[0].usage)
+			return -1;
+	return set->rr[0].usage;
+}
+
 char *
 tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size)
 {

@@ -43,6 +43,11 @@ int tlsa_rrset_add(struct tlsa_rrset *set, uint8_t usage, uint8_t selector,
 /* Frees the records (not set itself) and zeroes it. Accepts NULL. */
 void tlsa_rrset_clear(struct tlsa_rrset *set);
 
+/* The usage every record of set has (0..255), or -1 when set is empty or
+ * its records differ in usage. For metrics: what a failed match was up
+ * against. */
+int tlsa_rrset_usage(const struct tlsa_rrset *set);
+
 /* Formats "U S M" for one record into buf (>= 12 bytes). Returns buf. */
 char *tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size);
 

@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "err.h"
+#include "metrics.h"
 #include "tap.h"
 #include "tlsa.h"
 
@@ -583,6 +584,71 @@ test_event_loop(void)
 	is_int(dns_queries_started(&dns), 1, "fake counts lookups");
 }
 
+/* The value of one sample in an exposition, or -1. */
+static long long
+sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/* What the cache tells the metrics: hits, misses (new and merged), one
+ * lookup's result, and the in-flight gauge back to 0 once the cache is
+ * freed with a lookup pending. */
+static void
+test_metrics_hooks(void)
+{
+	struct dns_client dns = { 0 };
+	struct conf_dns cd = conf_default();
+	struct tlsa_cache *c = cache_make(&dns, &cd);
+	struct mx_region *r = NULL;
+	struct tlsa_answer *ans = NULL;
+	struct cache_wait *w = NULL;
+	char *text = NULL;
+	size_t len;
+	int slot;
+
+	fake_reset();
+	if (metrics_region_new(&r) != DP_OK || (slot = metrics_slot_take(r, 1)) < 0) {
+		ok(0, "metrics region");
+		return;
+	}
+	metrics_worker_attach(r, slot);
+	tlsa_cache_get(c, "m1.dp.test", on_answer, NULL, &ans, &w);	/* miss */
+	tlsa_cache_get(c, "m1.dp.test", on_answer, NULL, &ans, &w);	/* merged */
+	tlsa_cache_get(c, "m2.dp.test", on_answer, NULL, &ans, &w);	/* miss */
+	metrics_render(r, NULL, &text, &len);
+	is_int(sample(text, "daneproxy_tlsa_lookups_in_flight"), 2,
+	    "metrics: two lookups in flight");
+	free(text);
+	complete(0, DNS_SECURE, 100, 1);
+	tlsa_cache_get(c, "m1.dp.test", on_answer, NULL, &ans, &w);	/* hit */
+	tlsa_answer_unref(ans);
+	tlsa_cache_free(c);	/* m2 still in flight: cancelled */
+	metrics_render(r, NULL, &text, &len);
+	is_int(sample(text, "daneproxy_tlsa_cache_hits_total"), 1, "metrics: 1 hit");
+	is_int(sample(text, "daneproxy_tlsa_cache_misses_total"), 3,
+	    "metrics: 3 misses (2 lookups, 1 merged)");
+	is_int(sample(text, "daneproxy_tlsa_lookups_total{result=\"secure\"}"), 1,
+	    "metrics: 1 secure result");
+	is_int(sample(text, "daneproxy_tlsa_lookup_duration_seconds_count"), 1,
+	    "metrics: 1 latency observed (not the cancelled one)");
+	is_int(sample(text, "daneproxy_tlsa_lookups_in_flight"), 0,
+	    "metrics: freeing the cache cancels the one in flight: gauge 0");
+	free(text);
+	got_reset();
+	metrics_worker_attach(NULL, -1);
+	metrics_region_free(r);
+}
+
 int
 main(void)
 {
@@ -592,5 +658,6 @@ main(void)
 	test_cancel();
 	test_lru_refs();
 	test_event_loop();
+	test_metrics_hooks();
 	return done_testing();
 }

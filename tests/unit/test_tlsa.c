@@ -321,11 +321,17 @@ test_rrset(void)
 	    set.rr[0].mtype == 1 && set.rr[0].len == 3, "record fields copied");
 	ok(set.rr[0].data != d && set.rr[0].data[0] == 1,
 	    "record data is a copy, not the caller's buffer");
+	is_int(tlsa_rrset_usage(&set), -1, "rrset_usage: usages differ");
 	is_str(tlsa_rr_str(&set.rr[0], buf, sizeof(buf)), "3 1 1", "tlsa_rr_str");
 	is_str(tlsa_rr_str(&rr, buf, sizeof(buf)), "255 255 255",
 	    "tlsa_rr_str widest record fits 12 bytes");
 	tlsa_rrset_clear(&set);
 	ok(set.n == 0 && set.rr == NULL, "rrset_clear zeroes the set");
+	is_int(tlsa_rrset_usage(&set), -1, "rrset_usage: empty set");
+	tlsa_rrset_add(&set, 2, 0, 1, d, sizeof(d));
+	tlsa_rrset_add(&set, 2, 1, 1, d, sizeof(d));
+	is_int(tlsa_rrset_usage(&set), 2, "rrset_usage: the usage all share");
+	tlsa_rrset_clear(&set);
 	tlsa_rrset_clear(&set);
 	tlsa_rrset_clear(NULL);
 	ok(1, "rrset_clear twice and on NULL");

@@ -1,0 +1,370 @@
+/* admin.c — see admin.h.
+ *
+ * A connection goes through three states: reading the head (bounded in
+ * bytes by a read high-water mark and in time by one timer), writing the
+ * answer, then lingering: after our FIN it reads and discards what the
+ * client still sends until its FIN (at most ADMIN_LINGER_MS), so that a
+ * close with unread bytes cannot reset the connection and destroy the
+ * answer before the client read it. */
+#include "admin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "err.h"
+#include "http1.h"
+#include "log.h"
+
+#define ADMIN_MAX_HEADERS 100
+#define ADMIN_WRITE_TIMEOUT_MS 5000
+#define ADMIN_LINGER_MS 2000
+#define ADMIN_ACCEPT_PAUSE_MS 1000	/* after accept() failed (EMFILE …) */
+#define ADMIN_WHY_MAX 200
+
+enum aconn_state {
+	AC_HEAD,		/* reading the request head */
+	AC_WRITING,		/* the answer is queued */
+	AC_LINGER,		/* FIN sent, discarding until the client's FIN */
+};
+
+struct aconn {
+	struct admin_server *a;
+	struct aconn *prev, *next;
+	struct bufferevent *bev;	/* owns the socket */
+	struct event *timer;		/* the deadline of the current state */
+	enum aconn_state state;
+};
+
+struct admin_server {
+	struct event_base *base;
+	struct evconnlistener *evl;
+	struct event *resume;		/* re-enables accepting after a pause */
+	struct admin_handlers h;
+	struct aconn *conns;
+	unsigned n_conns;
+	struct http1_request req;	/* parse scratch (large: not on the stack) */
+};
+
+static void
+aconn_free(struct aconn *c)
+{
+	struct admin_server *a = c->a;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		a->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	a->n_conns--;
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+timer_arm(struct aconn *c, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+
+	event_add(c->timer, &tv);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	/* Head too slow, client not reading, or linger over: just close. */
+	aconn_free(arg);
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	}
+	return "Error";
+}
+
+/* Queues the whole answer and stops reading; the write callback closes. */
+static void
+respond(struct aconn *c, int status, const char *ctype, const char *extra,
+    const char *body, size_t body_len, int head_only)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s"
+	    "Connection: close\r\n\r\n", status, status_text(status), ctype,
+	    body_len, extra != NULL ? extra : "") < 0 ||
+	    (!head_only && body_len > 0 && evbuffer_add(out, body, body_len) != 0)) {
+		aconn_free(c);
+		return;
+	}
+	c->state = AC_WRITING;
+	event_del(c->timer);
+	timer_arm(c, ADMIN_WRITE_TIMEOUT_MS);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void
+respond_text(struct aconn *c, int status, const char *extra, const char *text,
+    int head_only)
+{
+	respond(c, status, "text/plain; charset=utf-8", extra, text, strlen(text),
+	    head_only);
+}
+
+static void
+serve_metrics(struct aconn *c, int head_only)
+{
+	const struct admin_handlers *h = &c->a->h;
+	char *body = NULL;
+	size_t len = 0;
+
+	if (h->metrics == NULL) {
+		respond_text(c, 404, NULL, "not found\n", head_only);
+		return;
+	}
+	if (h->metrics(h->arg, &body, &len) != DP_OK || body == NULL) {
+		free(body);
+		respond_text(c, 500, NULL, "internal error\n", head_only);
+		return;
+	}
+	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body,
+	    len, head_only);
+	free(body);
+}
+
+static void
+serve_ready(struct aconn *c, int head_only)
+{
+	const struct admin_handlers *h = &c->a->h;
+	char why[ADMIN_WHY_MAX], text[ADMIN_WHY_MAX + 16];
+	size_t i;
+
+	memset(why, 0, sizeof(why));
+	if (h->ready == NULL || h->ready(h->arg, why, sizeof(why)) == 1) {
+		respond_text(c, 200, NULL, "ready\n", head_only);
+		return;
+	}
+	why[sizeof(why) - 1] = '\0';
+	for (i = 0; why[i] != '\0'; i++)	/* one line of text */
+		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+			why[i] = ' ';
+	snprintf(text, sizeof(text), "not ready: %s\n",
+	    why[0] != '\0' ? why : "unknown");
+	respond_text(c, 503, NULL, text, head_only);
+}
+
+/* The request head is complete in req: route it. */
+static void
+serve(struct aconn *c, const struct http1_request *req)
+{
+	const char *q = memchr(req->target, '?', req->target_len);
+	size_t plen = q != NULL ? (size_t)(q - req->target) : req->target_len;
+	int head_only;
+
+	if (req->method_len == 3 && memcmp(req->method, "GET", 3) == 0)
+		head_only = 0;
+	else if (req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0)
+		head_only = 1;
+	else {
+		respond_text(c, 405, "Allow: GET, HEAD\r\n",
+		    "method not allowed\n", 0);
+		return;
+	}
+#define PATH_IS(s) (plen == sizeof(s) - 1 && memcmp(req->target, s, plen) == 0)
+	if (PATH_IS("/metrics"))
+		serve_metrics(c, head_only);
+	else if (PATH_IS("/healthz"))
+		respond_text(c, 200, NULL, "ok\n", head_only);
+	else if (PATH_IS("/readyz"))
+		serve_ready(c, head_only);
+	else
+		respond_text(c, 404, NULL, "not found\n", head_only);
+#undef PATH_IS
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct aconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct http1_request *req = &c->a->req;
+	struct http1_limits lim = { ADMIN_HEAD_MAX, ADMIN_MAX_HEADERS };
+	size_t len = evbuffer_get_length(in);
+	const char *p;
+	int r;
+
+	if (c->state == AC_LINGER) {
+		evbuffer_drain(in, len);
+		return;
+	}
+	if (c->state != AC_HEAD)
+		return;
+	if (len > ADMIN_HEAD_MAX)
+		len = ADMIN_HEAD_MAX;
+	if ((p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len)) == NULL) {
+		aconn_free(c);
+		return;
+	}
+	r = http1_request_parse(p, len, &lim, req);
+	if (r == DP_ERR_AGAIN)
+		return;		/* the high-water mark bounds what comes */
+	if (r == HTTP1_ERR_TOO_LARGE)
+		respond_text(c, 431, NULL, "request head too large\n", 0);
+	else if (r != DP_OK)
+		respond_text(c, 400, NULL, "bad request\n", 0);
+	else
+		serve(c, req);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct aconn *c = arg;
+
+	if (c->state != AC_WRITING ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	c->state = AC_LINGER;
+	(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+	event_del(c->timer);
+	timer_arm(c, ADMIN_LINGER_MS);
+	evbuffer_drain(bufferevent_get_input(bev),
+	    evbuffer_get_length(bufferevent_get_input(bev)));
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	/* EOF or error in any state: nothing more to do for this client. */
+	aconn_free(arg);
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct admin_server *a = arg;
+	struct aconn *c;
+
+	if (a->n_conns >= ADMIN_MAX_CONNS || (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->a = a;
+	c->next = a->conns;
+	if (a->conns != NULL)
+		a->conns->prev = c;
+	a->conns = c;
+	a->n_conns++;
+	c->state = AC_HEAD;
+	if ((c->bev = bufferevent_socket_new(a->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		aconn_free(c);
+		return;
+	}
+	if ((c->timer = evtimer_new(a->base, timer_cb, c)) == NULL) {
+		aconn_free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	/* Stop reading at the limit: the parser then says too large. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ADMIN_HEAD_MAX);
+	bufferevent_enable(c->bev, EV_READ);
+	timer_arm(c, ADMIN_HEAD_TIMEOUT_MS);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_server *a = arg;
+
+	evconnlistener_enable(a->evl);
+}
+
+/* accept() failed for a reason other than a retriable one (EMFILE, ENFILE,
+ * ENOBUFS): the connection stays queued, so pause instead of spinning. */
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct admin_server *a = arg;
+	struct timeval tv = { ADMIN_ACCEPT_PAUSE_MS / 1000,
+	    (ADMIN_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	log_warn("admin: accept: %s: pausing for %d ms",
+	    evutil_socket_error_to_string(e), ADMIN_ACCEPT_PAUSE_MS);
+	evconnlistener_disable(evl);
+	event_add(a->resume, &tv);
+}
+
+int
+admin_server_new(struct event_base *base, evutil_socket_t fd,
+    const struct admin_handlers *h, struct admin_server **out)
+{
+	struct admin_server *a;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		close(fd);
+		return DP_ERR_NOMEM;
+	}
+	a->base = base;
+	a->h = *h;
+	if ((a->resume = evtimer_new(base, resume_cb, a)) == NULL) {
+		close(fd);
+		free(a);
+		return DP_ERR_NOMEM;
+	}
+	/* Backlog 0: the socket listens already. */
+	a->evl = evconnlistener_new(base, accept_cb, a,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (a->evl == NULL) {
+		close(fd);
+		event_free(a->resume);
+		free(a);
+		return DP_ERR_NOMEM;
+	}
+	evconnlistener_set_error_cb(a->evl, accept_error_cb);
+	*out = a;
+	return DP_OK;
+}
+
+void
+admin_server_free(struct admin_server *a)
+{
+	if (a == NULL)
+		return;
+	evconnlistener_free(a->evl);
+	event_free(a->resume);
+	while (a->conns != NULL)
+		aconn_free(a->conns);
+	free(a);
+}

@@ -1,0 +1,47 @@
+/* admin.h — the admin HTTP endpoint of the master: GET or HEAD /metrics
+ * (Prometheus text exposition), /healthz (the master's loop runs) and
+ * /readyz (what the master's ready handler says).
+ *
+ * Deliberately small: HTTP/1.0 and 1.1, one request per connection, every
+ * answer with Content-Length and Connection: close, flushed before the
+ * close. The request head is parsed by http1.c (strict), at most 8 KiB
+ * (431 beyond), within 5 s of the accept (then the connection is closed);
+ * at most 64 admin connections at once (more are closed at accept). A query
+ * string is ignored; another path is 404, another method 405 (Allow: GET,
+ * HEAD), a malformed head 400. */
+#ifndef DP_ADMIN_H
+#define DP_ADMIN_H
+
+#include <stddef.h>
+
+#include <event2/util.h>
+
+struct event_base;
+
+#define ADMIN_MAX_CONNS 64
+#define ADMIN_HEAD_MAX 8192
+#define ADMIN_HEAD_TIMEOUT_MS 5000
+
+struct admin_handlers {
+	/* New malloc'ed exposition body; DP_OK or an error (→ 500). NULL:
+	 * /metrics is 404. */
+	int (*metrics)(void *arg, char **body, size_t *len);
+	/* 1 when ready; else 0 with a short reason written into why. NULL:
+	 * always ready. */
+	int (*ready)(void *arg, char *why, size_t why_size);
+	void *arg;
+};
+
+struct admin_server;
+
+/* Serves on fd (bound, listening, non-blocking; ownership taken, closed on
+ * failure too) from base. h is copied. The caller keeps the number of fd:
+ * a process forked from the master should close it. Returns DP_OK or
+ * DP_ERR_NOMEM. */
+int admin_server_new(struct event_base *base, evutil_socket_t fd,
+    const struct admin_handlers *h, struct admin_server **out);
+
+/* Stops listening and closes every admin connection; accepts NULL. */
+void admin_server_free(struct admin_server *a);
+
+#endif
