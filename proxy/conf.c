@@ -754,7 +754,7 @@ parse_probe_name(const struct keyword *kw, void *obj, char *val, char *why,
 		return DP_OK;
 	}
 	if (strcmp(val, ".") == 0)
-		return set_string(field, "");
+		return set_string(field, ".");
 	if ((r = normalize_name(val, why, why_size)) != DP_OK)
 		return r;
 	return set_string(field, val);
@@ -765,8 +765,7 @@ dump_probe_name(const struct keyword *kw, const void *obj, FILE *f)
 {
 	const char *s = *(char *const *)cfield_of(kw, obj);
 
-	fprintf(f, "%s = %s\n", kw->name, s == NULL ? "none" :
-	    *s == '\0' ? "." : s);
+	fprintf(f, "%s = %s\n", kw->name, s == NULL ? "none" : s);
 }
 
 /* ---- the keyword table --------------------------------------------------- */
@@ -1168,7 +1167,7 @@ conf_new(const char *path)
 	c->dns.max_inflight = 256;
 	c->dns.cache_max_entries = 10000;
 	c->dns.where.file = c->file;
-	if ((c->dns.probe_name = strdup("")) == NULL) {
+	if ((c->dns.probe_name = strdup(".")) == NULL) {
 		conf_free(c);
 		return NULL;
 	}
@@ -1556,29 +1555,6 @@ conf_ini_handler(void *user, const char *section, const char *name,
 
 /* ---- checks across keys and sections ---------------------------------- */
 
-static int
-addr_equal(const struct dp_addr *a, const struct dp_addr *b)
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
-	const struct sockaddr *sb = (const struct sockaddr *)&b->ss;
-
-	if (sa->sa_family != sb->sa_family)
-		return 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)sa, *y = (const void *)sb;
-
-		return x->sin_port == y->sin_port &&
-		    x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)sa, *y = (const void *)sb;
-
-		return x->sin6_port == y->sin6_port &&
-		    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return 0;
-}
-
 static const struct dp_addr *
 section_listen(const struct section *s, int *line)
 {
@@ -1608,13 +1584,13 @@ check_listeners(struct parser *p)
 		if (++n == CONF_MAX_LISTENERS + 1)
 			perr(p, p->sects[i].line, "more than %d [server] and "
 			    "[client] sections", CONF_MAX_LISTENERS);
-		if (g->admin.len != 0 && addr_equal(a, &g->admin))
+		if (g->admin.len != 0 && dp_addr_equal(a, &g->admin))
 			perr(p, li, "listen: %s is already the admin address "
 			    "(line %d)", dp_addr_str((const struct sockaddr *)
 			    &a->ss, buf, sizeof(buf)), g->admin_where.line);
 		for (j = 0; j < i; j++) {
 			if ((b = section_listen(&p->sects[j], &lj)) == NULL ||
-			    !addr_equal(a, b))
+			    !dp_addr_equal(a, b))
 				continue;
 			perr(p, li, "listen: %s is already the listen address "
 			    "of %s (line %d)", dp_addr_str((const struct sockaddr *)

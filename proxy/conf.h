@@ -62,8 +62,8 @@ struct conf_dns {
 	unsigned max_inflight;		/* "max_inflight", default 256, 1..65536 */
 	unsigned cache_max_entries;	/* "cache_max_entries", default 10000, 1..10000000 */
 	char *probe_name;		/* "probe_name": TLSA owner /readyz looks up to see
-					 * that DNS answers; "" = the root, NULL ("none") = no
-					 * probe; default the root */
+					 * that DNS answers; "." = the root (default), NULL
+					 * ("none") = no probe */
 	struct conf_where where;	/* the [dns] section header */
 };
 

@@ -119,12 +119,15 @@ dns_queries_started(const struct dns_client *c)
 }
 
 /* A host name as the proxy looks it up: 1..253 characters, labels of 1..63
- * letters, digits, '-' or '_', no trailing dot. */
+ * letters, digits, '-' or '_', no trailing dot; or "." (the root, which
+ * only the readiness probe asks for). */
 static int
 owner_valid(const char *s)
 {
 	size_t n = strlen(s), label = 0, i;
 
+	if (strcmp(s, ".") == 0)
+		return 1;
 	if (n == 0 || n > CONF_NAME_MAX)
 		return 0;
 	for (i = 0; i < n; i++) {

@@ -2,9 +2,11 @@
 #include "listen.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -22,6 +24,66 @@ struct dp_listener {
 	dp_accept_cb cb;
 	void *arg;
 };
+
+/* Sockets a worker inherited from the master, by address, until a listener
+ * takes them. */
+static struct {
+	struct dp_addr addr;
+	evutil_socket_t fd;
+} inherited[LISTEN_MAX_INHERITED];
+static size_t n_inherited;
+
+int
+dp_listen_inherit(const struct dp_addr *addr, evutil_socket_t fd)
+{
+	if (n_inherited == LISTEN_MAX_INHERITED)
+		return DP_ERR_SPACE;
+	inherited[n_inherited].addr = *addr;
+	inherited[n_inherited].fd = fd;
+	n_inherited++;
+	return DP_OK;
+}
+
+/* Removes and returns the inherited socket for addr, or -1. */
+static evutil_socket_t
+inherited_take(const struct dp_addr *addr)
+{
+	evutil_socket_t fd;
+	size_t i;
+
+	for (i = 0; i < n_inherited; i++) {
+		if (!dp_addr_equal(&inherited[i].addr, addr))
+			continue;
+		fd = inherited[i].fd;
+		inherited[i] = inherited[--n_inherited];
+		return fd;
+	}
+	return -1;
+}
+
+int
+dp_listen_socket(const struct dp_addr *addr, evutil_socket_t *out)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
+	evutil_socket_t fd;
+	int one = 1, e;
+
+	*out = -1;
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return DP_ERR_IO;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(fd, sa, addr->len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return DP_ERR_IO;
+	}
+	*out = fd;
+	return DP_OK;
+}
 
 static void
 accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
@@ -59,6 +121,8 @@ dp_listener_start(struct event_base *base, const struct dp_addr *addr,
     const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out)
 {
 	struct dp_listener *l;
+	evutil_socket_t fd;
+	int e;
 
 	*out = NULL;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
@@ -70,11 +134,20 @@ dp_listener_start(struct event_base *base, const struct dp_addr *addr,
 		free(l);
 		return DP_ERR_NOMEM;
 	}
-	l->evl = evconnlistener_new_bind(base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    LISTEN_BACKLOG, (const struct sockaddr *)&addr->ss, (int)addr->len);
+	if ((fd = inherited_take(addr)) < 0 &&
+	    dp_listen_socket(addr, &fd) != DP_OK) {
+		e = errno;
+		event_free(l->resume);
+		free(l);
+		errno = e;
+		return DP_ERR_IO;
+	}
+	/* Backlog 0: the socket listens already. */
+	l->evl = evconnlistener_new(base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l->evl == NULL) {
-		int e = errno;
+		e = errno;
+		close(fd);
 		event_free(l->resume);
 		free(l);
 		errno = e;

@@ -18,12 +18,26 @@ struct dp_listener;
 typedef void (*dp_accept_cb)(void *arg, evutil_socket_t fd,
     struct sockaddr *peer, int peer_len);
 
-/* Binds addr and starts accepting. name appears in log lines. Returns DP_OK
- * or DP_ERR_IO (errno set) / DP_ERR_NOMEM. */
+/* Starts accepting on addr: on the socket registered for it with
+ * dp_listen_inherit() if there is one (a worker's socket, bound by the
+ * master), else on a new socket bound now. name appears in log lines.
+ * Returns DP_OK or DP_ERR_IO (errno set) / DP_ERR_NOMEM. */
 int dp_listener_start(struct event_base *base, const struct dp_addr *addr,
     const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out);
 
-/* Stops accepting and closes the socket; accepts NULL. */
+/* Creates a TCP socket bound to addr and listening: non-blocking,
+ * close-on-exec, SO_REUSEADDR. Returns DP_OK with *fd set, or DP_ERR_IO with
+ * errno set. */
+int dp_listen_socket(const struct dp_addr *addr, evutil_socket_t *fd);
+
+/* Registers fd, a listening socket bound to addr, for the next
+ * dp_listener_start() on addr, which takes ownership of it. Process-wide;
+ * at most LISTEN_MAX_INHERITED sockets. Returns DP_OK or DP_ERR_SPACE. */
+#define LISTEN_MAX_INHERITED 128
+int dp_listen_inherit(const struct dp_addr *addr, evutil_socket_t fd);
+
+/* Stops accepting and closes the socket (this process's descriptor: other
+ * processes sharing the socket keep accepting); accepts NULL. */
 void dp_listener_free(struct dp_listener *l);
 
 #endif

@@ -191,3 +191,26 @@ dp_wbuf_put(struct dp_wbuf *w, const void *data, size_t n)
 		memcpy(w->p + w->len, data, n);
 	w->len += n;
 }
+
+int
+dp_addr_equal(const struct dp_addr *a, const struct dp_addr *b)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+	const struct sockaddr *sb = (const struct sockaddr *)&b->ss;
+
+	if (sa->sa_family != sb->sa_family)
+		return 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)sa, *y = (const void *)sb;
+
+		return x->sin_port == y->sin_port &&
+		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)sa, *y = (const void *)sb;
+
+		return x->sin6_port == y->sin6_port &&
+		    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return 0;
+}

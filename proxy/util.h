@@ -56,6 +56,9 @@ int dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *por
  * Returns DP_OK or DP_ERR_INVALID. */
 int dp_addr_parse(const char *s, struct dp_addr *out);
 
+/* True when a and b are the same IPv4 or IPv6 address and port. */
+int dp_addr_equal(const struct dp_addr *a, const struct dp_addr *b);
+
 /* Formats a socket address as "a.b.c.d:port" or "[v6]:port" into buf
  * (at least DP_ADDR_STRLEN bytes). Returns buf. */
 char *dp_addr_str(const struct sockaddr *sa, char *buf, size_t buf_size);

@@ -1,0 +1,1013 @@
+/* master.c — see master.h. */
+#include "master.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "admin.h"
+#include "dns.h"
+#include "err.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+#include "worker.h"
+
+#define START_TIMEOUT_MS 30000	/* a new generation must serve within this */
+#define KILL_GRACE_MS 5000	/* after drain_timeout_ms, SIGKILL what is left */
+#define PROBE_INTERVAL_MS 10000	/* readiness DNS probe, while admin is on */
+#define RESTART_DELAY_MAX_MS 10000
+#define POOL_MAX (2 * CONF_MAX_LISTENERS)
+
+enum gen_state { GEN_STARTING, GEN_ACTIVE, GEN_RETIRING };
+
+struct master;
+struct generation;
+
+/* One worker process of a generation. */
+struct wproc {
+	struct generation *g;
+	unsigned index;
+	pid_t pid;			/* 0: not running */
+	int slot;			/* in the metrics region, -1: none */
+	int ready;			/* reported that it serves */
+	evutil_socket_t pipe;		/* read end of its ready pipe, -1 */
+	struct event *ready_ev;
+	struct event *restart_ev;	/* a delayed restart */
+	uint64_t started_ms;
+	unsigned quick_deaths;		/* in a row, each within 1 s of its start */
+};
+
+/* The workers running one configuration. */
+struct generation {
+	struct master *m;
+	unsigned id;
+	struct conf *conf;
+	evutil_socket_t fds[CONF_MAX_LISTENERS];	/* servers then clients; the pool's */
+	size_t n_fds;
+	struct wproc *w;
+	unsigned n_w;
+	unsigned n_ready;
+	enum gen_state state;
+	struct event *timer;		/* start timeout, then the SIGKILL backstop */
+	struct generation *next;	/* m->gens */
+};
+
+/* A listening socket the master holds for its workers. */
+struct lsock {
+	struct dp_addr addr;
+	evutil_socket_t fd;
+};
+
+struct master {
+	struct event_base *base;
+	struct mx_region *mx;
+	struct mx_master mxm;
+	struct lsock pool[POOL_MAX];
+	size_t n_pool;
+	struct generation *gens;	/* every generation with live workers */
+	struct generation *active, *pending;
+	unsigned next_gen;
+	struct event *sig_hup, *sig_term, *sig_int, *sig_quit, *sig_chld;
+	int stopping;			/* 1: draining, 2: exiting now */
+	int reload_again;
+	int exit_code;
+	struct admin_server *admin;
+	struct dp_addr admin_addr;
+	struct dns_client *probe_dns;
+	struct dns_query *probe_q;
+	struct event *probe_timer;
+	int probe_state;		/* -1 not yet answered, 0 failing, 1 answering */
+	char probe_why[320];
+};
+
+static void generation_free(struct generation *g);
+static void generation_abort(struct generation *g, const char *why);
+static int worker_spawn(struct wproc *w);
+
+/* ---- sockets -------------------------------------------------------------- */
+
+static evutil_socket_t
+pool_find(const struct master *m, const struct dp_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_pool; i++)
+		if (dp_addr_equal(&m->pool[i].addr, a))
+			return m->pool[i].fd;
+	return -1;
+}
+
+/* The socket for a, bound now if the pool has none. */
+static int
+pool_get(struct master *m, const struct dp_addr *a, evutil_socket_t *fd)
+{
+	if ((*fd = pool_find(m, a)) >= 0)
+		return DP_OK;
+	if (m->n_pool == POOL_MAX) {
+		errno = EMFILE;
+		return DP_ERR_IO;
+	}
+	if (dp_listen_socket(a, fd) != DP_OK)
+		return DP_ERR_IO;
+	m->pool[m->n_pool].addr = *a;
+	m->pool[m->n_pool].fd = *fd;
+	m->n_pool++;
+	return DP_OK;
+}
+
+static int
+gen_uses(const struct generation *g, evutil_socket_t fd)
+{
+	size_t i;
+
+	for (i = 0; g != NULL && i < g->n_fds; i++)
+		if (g->fds[i] == fd)
+			return 1;
+	return 0;
+}
+
+/* Closes the sockets neither the active nor the pending generation uses. */
+static void
+pool_prune(struct master *m)
+{
+	size_t i = 0;
+
+	while (i < m->n_pool) {
+		if (gen_uses(m->active, m->pool[i].fd) ||
+		    gen_uses(m->pending, m->pool[i].fd)) {
+			i++;
+			continue;
+		}
+		close(m->pool[i].fd);
+		m->pool[i] = m->pool[--m->n_pool];
+	}
+}
+
+/* ---- readiness ------------------------------------------------------------ */
+
+static void probe_start(evutil_socket_t fd, short what, void *arg);
+
+static void
+probe_done(void *arg, struct dns_result *res)
+{
+	struct master *m = arg;
+	struct timeval tv = { PROBE_INTERVAL_MS / 1000, 0 };
+	int ok = res->status != DNS_TEMPFAIL && res->status != DNS_TIMEOUT;
+
+	m->probe_q = NULL;
+	if (ok != m->probe_state)
+		log_msg(ok ? DP_LOG_INFO : DP_LOG_WARN, "readiness: DNS %s "
+		    "(TLSA %s: %s%s%s)", ok ? "answers" : "does not answer",
+		    m->active->conf->dns.probe_name, dns_status_str(res->status),
+		    res->why != NULL ? ", " : "", res->why != NULL ? res->why : "");
+	m->probe_state = ok;
+	snprintf(m->probe_why, sizeof(m->probe_why), "DNS: TLSA %s: %s",
+	    m->active->conf->dns.probe_name, dns_status_str(res->status));
+	evtimer_add(m->probe_timer, &tv);
+}
+
+static void
+probe_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+	struct timeval tv = { PROBE_INTERVAL_MS / 1000, 0 };
+
+	if (m->probe_q != NULL || m->probe_dns == NULL)
+		return;
+	if (dns_lookup_tlsa(m->probe_dns, m->active->conf->dns.probe_name,
+	    probe_done, m, &m->probe_q) != DP_OK) {
+		m->probe_state = 0;
+		snprintf(m->probe_why, sizeof(m->probe_why), "DNS: cannot "
+		    "start the probe");
+		evtimer_add(m->probe_timer, &tv);
+	}
+}
+
+static void
+probe_stop(struct master *m)
+{
+	if (m->probe_q != NULL)
+		dns_query_cancel(m->probe_q);
+	m->probe_q = NULL;
+	dns_client_free(m->probe_dns);
+	m->probe_dns = NULL;
+	if (m->probe_timer != NULL)
+		evtimer_del(m->probe_timer);
+}
+
+/* Probes DNS as the active configuration says, while the admin endpoint is
+ * on (nobody else asks). */
+static void
+probe_setup(struct master *m)
+{
+	const struct conf *c = m->active->conf;
+	const struct conf_client *cc;
+	char err[256];
+	int need = c->servers != NULL;
+
+	probe_stop(m);
+	m->probe_state = 1;
+	m->probe_why[0] = '\0';
+	for (cc = c->clients; cc != NULL; cc = cc->next)
+		need |= cc->verify_server != VERIFY_PKIX;
+	if (m->admin == NULL || !need || c->dns.probe_name == NULL)
+		return;
+	if (dns_client_new(m->base, &c->dns, &m->probe_dns, err,
+	    sizeof(err)) != DP_OK) {
+		m->probe_state = 0;
+		snprintf(m->probe_why, sizeof(m->probe_why), "DNS: %s", err);
+		return;
+	}
+	m->probe_state = -1;
+	snprintf(m->probe_why, sizeof(m->probe_why), "DNS: probe pending");
+	probe_start(-1, 0, m);
+}
+
+static int
+ready_check(void *arg, char *why, size_t why_size)
+{
+	struct master *m = arg;
+	struct generation *g = m->active;
+	unsigned i;
+
+	if (m->stopping) {
+		snprintf(why, why_size, "shutting down");
+		return 0;
+	}
+	if (g == NULL) {
+		snprintf(why, why_size, "starting");
+		return 0;
+	}
+	for (i = 0; i < g->n_w; i++) {
+		if (g->w[i].pid == 0 || !g->w[i].ready) {
+			snprintf(why, why_size, "worker %u.%u not serving",
+			    g->id, i);
+			return 0;
+		}
+	}
+	if (m->probe_state != 1) {
+		snprintf(why, why_size, "%s", m->probe_why);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+metrics_body(void *arg, char **body, size_t *len)
+{
+	struct master *m = arg;
+	char why[8];
+	struct generation *g;
+	unsigned running = 0, i;
+
+	for (g = m->gens; g != NULL; g = g->next)
+		for (i = 0; i < g->n_w; i++)
+			running += g->w[i].pid != 0;
+	m->mxm.workers_running = running;
+	m->mxm.ready = ready_check(m, why, sizeof(why));
+	return metrics_render(m->mx, &m->mxm, body, len);
+}
+
+/* ---- workers -------------------------------------------------------------- */
+
+static struct wproc *
+wproc_by_pid(struct master *m, pid_t pid)
+{
+	struct generation *g;
+	unsigned i;
+
+	for (g = m->gens; g != NULL; g = g->next)
+		for (i = 0; i < g->n_w; i++)
+			if (g->w[i].pid == pid)
+				return &g->w[i];
+	return NULL;
+}
+
+static void
+wproc_signal(struct wproc *w, int sig)
+{
+	if (w->pid != 0)
+		kill(w->pid, sig);
+}
+
+static unsigned
+gen_running(const struct generation *g)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < g->n_w; i++)
+		n += g->w[i].pid != 0;
+	return n;
+}
+
+static void
+close_pipe(struct wproc *w)
+{
+	if (w->ready_ev != NULL)
+		event_free(w->ready_ev);
+	w->ready_ev = NULL;
+	if (w->pipe >= 0)
+		close(w->pipe);
+	w->pipe = -1;
+}
+
+/* The new generation serves: the old one drains, the sockets only it used
+ * are closed. */
+static void
+generation_commit(struct generation *g)
+{
+	struct master *m = g->m;
+	struct generation *old = m->active;
+	struct timeval tv;
+	unsigned i;
+
+	evtimer_del(g->timer);
+	g->state = GEN_ACTIVE;
+	m->active = g;
+	m->pending = NULL;
+	log_init(g->conf->global.log_level, g->conf->global.log_json);
+	if (old != NULL) {
+		old->state = GEN_RETIRING;
+		for (i = 0; i < old->n_w; i++) {
+			if (old->w[i].restart_ev != NULL)
+				evtimer_del(old->w[i].restart_ev);
+			wproc_signal(&old->w[i], SIGTERM);
+		}
+		tv.tv_sec = (old->conf->global.drain_timeout_ms + KILL_GRACE_MS) / 1000;
+		tv.tv_usec = (old->conf->global.drain_timeout_ms + KILL_GRACE_MS) % 1000 * 1000;
+		evtimer_add(old->timer, &tv);
+		m->mxm.reloads_ok++;
+		log_info("reload: generation %u serving with %u workers; "
+		    "generation %u draining %u workers (at most %u ms)", g->id,
+		    g->n_w, old->id, gen_running(old),
+		    old->conf->global.drain_timeout_ms);
+		if (gen_running(old) == 0)
+			generation_free(old);
+	} else {
+		log_info("daneproxy %s ready (pid %ld, %u workers)", DP_VERSION,
+		    (long)getpid(), g->n_w);
+	}
+	metrics_listener_commit(m->mx);
+	m->mxm.generation = g->id;
+	m->mxm.workers_configured = g->n_w;
+	pool_prune(m);
+	probe_setup(m);
+	if (m->reload_again) {
+		m->reload_again = 0;
+		raise(SIGHUP);
+	}
+}
+
+static void
+ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wproc *w = arg;
+	struct generation *g = w->g;
+	char b;
+	ssize_t n = read(fd, &b, 1);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	close_pipe(w);
+	if (n != 1)
+		return;		/* it exits: SIGCHLD tells the rest */
+	w->ready = 1;
+	w->quick_deaths = dp_now_ms() - w->started_ms < 1000 ? w->quick_deaths : 0;
+	if (g->state == GEN_STARTING && ++g->n_ready == g->n_w)
+		generation_commit(g);
+	else if (g->state == GEN_ACTIVE)
+		log_info("worker %u.%u serving again (pid %ld)", g->id, w->index,
+		    (long)w->pid);
+}
+
+static void
+restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wproc *w = arg;
+
+	if (w->g->state != GEN_ACTIVE || w->g->m->stopping || w->pid != 0)
+		return;
+	if (worker_spawn(w) != DP_OK)
+		log_error("worker %u.%u: cannot start: %s", w->g->id, w->index,
+		    strerror(errno));
+}
+
+static void
+describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "ended (status 0x%x)", status);
+}
+
+/* A worker is gone: count it out, and replace it if it should be serving. */
+static void
+worker_exited(struct master *m, struct wproc *w, int status)
+{
+	struct generation *g = w->g;
+	char how[96];
+	struct timeval tv;
+	uint64_t delay;
+
+	pid_t pid = w->pid;
+
+	describe_status(status, how, sizeof(how));
+	close_pipe(w);
+	metrics_slot_release(m->mx, w->slot);
+	w->slot = -1;
+	w->pid = 0;
+	if (g->state == GEN_STARTING) {
+		generation_abort(g, how);	/* may free g */
+		return;
+	}
+	if (g->state == GEN_ACTIVE && !m->stopping) {
+		w->ready = 0;
+		delay = 0;
+		if (dp_now_ms() - w->started_ms < 1000) {
+			w->quick_deaths++;
+			delay = (uint64_t)1000 << (w->quick_deaths < 4 ? w->quick_deaths - 1 : 3);
+			if (delay > RESTART_DELAY_MAX_MS)
+				delay = RESTART_DELAY_MAX_MS;
+		}
+		m->mxm.worker_restarts++;
+		log_error("worker %u.%u (pid %ld) %s; restarting it%s",
+		    g->id, w->index, (long)pid, how,
+		    delay ? " after a pause" : "");
+		tv.tv_sec = (time_t)(delay / 1000);
+		tv.tv_usec = (suseconds_t)(delay % 1000 * 1000);
+		evtimer_add(w->restart_ev, &tv);
+	} else {
+		log_info("worker %u.%u (pid %ld) %s", g->id, w->index,
+		    (long)pid, how);
+	}
+	if (g->state != GEN_ACTIVE && gen_running(g) == 0)
+		generation_free(g);
+	if (m->stopping && m->gens == NULL)
+		event_base_loopbreak(m->base);
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct master *m = arg;
+	struct wproc *w;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if ((w = wproc_by_pid(m, pid)) != NULL)
+			worker_exited(m, w, status);
+}
+
+/* In a new worker process: lets go of everything that is the master's. */
+static void
+forget_master(struct master *m, struct wproc *self)
+{
+	struct generation *g;
+	unsigned i;
+	size_t k;
+
+	/* Not on the master's epoll instance, which the child shares. */
+	event_reinit(m->base);
+	for (g = m->gens; g != NULL; g = g->next) {
+		for (i = 0; i < g->n_w; i++) {
+			if (&g->w[i] != self)
+				close_pipe(&g->w[i]);
+			if (g->w[i].restart_ev != NULL)
+				event_free(g->w[i].restart_ev);
+			g->w[i].restart_ev = NULL;
+		}
+		event_free(g->timer);
+		g->timer = NULL;
+	}
+	if (self->ready_ev != NULL)
+		event_free(self->ready_ev);
+	self->ready_ev = NULL;
+	for (k = 0; k < m->n_pool; k++)
+		if (!gen_uses(self->g, m->pool[k].fd))
+			close(m->pool[k].fd);
+	admin_server_free(m->admin);
+	m->admin = NULL;
+	probe_stop(m);
+	if (m->probe_timer != NULL)
+		event_free(m->probe_timer);
+	event_free(m->sig_hup);
+	event_free(m->sig_term);
+	event_free(m->sig_int);
+	event_free(m->sig_quit);
+	event_free(m->sig_chld);
+	event_base_free(m->base);
+	m->base = NULL;
+}
+
+static int
+worker_spawn(struct wproc *w)
+{
+	struct generation *g = w->g;
+	struct master *m = g->m;
+	struct worker_params p;
+	sigset_t all, old;
+	int pfd[2], slot, e;
+	pid_t pid;
+
+	if ((slot = metrics_slot_take(m->mx, g->id)) < 0) {
+		errno = ENOSPC;
+		return DP_ERR_SPACE;
+	}
+	if (pipe(pfd) != 0) {
+		metrics_slot_release(m->mx, slot);
+		return DP_ERR_IO;
+	}
+	fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+	fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+	/* Signals stay blocked in the child until it has its own handlers. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		w->pipe = -1;
+		forget_master(m, w);
+		p.conf = g->conf;
+		p.listen_fds = g->fds;
+		p.mx = m->mx;
+		p.slot = slot;
+		p.ready_fd = pfd[1];
+		p.generation = g->id;
+		p.index = w->index;
+		exit(worker_run(&p));
+	}
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		metrics_slot_release(m->mx, slot);
+		errno = e;
+		return DP_ERR_IO;
+	}
+	evutil_make_socket_nonblocking(pfd[0]);
+	w->pid = pid;
+	w->slot = slot;
+	w->ready = 0;
+	w->pipe = pfd[0];
+	w->started_ms = dp_now_ms();
+	metrics_slot_set_pid(m->mx, slot, pid);
+	if ((w->ready_ev = event_new(m->base, pfd[0], EV_READ | EV_PERSIST,
+	    ready_cb, w)) == NULL || event_add(w->ready_ev, NULL) != 0) {
+		/* Cannot learn that it serves: the start timeout ends it. */
+		log_error("worker %u.%u: cannot watch its ready pipe", g->id,
+		    w->index);
+	}
+	return DP_OK;
+}
+
+/* ---- generations ---------------------------------------------------------- */
+
+static void
+gen_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct generation *g = arg;
+	unsigned i;
+
+	if (g->state == GEN_STARTING) {
+		generation_abort(g, "did not start in time");
+		return;
+	}
+	/* Retiring past its drain timeout and grace: stop waiting. */
+	for (i = 0; i < g->n_w; i++) {
+		if (g->w[i].pid != 0) {
+			log_warn("worker %u.%u (pid %ld) still running after its "
+			    "drain timeout: killing it", g->id, i,
+			    (long)g->w[i].pid);
+			wproc_signal(&g->w[i], SIGKILL);
+		}
+	}
+}
+
+static void
+generation_free(struct generation *g)
+{
+	struct generation **pp;
+	unsigned i;
+
+	if (g == NULL)
+		return;
+	for (pp = &g->m->gens; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	}
+	if (g->m->active == g)
+		g->m->active = NULL;
+	if (g->m->pending == g)
+		g->m->pending = NULL;
+	if (g->state == GEN_RETIRING && g->m->active != NULL && !g->m->stopping)
+		log_info("generation %u finished draining", g->id);
+	for (i = 0; i < g->n_w; i++) {
+		close_pipe(&g->w[i]);
+		if (g->w[i].restart_ev != NULL)
+			event_free(g->w[i].restart_ev);
+		if (g->w[i].slot >= 0)
+			metrics_slot_release(g->m->mx, g->w[i].slot);
+	}
+	if (g->timer != NULL)
+		event_free(g->timer);
+	free(g->w);
+	conf_free(g->conf);
+	free(g);
+}
+
+/* A generation that was starting failed: its workers go, the running
+ * generation (if any) keeps serving. */
+static void
+generation_abort(struct generation *g, const char *why)
+{
+	struct master *m = g->m;
+	unsigned i;
+
+	if (g->state != GEN_STARTING)
+		return;
+	g->state = GEN_RETIRING;
+	evtimer_del(g->timer);
+	m->pending = NULL;
+	for (i = 0; i < g->n_w; i++)
+		wproc_signal(&g->w[i], SIGQUIT);
+	if (m->active != NULL) {
+		m->mxm.reloads_failed++;
+		log_error("reload failed: a worker of generation %u %s; "
+		    "generation %u keeps serving", g->id, why, m->active->id);
+	} else {
+		log_error("startup failed: a worker %s", why);
+		m->exit_code = 1;
+		m->stopping = 2;
+	}
+	metrics_listener_rollback(m->mx);
+	pool_prune(m);
+	if (gen_running(g) == 0)
+		generation_free(g);
+	if (m->stopping && m->gens == NULL)
+		event_base_loopbreak(m->base);
+	else if (m->reload_again && m->active != NULL) {
+		m->reload_again = 0;
+		raise(SIGHUP);
+	}
+}
+
+static unsigned
+worker_count(const struct conf *c)
+{
+	long n;
+
+	if (c->global.workers != 0)
+		return c->global.workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > CONF_MAX_WORKERS ? CONF_MAX_WORKERS : (unsigned)n;
+}
+
+/* Binds what c needs, claims its metrics and starts its workers. On failure
+ * the problem has been logged, c is freed and nothing else changed. */
+static int
+generation_start(struct master *m, struct conf *c)
+{
+	const struct conf_server *cs;
+	const struct conf_client *cc;
+	struct generation *g = NULL;
+	char addr[DP_ADDR_STRLEN];
+	struct timeval tv = { START_TIMEOUT_MS / 1000, 0 };
+	unsigned i;
+	int r = DP_ERR_NOMEM;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		goto fail;
+	g->m = m;
+	g->conf = c;
+	g->n_w = worker_count(c);
+	if ((g->w = calloc(g->n_w, sizeof(*g->w))) == NULL ||
+	    (g->timer = evtimer_new(m->base, gen_timer_cb, g)) == NULL)
+		goto fail;
+	for (i = 0; i < g->n_w; i++) {
+		g->w[i].g = g;
+		g->w[i].index = i;
+		g->w[i].slot = -1;
+		g->w[i].pipe = -1;
+		if ((g->w[i].restart_ev = evtimer_new(m->base, restart_cb,
+		    &g->w[i])) == NULL)
+			goto fail;
+	}
+	m->pending = g;		/* pool_prune keeps its sockets */
+	r = DP_ERR_IO;
+	for (cs = c->servers; cs != NULL; cs = cs->next) {
+		dp_addr_str((const struct sockaddr *)&cs->listen.ss, addr,
+		    sizeof(addr));
+		if (pool_get(m, &cs->listen, &g->fds[g->n_fds]) != DP_OK) {
+			log_error("%s:%d: listen: cannot listen on %s: %s", c->file,
+			    cs->where.line, addr, strerror(errno));
+			goto fail;
+		}
+		g->n_fds++;
+		if (metrics_listener_claim(m->mx, MX_SERVER, cs->name, addr,
+		    cs->max_connections) < 0) {
+			log_error("%s:%d: too many listeners for the metrics "
+			    "region", c->file, cs->where.line);
+			goto fail;
+		}
+	}
+	for (cc = c->clients; cc != NULL; cc = cc->next) {
+		dp_addr_str((const struct sockaddr *)&cc->listen.ss, addr,
+		    sizeof(addr));
+		if (pool_get(m, &cc->listen, &g->fds[g->n_fds]) != DP_OK) {
+			log_error("%s:%d: listen: cannot listen on %s: %s", c->file,
+			    cc->where.line, addr, strerror(errno));
+			goto fail;
+		}
+		g->n_fds++;
+		if (metrics_listener_claim(m->mx, MX_CLIENT, cc->name, addr,
+		    cc->max_connections) < 0) {
+			log_error("%s:%d: too many listeners for the metrics "
+			    "region", c->file, cc->where.line);
+			goto fail;
+		}
+	}
+	g->id = ++m->next_gen;
+	g->state = GEN_STARTING;
+	g->next = m->gens;
+	m->gens = g;
+	evtimer_add(g->timer, &tv);
+	for (i = 0; i < g->n_w; i++) {
+		if (worker_spawn(&g->w[i]) != DP_OK) {
+			log_error("cannot start worker %u.%u: %s", g->id, i,
+			    strerror(errno));
+			/* Logged and counted there; nothing more to undo. */
+			generation_abort(g, "could not be forked");
+			return DP_OK;
+		}
+	}
+	log_info("generation %u: starting %u workers", g->id, g->n_w);
+	return DP_OK;
+ fail:
+	m->pending = NULL;
+	if (g != NULL) {
+		for (i = 0; g->w != NULL && i < g->n_w; i++)
+			if (g->w[i].restart_ev != NULL)
+				event_free(g->w[i].restart_ev);
+		if (g->timer != NULL)
+			event_free(g->timer);
+		free(g->w);
+		free(g);
+	}
+	conf_free(c);
+	metrics_listener_rollback(m->mx);
+	pool_prune(m);
+	return r;
+}
+
+/* The admin endpoint for c: kept, moved or turned off. Done before the
+ * generation starts so that a bad address fails the reload. */
+static int
+admin_setup(struct master *m, const struct conf *c)
+{
+	const struct dp_addr *a = &c->global.admin;
+	struct admin_handlers h = { metrics_body, ready_check, m };
+	struct admin_server *srv;
+	char buf[DP_ADDR_STRLEN];
+	evutil_socket_t fd;
+
+	if (a->len == 0) {
+		admin_server_free(m->admin);
+		m->admin = NULL;
+		m->admin_addr.len = 0;
+		return DP_OK;
+	}
+	if (m->admin != NULL && dp_addr_equal(&m->admin_addr, a))
+		return DP_OK;
+	if (dp_listen_socket(a, &fd) != DP_OK) {
+		log_error("%s:%d: admin: cannot listen on %s: %s", c->file,
+		    c->global.admin_where.line, dp_addr_str((const struct
+		    sockaddr *)&a->ss, buf, sizeof(buf)), strerror(errno));
+		return DP_ERR_IO;
+	}
+	if (admin_server_new(m->base, fd, &h, &srv) != DP_OK) {
+		log_error("admin: cannot start the endpoint");
+		return DP_ERR_NOMEM;
+	}
+	admin_server_free(m->admin);
+	m->admin = srv;
+	m->admin_addr = *a;
+	log_info("admin endpoint on %s (/metrics, /healthz, /readyz)",
+	    dp_addr_str((const struct sockaddr *)&a->ss, buf, sizeof(buf)));
+	return DP_OK;
+}
+
+/* Logs each line of a memory stream's text as an error. */
+static void
+log_lines(const char *prefix, char *text)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_error("%s%s", prefix, line);
+}
+
+static void
+reload(struct master *m)
+{
+	const char *path = m->active->conf->file;
+	struct conf *c = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *errs;
+	int bad;
+
+	if (m->pending != NULL) {
+		log_info("reload: another one is in progress; this one follows");
+		m->reload_again = 1;
+		return;
+	}
+	log_info("reload: reading %s", path);
+	if ((errs = open_memstream(&text, &len)) == NULL) {
+		log_error("reload failed: out of memory");
+		m->mxm.reloads_failed++;
+		return;
+	}
+	bad = conf_load(path, errs, &c) != DP_OK;
+	if (!bad)
+		bad = worker_check(c, errs) != 0;
+	fclose(errs);
+	if (bad) {
+		log_lines("reload: ", text);
+		log_error("reload failed: %s is not valid; generation %u keeps "
+		    "serving", path, m->active->id);
+		m->mxm.reloads_failed++;
+		conf_free(c);
+		free(text);
+		return;
+	}
+	free(text);
+	if (admin_setup(m, c) != DP_OK || generation_start(m, c) != DP_OK) {
+		if (admin_setup(m, m->active->conf) != DP_OK)
+			log_error("admin: endpoint lost");
+		log_error("reload failed; generation %u keeps serving",
+		    m->active->id);
+		m->mxm.reloads_failed++;
+	}
+}
+
+/* ---- signals -------------------------------------------------------------- */
+
+static void
+stop(struct master *m, int now)
+{
+	struct generation *g;
+	unsigned i;
+	struct timeval tv;
+	unsigned drain = m->active != NULL ?
+	    m->active->conf->global.drain_timeout_ms : 0;
+
+	if (m->pending != NULL)
+		generation_abort(m->pending, "was stopped: shutting down");
+	m->stopping = now ? 2 : 1;
+	for (g = m->gens; g != NULL; g = g->next) {
+		for (i = 0; i < g->n_w; i++) {
+			if (g->w[i].restart_ev != NULL)
+				evtimer_del(g->w[i].restart_ev);
+			wproc_signal(&g->w[i], now ? SIGQUIT : SIGTERM);
+		}
+		if (!now && g->state == GEN_ACTIVE) {
+			g->state = GEN_RETIRING;
+			tv.tv_sec = (drain + KILL_GRACE_MS) / 1000;
+			tv.tv_usec = (drain + KILL_GRACE_MS) % 1000 * 1000;
+			evtimer_add(g->timer, &tv);
+		}
+	}
+	/* The workers close their copies when they stop accepting. */
+	for (i = 0; i < m->n_pool; i++)
+		close(m->pool[i].fd);
+	m->n_pool = 0;
+	m->active = NULL;
+	probe_stop(m);
+	for (g = m->gens; g != NULL; ) {
+		struct generation *next = g->next;
+		if (gen_running(g) == 0)
+			generation_free(g);
+		g = next;
+	}
+	if (m->gens == NULL)
+		event_base_loopbreak(m->base);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct master *m = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		if (m->stopping == 0 && m->active != NULL)
+			reload(m);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (m->stopping == 0) {
+			log_info("signal %d: stopping; workers drain their "
+			    "connections (at most %u ms)", (int)sig,
+			    m->active != NULL ?
+			    m->active->conf->global.drain_timeout_ms : 0);
+			stop(m, 0);
+		} else {
+			log_info("signal %d again: exiting now", (int)sig);
+			stop(m, 1);
+		}
+		break;
+	case SIGQUIT:
+		log_info("signal %d: exiting now", (int)sig);
+		stop(m, 1);
+		break;
+	}
+}
+
+int
+master_run(struct conf *conf)
+{
+	struct master m;
+	struct generation *g;
+	int ok = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.probe_state = 1;
+	m.mxm.start_time = (uint64_t)time(NULL);
+	if ((m.base = event_base_new()) == NULL ||
+	    metrics_region_new(&m.mx) != DP_OK) {
+		log_error("cannot create the event loop or the metrics region");
+		conf_free(conf);
+		goto out;
+	}
+	m.sig_hup = evsignal_new(m.base, SIGHUP, signal_cb, &m);
+	m.sig_term = evsignal_new(m.base, SIGTERM, signal_cb, &m);
+	m.sig_int = evsignal_new(m.base, SIGINT, signal_cb, &m);
+	m.sig_quit = evsignal_new(m.base, SIGQUIT, signal_cb, &m);
+	m.sig_chld = evsignal_new(m.base, SIGCHLD, sigchld_cb, &m);
+	m.probe_timer = evtimer_new(m.base, probe_start, &m);
+	if (m.sig_hup == NULL || m.sig_term == NULL || m.sig_int == NULL ||
+	    m.sig_quit == NULL || m.sig_chld == NULL || m.probe_timer == NULL ||
+	    event_add(m.sig_hup, NULL) != 0 || event_add(m.sig_term, NULL) != 0 ||
+	    event_add(m.sig_int, NULL) != 0 || event_add(m.sig_quit, NULL) != 0 ||
+	    event_add(m.sig_chld, NULL) != 0) {
+		log_error("cannot set up signal handling");
+		conf_free(conf);
+		goto out;
+	}
+	if (admin_setup(&m, conf) != DP_OK) {
+		conf_free(conf);
+		goto out;
+	}
+	if (generation_start(&m, conf) != DP_OK) {
+		m.exit_code = 1;
+		goto out;
+	}
+	if (m.gens != NULL)
+		event_base_dispatch(m.base);
+	ok = m.exit_code == 0;
+	if (ok)
+		log_info("daneproxy stopped");
+	else
+		log_error("daneproxy stopped: it could not start");
+ out:
+	while ((g = m.gens) != NULL) {
+		unsigned i;
+		for (i = 0; i < g->n_w; i++)
+			wproc_signal(&g->w[i], SIGKILL);
+		generation_free(g);
+	}
+	probe_stop(&m);
+	admin_server_free(m.admin);
+	while (m.n_pool > 0)
+		close(m.pool[--m.n_pool].fd);
+	if (m.probe_timer != NULL)
+		event_free(m.probe_timer);
+	if (m.sig_hup != NULL) event_free(m.sig_hup);
+	if (m.sig_term != NULL) event_free(m.sig_term);
+	if (m.sig_int != NULL) event_free(m.sig_int);
+	if (m.sig_quit != NULL) event_free(m.sig_quit);
+	if (m.sig_chld != NULL) event_free(m.sig_chld);
+	metrics_region_free(m.mx);
+	if (m.base != NULL)
+		event_base_free(m.base);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,348 @@
+/* worker.c — see worker.h. */
+#include "worker.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cache.h"
+#include "client.h"
+#include "dns.h"
+#include "err.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "util.h"
+
+#define DRAIN_POLL_MS 100
+
+struct worker {
+	const struct conf *conf;
+	struct event_base *base;
+	struct dns_client *dns;
+	struct tlsa_cache *cache;
+	struct server_listener **servers;
+	size_t n_servers;
+	struct client_route **clients;
+	size_t n_clients;
+	struct event *sig_term, *sig_quit, *drain;
+	uint64_t drain_deadline;
+	unsigned generation, index;
+};
+
+static unsigned
+active_connections(const struct worker *w)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < w->n_servers; i++)
+		n += server_listener_active(w->servers[i]);
+	for (i = 0; i < w->n_clients; i++)
+		n += client_route_active(w->clients[i]);
+	return n;
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+	unsigned n = active_connections(w);
+
+	if (n == 0 || dp_now_ms() >= w->drain_deadline) {
+		if (n > 0)
+			log_warn("worker %u.%u: drain timeout (%u ms): closing %u "
+			    "connections", w->generation, w->index,
+			    w->conf->global.drain_timeout_ms, n);
+		event_base_loopbreak(w->base);
+		return;
+	}
+	event_add(w->drain, &tv);
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+	size_t i;
+
+	if (w->drain_deadline != 0)
+		return;		/* draining already */
+	log_info("worker %u.%u: no longer accepting, draining %u connections",
+	    w->generation, w->index, active_connections(w));
+	for (i = 0; i < w->n_servers; i++)
+		server_listener_stop(w->servers[i]);
+	for (i = 0; i < w->n_clients; i++)
+		client_route_stop(w->clients[i]);
+	w->drain_deadline = dp_now_ms() + w->conf->global.drain_timeout_ms;
+	drain_cb(-1, 0, w);
+}
+
+static void
+sigquit_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	log_info("worker %u.%u: exiting now, closing %u connections",
+	    w->generation, w->index, active_connections(w));
+	event_base_loopbreak(w->base);
+}
+
+/* Builds everything the configuration describes, binding nothing. Returns
+ * the number of errors (written to errs). */
+static int
+build(struct worker *w, FILE *errs)
+{
+	const struct conf *c = w->conf;
+	const struct conf_server *cs;
+	const struct conf_client *cc;
+	char err[512];
+	int errors = 0, need_dns = c->servers != NULL;
+	size_t n;
+
+	for (cc = c->clients; cc != NULL; cc = cc->next)
+		if (cc->verify_server != VERIFY_PKIX)
+			need_dns = 1;
+	if (need_dns) {
+		if (dns_client_new(w->base, &c->dns, &w->dns, err, sizeof(err)) != DP_OK) {
+			fprintf(errs, "%s:%d: [dns]: %s\n", c->file,
+			    c->dns.trust_anchor_where.line > 0 ?
+			    c->dns.trust_anchor_where.line : c->dns.where.line, err);
+			errors++;
+		} else if (tlsa_cache_new(w->dns, &c->dns, &w->cache) != DP_OK) {
+			fprintf(errs, "%s: out of memory\n", c->file);
+			return errors + 1;
+		}
+	}
+	for (n = 0, cs = c->servers; cs != NULL; cs = cs->next)
+		n++;
+	w->servers = calloc(n ? n : 1, sizeof(*w->servers));
+	for (n = 0, cc = c->clients; cc != NULL; cc = cc->next)
+		n++;
+	w->clients = calloc(n ? n : 1, sizeof(*w->clients));
+	if (w->servers == NULL || w->clients == NULL)
+		return errors + 1;
+	for (cs = c->servers; cs != NULL; cs = cs->next) {
+		if (server_listener_new(w->base, cs, w->cache, errs,
+		    &w->servers[w->n_servers]) != DP_OK)
+			errors++;
+		else
+			w->n_servers++;
+	}
+	for (cc = c->clients; cc != NULL; cc = cc->next) {
+		if (client_route_new(w->base, cc, w->cache, errs,
+		    &w->clients[w->n_clients]) != DP_OK)
+			errors++;
+		else
+			w->n_clients++;
+	}
+	return errors;
+}
+
+static int
+start(struct worker *w)
+{
+	const struct conf_server *cs = w->conf->servers;
+	const struct conf_client *cc = w->conf->clients;
+	char addr[DP_ADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < w->n_servers; i++, cs = cs->next) {
+		if (server_listener_start(w->servers[i]) != DP_OK) {
+			log_error("%s:%d: listen: cannot listen on %s: %s",
+			    w->conf->file, cs->where.line, dp_addr_str(
+			    (const struct sockaddr *)&cs->listen.ss, addr,
+			    sizeof(addr)), strerror(errno));
+			return DP_ERR_IO;
+		}
+	}
+	for (i = 0; i < w->n_clients; i++, cc = cc->next) {
+		if (client_route_start(w->clients[i]) != DP_OK) {
+			log_error("%s:%d: listen: cannot listen on %s: %s",
+			    w->conf->file, cc->where.line, dp_addr_str(
+			    (const struct sockaddr *)&cc->listen.ss, addr,
+			    sizeof(addr)), strerror(errno));
+			return DP_ERR_IO;
+		}
+	}
+	return DP_OK;
+}
+
+static void
+teardown(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_servers; i++)
+		server_listener_free(w->servers[i]);
+	for (i = 0; i < w->n_clients; i++)
+		client_route_free(w->clients[i]);
+	free(w->servers);
+	free(w->clients);
+	tlsa_cache_free(w->cache);
+	dns_client_free(w->dns);
+	if (w->sig_term != NULL)
+		event_free(w->sig_term);
+	if (w->sig_quit != NULL)
+		event_free(w->sig_quit);
+	if (w->drain != NULL)
+		event_free(w->drain);
+	if (w->base != NULL)
+		event_base_free(w->base);
+}
+
+/* Three priorities: 1 (the default) for DNS, relays and timers, 2 for
+ * handshake steps, so that under a burst of new connections a DNS answer many
+ * of them wait for is read before the next round of handshake work, not after
+ * it (and before a retransmit timer). */
+static struct event_base *
+new_base(void)
+{
+	struct event_base *base = event_base_new();
+
+	if (base != NULL && event_base_priority_init(base, 3) != 0) {
+		event_base_free(base);
+		base = NULL;
+	}
+	return base;
+}
+
+int
+worker_check(const struct conf *c, FILE *errs)
+{
+	struct worker w;
+	int errors;
+
+	memset(&w, 0, sizeof(w));
+	w.conf = c;
+	if (c->global.user != NULL && getpwnam(c->global.user) == NULL) {
+		fprintf(errs, "%s:%d: user: no such user '%s'\n", c->file,
+		    c->global.user_where.line, c->global.user);
+		return 1;
+	}
+	if ((w.base = new_base()) == NULL) {
+		fprintf(errs, "daneproxy: cannot create an event loop\n");
+		return 1;
+	}
+	errors = build(&w, errs);
+	teardown(&w);
+	return errors;
+}
+
+/* Becomes [global] user: its uid, gid and supplementary groups. Refuses to
+ * go on as root when that fails. */
+static int
+drop_privileges(const struct conf *c)
+{
+	const char *user = c->global.user;
+	struct passwd *pw;
+
+	if (user == NULL)
+		return DP_OK;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_error("%s:%d: user: no such user '%s'", c->file,
+		    c->global.user_where.line, user);
+		return DP_ERR_INVALID;
+	}
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
+	    getgid() == pw->pw_gid)
+		return DP_OK;	/* started as that user already */
+	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_error("%s:%d: user: cannot switch to '%s': %s; refusing to "
+		    "run as uid %ld", c->file, c->global.user_where.line, user,
+		    strerror(errno), (long)geteuid());
+		return DP_ERR_IO;
+	}
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+		log_error("user: could regain root after switching to '%s'; "
+		    "refusing to run", user);
+		return DP_ERR_INTERNAL;
+	}
+	return DP_OK;
+}
+
+/* Leaves the signal handling the master set up: a fresh process starts from
+ * default dispositions, except that SIGHUP (the master reloads) and SIGINT
+ * (the master relays a Ctrl-C as SIGTERM) are not ours. */
+static void
+reset_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2 };
+	sigset_t all;
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+int
+worker_run(const struct worker_params *p)
+{
+	const struct conf *c = p->conf;
+	const struct conf_server *cs;
+	const struct conf_client *cc;
+	struct worker w;
+	pid_t master = getppid();
+	int rc = WORKER_EXIT_CONFIG;
+	size_t i = 0;
+
+	reset_signals();
+	memset(&w, 0, sizeof(w));
+	w.conf = c;
+	w.generation = p->generation;
+	w.index = p->index;
+	if (p->mx != NULL)
+		metrics_worker_attach(p->mx, p->slot);
+	for (cs = c->servers; cs != NULL; cs = cs->next)
+		dp_listen_inherit(&cs->listen, p->listen_fds[i++]);
+	for (cc = c->clients; cc != NULL; cc = cc->next)
+		dp_listen_inherit(&cc->listen, p->listen_fds[i++]);
+	if ((w.base = new_base()) == NULL) {
+		log_error("worker %u.%u: cannot create an event loop",
+		    w.generation, w.index);
+		goto out;
+	}
+	if (build(&w, stderr) != 0 || drop_privileges(c) != DP_OK)
+		goto out;
+	/* After the drop: a change of credentials clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master) {
+		log_error("worker %u.%u: master gone", w.generation, w.index);
+		goto out;
+	}
+	w.sig_term = evsignal_new(w.base, SIGTERM, sigterm_cb, &w);
+	w.sig_quit = evsignal_new(w.base, SIGQUIT, sigquit_cb, &w);
+	w.drain = evtimer_new(w.base, drain_cb, &w);
+	if (w.sig_term == NULL || w.sig_quit == NULL || w.drain == NULL ||
+	    event_add(w.sig_term, NULL) != 0 || event_add(w.sig_quit, NULL) != 0)
+		goto out;
+	if (start(&w) != DP_OK)
+		goto out;
+	if (write(p->ready_fd, "R", 1) != 1) {
+		log_error("worker %u.%u: cannot report to the master: %s",
+		    w.generation, w.index, strerror(errno));
+		goto out;
+	}
+	close(p->ready_fd);
+	log_debug("worker %u.%u serving (pid %ld, uid %ld)", w.generation,
+	    w.index, (long)getpid(), (long)geteuid());
+	event_base_dispatch(w.base);
+	rc = 0;
+ out:
+	teardown(&w);
+	return rc;
+}
