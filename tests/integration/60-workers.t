@@ -116,6 +116,31 @@ is "$(echo "$w3" | wc -l)" 2 "... two workers again"
 out=$(authed "$PORT" --parallel 2 --repeat 5 | grep '^summary')
 like "$out" 'ok=10 alert=0 error=0' "... and the listener keeps answering"
 
+# 3b. A reload that moves the listener: the new address answers, the old
+# one is closed. A reload whose new address is taken fails and changes
+# nothing.
+PORT2=$(lab_port)
+sed "s/^listen = 127.0.0.1:$PORT\$/listen = 127.0.0.1:$PORT2/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
+kill -HUP "$(lab_pid a)"
+lab_wait_log a 'reload: generation 6 serving' 20 >/dev/null
+like "$(authed "$PORT2")" 'result=ok' "a reload moving the listener: the new address serves"
+port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ok "... and the old one is closed once the old workers drained" _lab_poll 15 port_closed "$PORT"
+PORT3=$(lab_port)
+"$LAB_PYTHON" -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+open(sys.argv[2], "w").write("1"); time.sleep(60)' "$PORT3" "$LAB/taken" &
+taker=$!
+lab_wait_file "$LAB/taken" 5
+sed "s/^listen = 127.0.0.1:$PORT2\$/listen = 127.0.0.1:$PORT3/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
+kill -HUP "$(lab_pid a)"
+lab_wait_log a "listen: cannot listen on 127.0.0.1:$PORT3" 20 >/dev/null
+like "$(cat "$LAB/a.log")" "a\\.ini:[0-9]+: listen: cannot listen on 127.0.0.1:$PORT3: Address already in use" \
+  "a reload to an address in use fails, naming the line"
+like "$(cat "$LAB/a.log")" 'reload failed; generation 6 keeps serving' "... and generation 6 keeps serving"
+like "$(authed "$PORT2")" 'result=ok' "... on its address"
+kill "$taker"; wait "$taker" 2>/dev/null
+
 # 4. Drain: SIGTERM lets a long transfer finish (drain_timeout_ms = 8000),
 # while the listening socket closes at once. The transfer goes through a
 # client-role daneproxy, so a plain socket can drive it.
@@ -172,7 +197,8 @@ lab_wait_log d 'daneproxy stopped' 15 >/dev/null
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ok "... then the proxy stopped ($ms ms after SIGTERM, before the 8 s drain timeout)" test "$ms" -lt 8000
 
-# 5. ... and past drain_timeout_ms an idle connection is closed.
+# 5. ... and past drain_timeout_ms an idle connection is closed (SIGINT,
+# as from a terminal).
 SPORT=$(lab_port)
 server_conf "$SPORT" js $'workers = 1\ndrain_timeout_ms = 1000' >"$LAB/f.ini"
 dp_start f "$LAB/f.ini" || bail "no server role"
@@ -194,11 +220,13 @@ PY
 xpid=$!
 lab_wait_file "$LAB/xfer2.mark" 15 || diag "the connection did not start"
 t0=$("$LAB_PYTHON" -c 'import time; print(time.monotonic())')
-kill -TERM "$(lab_pid f)"
+# Ctrl-C in a terminal: SIGINT to the master and its workers alike. The
+# workers leave it to the master, which drains them as for SIGTERM.
+for p in $(workers_of f) "$(lab_pid f)"; do kill -INT "$p"; done
 wait "$xpid"
 t1=$(sed -n 's/closed_at=//p' "$LAB/xfer2.out")
 ms=$("$LAB_PYTHON" -c "print(int(($t1 - $t0) * 1000))" 2>/dev/null || echo -1)
-ok "an idle connection is closed at the 1 s drain timeout ($ms ms after SIGTERM)" test "$ms" -ge 800 -a "$ms" -lt 4000
+ok "SIGINT to every process: an idle connection is closed at the 1 s drain timeout ($ms ms after)" test "$ms" -ge 800 -a "$ms" -lt 4000
 like "$(cat "$LAB/f.log")" 'drain timeout \(1000 ms\): closing 1 connections' "... and logged so"
 
 # 6. max_connections counts the connections of all workers together.
