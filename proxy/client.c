@@ -586,8 +586,12 @@ client_route_start(struct client_route *rt)
 void
 client_route_stop(struct client_route *rt)
 {
+	struct cconn *c;
+
 	dp_listener_free(rt->listener);
 	rt->listener = NULL;
+	for (c = rt->conns; c != NULL; c = c->next)
+		http_relay_drain(c->hrelay);
 }
 
 unsigned

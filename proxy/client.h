@@ -30,7 +30,9 @@ int client_route_new(struct event_base *base, const struct conf_client *cc,
 /* Binds and starts accepting. Returns DP_OK or DP_ERR_IO (errno set). */
 int client_route_start(struct client_route *r);
 
-/* Stops accepting; connections in progress go on. */
+/* Stops accepting (draining): connections in progress go on, but an HTTP
+ * keep-alive connection (forward = http) takes no new request and closes
+ * once its requests are answered. */
 void client_route_stop(struct client_route *r);
 
 /* Connections open now. */

@@ -376,6 +376,22 @@ all_answered(struct http_relay *h)
 
 static void start_tunnel(struct http_relay *h);
 
+void
+http_relay_drain(struct http_relay *h)
+{
+	if (h == NULL || h->finished || h->closing || h->tunnel != NULL ||
+	    h->upgrade_pending)
+		return;
+	/* The request being received (if any) is the last one read. */
+	h->last_request = 1;
+	if (h->req.body != BODY_NONE)
+		return;
+	h->client_done = 1;
+	bufferevent_disable(h->cl, EV_READ);
+	if (h->m_count == 0 && h->resp.body == BODY_NONE)
+		all_answered(h);
+}
+
 /* Upstream → client: heads parsed for framing, passed on unchanged. */
 static void
 process_responses(struct http_relay *h)

@@ -43,6 +43,12 @@ int http_relay_start(struct event_base *base, struct bufferevent *client,
     struct bufferevent *upstream, const struct http_relay_opts *opts,
     relay_done_cb done, void *arg, struct http_relay **out);
 
+/* The proxy is draining (shutdown or reload): requests already read are
+ * answered, no new one is read, then the connection is closed, at once if
+ * it is idle. A connection upgraded after 101 carries on until it ends or
+ * the drain times out. Accepts NULL. */
+void http_relay_drain(struct http_relay *h);
+
 /* Stops (no callback) and frees; accepts NULL. */
 void http_relay_free(struct http_relay *h);
 

@@ -880,8 +880,14 @@ server_listener_start(struct server_listener *l)
 void
 server_listener_stop(struct server_listener *l)
 {
+	struct sconn *c;
+
 	dp_listener_free(l->listener);
 	l->listener = NULL;
+	/* Idle keep-alive HTTP connections close now, busy ones after their
+	 * answer, instead of lingering until the drain timeout cuts them. */
+	for (c = l->conns; c != NULL; c = c->next)
+		http_relay_drain(c->hrelay);
 }
 
 unsigned

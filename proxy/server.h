@@ -29,7 +29,9 @@ int server_listener_new(struct event_base *base, const struct conf_server *cs,
 /* Binds and starts accepting. Returns DP_OK or DP_ERR_IO (errno set). */
 int server_listener_start(struct server_listener *l);
 
-/* Stops accepting; connections in progress go on. */
+/* Stops accepting (draining): connections in progress go on, but an HTTP
+ * keep-alive connection (forward = http) takes no new request and closes
+ * once its requests are answered. */
 void server_listener_stop(struct server_listener *l);
 
 /* Connections open now (handshaking, connecting or relaying). */

@@ -398,5 +398,34 @@ is "$(dp_upstream_last up-raw "r['requests'][0]['header_list']")" \
   "[['Host', 'js.dp.test'], ['dane-client-identity', 'forged'], ['X-Weird', 'spaced'], ['Connection', 'close']]" \
   "client role default (forward = none): the request passes unchanged"
 
+# Draining (SIGTERM, or a reload's old workers): an idle keep-alive
+# connection is closed at once, not held until drain_timeout_ms cuts it.
+start_server drain "$NGINX_PORT" $'\n[global]\ndrain_timeout_ms = 8000'
+start_client drain-cl "$SP" 'forward = http'
+"$LAB_PYTHON" - "$CP" "$LAB/ka.mark" >"$LAB/ka.out" <<'PY' &
+import http.client, socket, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=15)
+c.request("GET", "/keepalive")
+r = c.getresponse()
+body = r.read()
+open(sys.argv[2], "w").write("1")
+t0 = time.monotonic()
+try:
+    d = c.sock.recv(100)
+except socket.timeout:
+    d = b"timeout"
+print("status=%d after=%r closed_ms=%d" % (r.status, d, (time.monotonic() - t0) * 1000))
+PY
+kapid=$!
+lab_wait_file "$LAB/ka.mark" 10 || diag "keep-alive request failed"
+kill -TERM "$(lab_pid drain)"
+wait "$kapid"
+out=$(cat "$LAB/ka.out")
+ms=$(sed -n 's/.*closed_ms=\([0-9]*\).*/\1/p' <<<"$out")
+like "$out" "status=200 after=b''" "draining: an idle keep-alive HTTP connection is closed cleanly"
+ok "... at once ($ms ms after SIGTERM), not at the 8 s drain timeout" test "${ms:-99999}" -lt 2000
+lab_wait_log drain 'daneproxy stopped' 5 >/dev/null
+unlike "$(cat "$LAB/drain.log")" 'drain timeout' "... so the proxy stopped without waiting for the drain timeout"
+
 dp_stop_all_checked
 done_testing
