@@ -45,14 +45,18 @@ echo "listening on 127.0.0.1:$UPSTREAM_PORT"
 
 say "3. daneproxy, server role, in front of the Join Server"
 SPORT=$(lab_port)
+APORT=$(lab_port)
 cat >"$LAB/js.ini" <<EOF
 [global]
 log_level = info
+workers = 2
+admin = 127.0.0.1:$APORT
 
 [dns]
 mode = validate
 resolvers = $LAB_FWD_RESOLVER
 trust_anchor_file = $LAB_TRUST_ANCHOR
+probe_name = dp.test
 
 [server js]
 listen = 127.0.0.1:$SPORT
@@ -123,6 +127,17 @@ echo "    rogue client: $out" | cut -c1-160
 lab_wait_log js 'outcome=refused' 5 >/dev/null || fail "the rogue client was not refused"
 grep 'outcome=refused' "$LAB/js.log" | tail -1 | sed 's/^/    /'
 echo "    connections the Join Server saw in all: $(dp_upstream_conns joinserver) (the rogue one never reached it)"
+
+say "8. What the operator sees: /readyz and /metrics of the server role"
+echo "    /readyz: $(curl -s "http://127.0.0.1:$APORT/readyz")"
+curl -s "http://127.0.0.1:$APORT/metrics" |
+  grep -E '^daneproxy_(connections_total|handshake_failures_total|dane_verifications_total)\{.*\} [1-9]|^daneproxy_(workers|tlsa_cache_(hits|misses)_total) ' |
+  sed 's/^/    /'
+
+say "9. Reload (SIGHUP): a new generation of workers takes over, the old one drains"
+kill -HUP "$(lab_pid js)"
+lab_wait_log js 'reload: generation 2 serving' 10 || fail "reload"
+grep -E 'reload|generation' "$LAB/js.log" | sed 's/^/    /'
 
 say "Done: stopping NSD, Unbound, both daneproxies and the Join Server"
 _tap_done=1   # not a test run: tap.sh must not call the exit a failure
