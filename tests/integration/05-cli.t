@@ -79,6 +79,12 @@ out=$("$DP" -t -c "$LAB/noanchor.ini" 2>&1); rc=$?
 is "$rc" 1 "-t: unreadable trust anchor fails"
 like "$out" "noanchor.ini:3: " "-t: ... named with the trust_anchor_file line"
 
+write_conf "$LAB/nouser.ini"
+printf '[global]\nuser = no-such-user-dp\n' >>"$LAB/nouser.ini"
+out=$("$DP" -t -c "$LAB/nouser.ini" 2>&1); rc=$?
+is "$rc" 1 "-t: a user that does not exist fails"
+like "$out" "nouser.ini:[0-9]+: user: no such user 'no-such-user-dp'" "... named with file, line and key"
+
 out=$("$DP" -t -c "$LAB/does-not-exist.ini" 2>&1); rc=$?
 is "$rc" 1 "-t: missing configuration file fails"
 like "$out" "does-not-exist.ini:0: " "-t: ... as FILE:0"
@@ -95,5 +101,31 @@ out=$(timeout 10 "$DP" -c "$LAB/busy.ini" 2>&1); rc=$?
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 isnt "$rc" 0 "a listen address in use: exits non-zero"
 like "$out" "busy.ini:5: listen: cannot listen on 127.0.0.1:$port" "... and says which listener and why"
+
+# The admin address taken: the same.
+write_conf "$LAB/busyadmin.ini"
+aport=$(lab_port)
+printf '[global]\nadmin = 127.0.0.1:%s\n' "$aport" >>"$LAB/busyadmin.ini"
+"$LAB_PYTHON" -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").write("ready"); time.sleep(30)' "$aport" "$LAB/busyadmin.ready" &
+holder=$!
+lab_wait_file "$LAB/busyadmin.ready" 5
+out=$(timeout 10 "$DP" -c "$LAB/busyadmin.ini" 2>&1); rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+is "$rc" 1 "the admin address in use: exits 1"
+like "$out" "busyadmin.ini:[0-9]+: admin: cannot listen on 127.0.0.1:$aport: Address already in use" "... and says why"
+
+# The master dies (SIGKILL): its workers follow it, none is left serving.
+write_conf "$LAB/orphan.ini"
+sed -i 's/^\[dns\]/[global]\nworkers = 2\n[dns]/' "$LAB/orphan.ini"
+lab_spawn orphan "$DP" -c "$LAB/orphan.ini"
+lab_wait_log orphan 'ready \(pid' 10
+master=$(lab_pid orphan)
+kids=$(for p in /proc/[0-9]*; do [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$master" ] && echo "${p#/proc/}"; done)
+is "$(echo "$kids" | wc -w)" 2 "two workers under the master"
+kill -KILL "$master"
+gone() { for p in $kids; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+ok "master killed: its workers exit too" _lab_poll 5 gone
 
 done_testing

@@ -768,6 +768,70 @@ test_client_verify_keys(void)
 	    "alpn: ", "empty ALPN protocol refused");
 }
 
+/* [global] workers, user, admin, drain_timeout_ms; [dns] probe_name;
+ * max_connections. */
+static void
+test_ops_keys(void)
+{
+	struct run run;
+
+	load(&run, SERVER_OK);
+	is_int(run.r, DP_OK, "ops defaults: loads");
+	if (run.c != NULL) {
+		is_int(run.c->global.workers, 1, "default workers 1");
+		ok(run.c->global.user == NULL, "default user: none");
+		is_int(run.c->global.admin.len, 0, "default admin: off");
+		is_int(run.c->global.drain_timeout_ms, 10000, "default drain_timeout_ms");
+		is_str(run.c->dns.probe_name, ".", "default probe_name: the root");
+		is_int(run.c->servers->max_connections, 10000, "default max_connections");
+	}
+	run_free(&run);
+
+	load(&run, "[global]\nworkers = AUTO\nuser = daneproxy\n"
+	    "admin = 127.0.0.1:9750\ndrain_timeout_ms = 0\n"
+	    "[dns]\nprobe_name = DP.Test.\n" SERVER_OK "max_connections = 7\n");
+	is_int(run.r, DP_OK, "ops keys set: loads");
+	if (run.c != NULL) {
+		is_int(run.c->global.workers, 0, "workers = auto is 0");
+		is_str(run.c->global.user, "daneproxy", "user");
+		is_int(run.c->global.user_where.line, 3, "user: its line kept");
+		ok(run.c->global.admin.len > 0, "admin set");
+		is_int(run.c->global.drain_timeout_ms, 0, "drain_timeout_ms = 0 allowed");
+		is_str(run.c->dns.probe_name, "dp.test", "probe_name normalised");
+		is_int(run.c->servers->max_connections, 7, "max_connections");
+	}
+	run_free(&run);
+
+	load(&run, "[dns]\nprobe_name = none\n" SERVER_OK);
+	ok(run.r == DP_OK && run.c != NULL && run.c->dns.probe_name == NULL,
+	    "probe_name = none: no probe");
+	run_free(&run);
+
+	expect_error("[global]\nworkers = 0\n" SERVER_OK, 2,
+	    "workers: 0 is out of range (1..64)", "workers = 0 refused");
+	expect_error("[global]\nworkers = 65\n" SERVER_OK, 2,
+	    "workers: 65 is out of range", "workers = 65 refused");
+	expect_error("[global]\nworkers = many\n" SERVER_OK, 2,
+	    "workers: ", "workers = many refused");
+	expect_error("[global]\nuser = -root\n" SERVER_OK, 2,
+	    "user: '-root' is not a user name", "user starting with '-' refused");
+	expect_error("[global]\nuser = a b\n" SERVER_OK, 2,
+	    "user: 'a b' is not a user name", "user with a space refused");
+	expect_error("[global]\nadmin = localhost:9750\n" SERVER_OK, 2,
+	    "admin: 'localhost:9750' is not a numeric address:port",
+	    "admin must be numeric");
+	expect_error("[global]\ndrain_timeout_ms = 3600001\n" SERVER_OK, 2,
+	    "drain_timeout_ms: 3600001 is out of range", "drain_timeout_ms cap");
+	expect_error("[dns]\nprobe_name = a..b\n" SERVER_OK, 2,
+	    "probe_name: ", "probe_name must be a name");
+	expect_error("[global]\nadmin = 127.0.0.1:8443\n" SERVER_OK, 4,
+	    "listen: 127.0.0.1:8443 is already the admin address (line 2)",
+	    "a listener on the admin address refused");
+	expect_error(SERVER_OK "max_connections = 0\n", 7,
+	    "max_connections: 0 is out of range (1..1000000)",
+	    "max_connections = 0 refused");
+}
+
 int
 main(void)
 {
@@ -781,5 +845,6 @@ main(void)
 	test_examples();
 	test_http_keys();
 	test_client_verify_keys();
+	test_ops_keys();
 	return done_testing();
 }
