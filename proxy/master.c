@@ -83,6 +83,9 @@ struct master {
 	int exit_code;
 	struct admin_server *admin;
 	struct dp_addr admin_addr;
+	int admin_change;		/* the pending generation moves or ends it */
+	evutil_socket_t admin_fd;	/* its new socket, bound, or -1 */
+	struct dp_addr admin_new;
 	struct dns_client *probe_dns;
 	struct dns_query *probe_q;
 	struct event *probe_timer;
@@ -93,6 +96,8 @@ struct master {
 static void generation_free(struct generation *g);
 static void generation_abort(struct generation *g, const char *why);
 static int worker_spawn(struct wproc *w);
+static void admin_commit(struct master *m);
+static void admin_cancel(struct master *m);
 
 /* ---- sockets -------------------------------------------------------------- */
 
@@ -361,6 +366,7 @@ generation_commit(struct generation *g)
 	m->mxm.generation = g->id;
 	m->mxm.workers_configured = g->n_w;
 	pool_prune(m);
+	admin_commit(m);
 	probe_setup(m);
 	if (m->reload_again) {
 		m->reload_again = 0;
@@ -382,7 +388,6 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 	if (n != 1)
 		return;		/* it exits: SIGCHLD tells the rest */
 	w->ready = 1;
-	w->quick_deaths = dp_now_ms() - w->started_ms < 1000 ? w->quick_deaths : 0;
 	if (g->state == GEN_STARTING && ++g->n_ready == g->n_w)
 		generation_commit(g);
 	else if (g->state == GEN_ACTIVE)
@@ -437,7 +442,9 @@ worker_exited(struct master *m, struct wproc *w, int status)
 	if (g->state == GEN_ACTIVE && !m->stopping) {
 		w->ready = 0;
 		delay = 0;
-		if (dp_now_ms() - w->started_ms < 1000) {
+		if (dp_now_ms() - w->started_ms >= 1000) {
+			w->quick_deaths = 0;
+		} else {
 			w->quick_deaths++;
 			delay = (uint64_t)1000 << (w->quick_deaths < 4 ? w->quick_deaths - 1 : 3);
 			if (delay > RESTART_DELAY_MAX_MS)
@@ -502,6 +509,7 @@ forget_master(struct master *m, struct wproc *self)
 			close(m->pool[k].fd);
 	admin_server_free(m->admin);
 	m->admin = NULL;
+	admin_cancel(m);
 	probe_stop(m);
 	if (m->probe_timer != NULL)
 		event_free(m->probe_timer);
@@ -658,6 +666,7 @@ generation_abort(struct generation *g, const char *why)
 		m->stopping = 2;
 	}
 	metrics_listener_rollback(m->mx);
+	admin_cancel(m);
 	pool_prune(m);
 	if (gen_running(g) == 0)
 		generation_free(g);
@@ -773,45 +782,72 @@ generation_start(struct master *m, struct conf *c)
 	}
 	conf_free(c);
 	metrics_listener_rollback(m->mx);
+	admin_cancel(m);
 	pool_prune(m);
 	return r;
 }
 
-/* The admin endpoint for c: kept, moved or turned off. Done before the
- * generation starts so that a bad address fails the reload. */
+/* The admin endpoint for c: kept, moved or turned off. The new socket is
+ * bound now, so that an address in use fails the reload, and served from
+ * admin_commit(), when c takes over. */
 static int
-admin_setup(struct master *m, const struct conf *c)
+admin_prepare(struct master *m, const struct conf *c)
 {
 	const struct dp_addr *a = &c->global.admin;
-	struct admin_handlers h = { metrics_body, ready_check, m };
-	struct admin_server *srv;
 	char buf[DP_ADDR_STRLEN];
-	evutil_socket_t fd;
 
+	m->admin_change = 0;
+	m->admin_fd = -1;
 	if (a->len == 0) {
-		admin_server_free(m->admin);
-		m->admin = NULL;
-		m->admin_addr.len = 0;
+		m->admin_change = m->admin != NULL;
 		return DP_OK;
 	}
 	if (m->admin != NULL && dp_addr_equal(&m->admin_addr, a))
 		return DP_OK;
-	if (dp_listen_socket(a, &fd) != DP_OK) {
+	if (dp_listen_socket(a, &m->admin_fd) != DP_OK) {
 		log_error("%s:%d: admin: cannot listen on %s: %s", c->file,
 		    c->global.admin_where.line, dp_addr_str((const struct
 		    sockaddr *)&a->ss, buf, sizeof(buf)), strerror(errno));
 		return DP_ERR_IO;
 	}
-	if (admin_server_new(m->base, fd, &h, &srv) != DP_OK) {
-		log_error("admin: cannot start the endpoint");
-		return DP_ERR_NOMEM;
-	}
-	admin_server_free(m->admin);
-	m->admin = srv;
-	m->admin_addr = *a;
-	log_info("admin endpoint on %s (/metrics, /healthz, /readyz)",
-	    dp_addr_str((const struct sockaddr *)&a->ss, buf, sizeof(buf)));
+	m->admin_change = 1;
+	m->admin_new = *a;
 	return DP_OK;
+}
+
+static void
+admin_cancel(struct master *m)
+{
+	if (m->admin_fd >= 0)
+		close(m->admin_fd);
+	m->admin_fd = -1;
+	m->admin_change = 0;
+}
+
+static void
+admin_commit(struct master *m)
+{
+	struct admin_handlers h = { metrics_body, ready_check, m };
+	char buf[DP_ADDR_STRLEN];
+	evutil_socket_t fd = m->admin_fd;
+
+	if (!m->admin_change)
+		return;
+	m->admin_change = 0;
+	m->admin_fd = -1;
+	admin_server_free(m->admin);
+	m->admin = NULL;
+	m->admin_addr.len = 0;
+	if (fd < 0)
+		return;
+	if (admin_server_new(m->base, fd, &h, &m->admin) != DP_OK) {
+		log_error("admin: cannot start the endpoint: out of memory");
+		return;
+	}
+	m->admin_addr = m->admin_new;
+	log_info("admin endpoint on %s (/metrics, /healthz, /readyz)",
+	    dp_addr_str((const struct sockaddr *)&m->admin_addr.ss, buf,
+	    sizeof(buf)));
 }
 
 /* Logs each line of a memory stream's text as an error. */
@@ -860,9 +896,14 @@ reload(struct master *m)
 		return;
 	}
 	free(text);
-	if (admin_setup(m, c) != DP_OK || generation_start(m, c) != DP_OK) {
-		if (admin_setup(m, m->active->conf) != DP_OK)
-			log_error("admin: endpoint lost");
+	if (admin_prepare(m, c) != DP_OK) {
+		conf_free(c);
+		log_error("reload failed; generation %u keeps serving",
+		    m->active->id);
+		m->mxm.reloads_failed++;
+		return;
+	}
+	if (generation_start(m, c) != DP_OK) {
 		log_error("reload failed; generation %u keeps serving",
 		    m->active->id);
 		m->mxm.reloads_failed++;
@@ -950,6 +991,7 @@ master_run(struct conf *conf)
 	int ok = 0;
 
 	memset(&m, 0, sizeof(m));
+	m.admin_fd = -1;
 	m.probe_state = 1;
 	m.mxm.start_time = (uint64_t)time(NULL);
 	if ((m.base = event_base_new()) == NULL ||
@@ -973,10 +1015,11 @@ master_run(struct conf *conf)
 		conf_free(conf);
 		goto out;
 	}
-	if (admin_setup(&m, conf) != DP_OK) {
+	if (admin_prepare(&m, conf) != DP_OK) {
 		conf_free(conf);
 		goto out;
 	}
+	admin_commit(&m);	/* /healthz answers while the workers start */
 	if (generation_start(&m, conf) != DP_OK) {
 		m.exit_code = 1;
 		goto out;
@@ -996,6 +1039,7 @@ master_run(struct conf *conf)
 		generation_free(g);
 	}
 	probe_stop(&m);
+	admin_cancel(&m);
 	admin_server_free(m.admin);
 	while (m.n_pool > 0)
 		close(m.pool[--m.n_pool].fd);

@@ -152,6 +152,32 @@ is "$(metric 'daneproxy_reloads_total{result="ok"}') $(metric 'daneproxy_reloads
 is "$(metric daneproxy_config_generation)" 2 "configuration generation 2"
 check_traffic "after a reload"
 
+# A reload moving the admin endpoint: the new address serves (the same
+# counters), the old one is closed; a reload to a taken address fails and
+# the endpoint stays where it was.
+sed -i '$d' "$LAB/a.ini"    # the bogus line
+APORT_NEW=$(lab_port)
+sed -i "s/^admin = 127.0.0.1:$APORT\$/admin = 127.0.0.1:$APORT_NEW/" "$LAB/a.ini"
+kill -HUP "$(lab_pid a)"
+lab_wait_log a 'reload: generation 3 serving' 20 >/dev/null
+APORT_OLD=$APORT; APORT=$APORT_NEW
+is "$(get /healthz)" 200 "admin moved by a reload: the new address answers"
+is "$(metric "daneproxy_connections_total{$L,outcome=\"ok\"}")" 7 "... with the same counters"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$APORT_OLD/healthz")" 000 "... and the old address is closed"
+APORT_TAKEN=$(lab_port)
+"$LAB_PYTHON" -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").write("1"); time.sleep(30)' "$APORT_TAKEN" "$LAB/taken" &
+taker=$!
+lab_wait_file "$LAB/taken" 5
+sed -i "s/^admin = 127.0.0.1:$APORT\$/admin = 127.0.0.1:$APORT_TAKEN/" "$LAB/a.ini"
+kill -HUP "$(lab_pid a)"
+lab_wait_log a "admin: cannot listen on 127.0.0.1:$APORT_TAKEN" 20 >/dev/null
+like "$(grep 'reload failed' "$LAB/a.log" | tail -1)" 'generation 3 keeps serving' "admin moved to a taken address: the reload fails"
+is "$(get /healthz)" 200 "... and the endpoint still answers where it was"
+kill "$taker"; wait "$taker" 2>/dev/null
+sed -i "s/^admin = 127.0.0.1:$APORT_TAKEN\$/admin = 127.0.0.1:$APORT/" "$LAB/a.ini"
+
 # HTTP edges.
 is "$(get /nope)" 404 "unknown path: 404"
 is "$(get /metrics -X POST)" 405 "POST: 405"
