@@ -689,6 +689,30 @@ worker_count(const struct conf *c)
 	return n < 1 ? 1 : n > CONF_MAX_WORKERS ? CONF_MAX_WORKERS : (unsigned)n;
 }
 
+/* Gives g the listening socket for one [server] or [client] section (line)
+ * and claims its metrics. Logs and fails when the address cannot be bound. */
+static int
+gen_add_listener(struct generation *g, enum mx_role role, const char *name,
+    const struct dp_addr *listen, int line, unsigned max_connections)
+{
+	char addr[DP_ADDR_STRLEN];
+
+	dp_addr_str((const struct sockaddr *)&listen->ss, addr, sizeof(addr));
+	if (pool_get(g->m, listen, &g->fds[g->n_fds]) != DP_OK) {
+		log_error("%s:%d: listen: cannot listen on %s: %s", g->conf->file,
+		    line, addr, strerror(errno));
+		return DP_ERR_IO;
+	}
+	g->n_fds++;
+	if (metrics_listener_claim(g->m->mx, role, name, addr,
+	    max_connections) < 0) {
+		log_error("%s:%d: too many listeners for the metrics region",
+		    g->conf->file, line);
+		return DP_ERR_SPACE;
+	}
+	return DP_OK;
+}
+
 /* Binds what c needs, claims its metrics and starts its workers. On failure
  * the problem has been logged, c is freed and nothing else changed. */
 static int
@@ -697,7 +721,6 @@ generation_start(struct master *m, struct conf *c)
 	const struct conf_server *cs;
 	const struct conf_client *cc;
 	struct generation *g = NULL;
-	char addr[DP_ADDR_STRLEN];
 	struct timeval tv = { START_TIMEOUT_MS / 1000, 0 };
 	unsigned i;
 	int r = DP_ERR_NOMEM;
@@ -721,38 +744,14 @@ generation_start(struct master *m, struct conf *c)
 	}
 	m->pending = g;		/* pool_prune keeps its sockets */
 	r = DP_ERR_IO;
-	for (cs = c->servers; cs != NULL; cs = cs->next) {
-		dp_addr_str((const struct sockaddr *)&cs->listen.ss, addr,
-		    sizeof(addr));
-		if (pool_get(m, &cs->listen, &g->fds[g->n_fds]) != DP_OK) {
-			log_error("%s:%d: listen: cannot listen on %s: %s", c->file,
-			    cs->where.line, addr, strerror(errno));
+	for (cs = c->servers; cs != NULL; cs = cs->next)
+		if (gen_add_listener(g, MX_SERVER, cs->name, &cs->listen,
+		    cs->where.line, cs->max_connections) != DP_OK)
 			goto fail;
-		}
-		g->n_fds++;
-		if (metrics_listener_claim(m->mx, MX_SERVER, cs->name, addr,
-		    cs->max_connections) < 0) {
-			log_error("%s:%d: too many listeners for the metrics "
-			    "region", c->file, cs->where.line);
+	for (cc = c->clients; cc != NULL; cc = cc->next)
+		if (gen_add_listener(g, MX_CLIENT, cc->name, &cc->listen,
+		    cc->where.line, cc->max_connections) != DP_OK)
 			goto fail;
-		}
-	}
-	for (cc = c->clients; cc != NULL; cc = cc->next) {
-		dp_addr_str((const struct sockaddr *)&cc->listen.ss, addr,
-		    sizeof(addr));
-		if (pool_get(m, &cc->listen, &g->fds[g->n_fds]) != DP_OK) {
-			log_error("%s:%d: listen: cannot listen on %s: %s", c->file,
-			    cc->where.line, addr, strerror(errno));
-			goto fail;
-		}
-		g->n_fds++;
-		if (metrics_listener_claim(m->mx, MX_CLIENT, cc->name, addr,
-		    cc->max_connections) < 0) {
-			log_error("%s:%d: too many listeners for the metrics "
-			    "region", c->file, cc->where.line);
-			goto fail;
-		}
-	}
 	g->id = ++m->next_gen;
 	g->state = GEN_STARTING;
 	g->next = m->gens;

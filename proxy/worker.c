@@ -149,31 +149,29 @@ build(struct worker *w, FILE *errs)
 }
 
 static int
+listen_failed(const struct worker *w, int line, const struct dp_addr *a)
+{
+	char addr[DP_ADDR_STRLEN];
+
+	log_error("%s:%d: listen: cannot listen on %s: %s", w->conf->file, line,
+	    dp_addr_str((const struct sockaddr *)&a->ss, addr, sizeof(addr)),
+	    strerror(errno));
+	return DP_ERR_IO;
+}
+
+static int
 start(struct worker *w)
 {
 	const struct conf_server *cs = w->conf->servers;
 	const struct conf_client *cc = w->conf->clients;
-	char addr[DP_ADDR_STRLEN];
 	size_t i;
 
-	for (i = 0; i < w->n_servers; i++, cs = cs->next) {
-		if (server_listener_start(w->servers[i]) != DP_OK) {
-			log_error("%s:%d: listen: cannot listen on %s: %s",
-			    w->conf->file, cs->where.line, dp_addr_str(
-			    (const struct sockaddr *)&cs->listen.ss, addr,
-			    sizeof(addr)), strerror(errno));
-			return DP_ERR_IO;
-		}
-	}
-	for (i = 0; i < w->n_clients; i++, cc = cc->next) {
-		if (client_route_start(w->clients[i]) != DP_OK) {
-			log_error("%s:%d: listen: cannot listen on %s: %s",
-			    w->conf->file, cc->where.line, dp_addr_str(
-			    (const struct sockaddr *)&cc->listen.ss, addr,
-			    sizeof(addr)), strerror(errno));
-			return DP_ERR_IO;
-		}
-	}
+	for (i = 0; i < w->n_servers; i++, cs = cs->next)
+		if (server_listener_start(w->servers[i]) != DP_OK)
+			return listen_failed(w, cs->where.line, &cs->listen);
+	for (i = 0; i < w->n_clients; i++, cc = cc->next)
+		if (client_route_start(w->clients[i]) != DP_OK)
+			return listen_failed(w, cc->where.line, &cc->listen);
 	return DP_OK;
 }
 

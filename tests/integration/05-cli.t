@@ -92,11 +92,7 @@ like "$out" "does-not-exist.ini:0: " "-t: ... as FILE:0"
 # A port already taken: daneproxy exits non-zero with the reason.
 write_conf "$LAB/busy.ini"
 port=$(sed -n 's/^listen = 127.0.0.1://p' "$LAB/busy.ini")
-"$LAB_PYTHON" -c 'import socket,sys,time
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").write("ready"); time.sleep(30)' "$port" "$LAB/busy.ready" &
-holder=$!
-lab_wait_file "$LAB/busy.ready" 5
+holder=$(lab_hold_port "$port")
 out=$(timeout 10 "$DP" -c "$LAB/busy.ini" 2>&1); rc=$?
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 isnt "$rc" 0 "a listen address in use: exits non-zero"
@@ -106,11 +102,7 @@ like "$out" "busy.ini:5: listen: cannot listen on 127.0.0.1:$port" "... and says
 write_conf "$LAB/busyadmin.ini"
 aport=$(lab_port)
 printf '[global]\nadmin = 127.0.0.1:%s\n' "$aport" >>"$LAB/busyadmin.ini"
-"$LAB_PYTHON" -c 'import socket,sys,time
-s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").write("ready"); time.sleep(30)' "$aport" "$LAB/busyadmin.ready" &
-holder=$!
-lab_wait_file "$LAB/busyadmin.ready" 5
+holder=$(lab_hold_port "$aport")
 out=$(timeout 10 "$DP" -c "$LAB/busyadmin.ini" 2>&1); rc=$?
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 is "$rc" 1 "the admin address in use: exits 1"

@@ -127,11 +127,7 @@ like "$(authed "$PORT2")" 'result=ok' "a reload moving the listener: the new add
 port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ok "... and the old one is closed once the old workers drained" _lab_poll 15 port_closed "$PORT"
 PORT3=$(lab_port)
-"$LAB_PYTHON" -c 'import socket,sys,time
-s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
-open(sys.argv[2], "w").write("1"); time.sleep(60)' "$PORT3" "$LAB/taken" &
-taker=$!
-lab_wait_file "$LAB/taken" 5
+taker=$(lab_hold_port "$PORT3")
 sed "s/^listen = 127.0.0.1:$PORT2\$/listen = 127.0.0.1:$PORT3/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
 kill -HUP "$(lab_pid a)"
 lab_wait_log a "listen: cannot listen on 127.0.0.1:$PORT3" 20 >/dev/null

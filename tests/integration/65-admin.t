@@ -165,11 +165,7 @@ is "$(get /healthz)" 200 "admin moved by a reload: the new address answers"
 is "$(metric "daneproxy_connections_total{$L,outcome=\"ok\"}")" 7 "... with the same counters"
 is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$APORT_OLD/healthz")" 000 "... and the old address is closed"
 APORT_TAKEN=$(lab_port)
-"$LAB_PYTHON" -c 'import socket,sys,time
-s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").write("1"); time.sleep(30)' "$APORT_TAKEN" "$LAB/taken" &
-taker=$!
-lab_wait_file "$LAB/taken" 5
+taker=$(lab_hold_port "$APORT_TAKEN")
 sed -i "s/^admin = 127.0.0.1:$APORT\$/admin = 127.0.0.1:$APORT_TAKEN/" "$LAB/a.ini"
 kill -HUP "$(lab_pid a)"
 lab_wait_log a "admin: cannot listen on 127.0.0.1:$APORT_TAKEN" 20 >/dev/null

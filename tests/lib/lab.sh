@@ -9,7 +9,7 @@
 #
 # Functions (details above each one):
 #   lab_init, lab_skip_unless_root_tools, lab_port, lab_spawn, lab_stop,
-#   lab_pid, lab_wait_log, lab_wait_port, lab_wait_file, lab_certs,
+#   lab_pid, lab_wait_log, lab_wait_port, lab_wait_file, lab_hold_port, lab_certs,
 #   lab_dns_start, lab_dns_query_count, lab_upstream_start,
 #   lab_upstream_records, lab_upstream_wait
 # Exported: LAB, LAB_PYTHON (python3 to use), DP_SOURCE_DIR, DP_BUILD, and
@@ -240,6 +240,18 @@ lab_wait_file() {
 		diag "lab_wait_file: $1 still missing after ${2:-10}s"
 		return 1
 	}
+}
+
+# lab_hold_port PORT: a background process binds and listens on
+# 127.0.0.1:PORT (an address in use); prints its pid once it holds the port.
+lab_hold_port() {
+	local mark=$LAB/hold.$1 pid
+	"$LAB_PYTHON" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").write("1"); time.sleep(60)' "$1" "$mark" >/dev/null 2>&1 &
+	pid=$!
+	lab_wait_file "$mark" 5 || return 1
+	echo "$pid"
 }
 
 # lab_certs: the demo PKI (certs/mkcerts.sh) in $LAB/certs; exports LAB_CERTS.
