@@ -88,5 +88,43 @@ ok "... the third and fourth are closed at once ($c3, $c4 ms)" \
   test "$c3" != open -a "${c3:-9999}" -lt 1000 -a "$c4" != open -a "${c4:-9999}" -lt 1000
 like "$(cat "$LAB/c.log")" 'handshakes in progress' "... and the refusal is logged"
 
+# 4. connect_timeout_ms: an upstream that never completes the TCP handshake
+# (its accept queue is full, so the kernel drops our SYN). In HTTP mode the
+# client gets 504 once the timeout passes.
+BH=$(lab_port)
+"$LAB_PYTHON" - "$BH" "$LAB/bh.mark" <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket(); s.bind(("127.0.0.1", port)); s.listen(0)
+fill = []
+for _ in range(4):        # more than the queue holds: it is full
+    f = socket.socket(); f.setblocking(False)
+    try:
+        f.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    fill.append(f)
+time.sleep(0.5)
+open(sys.argv[2], "w").write("1")
+time.sleep(60)
+PY
+bh=$!
+lab_wait_file "$LAB/bh.mark" 5 || diag "the black-hole upstream did not start"
+PORT=$(lab_port)
+{ dp_dns_section resolver-ad
+  printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$PORT" "$C/server-chain.crt" "$C/server.key" "$BH"
+  printf 'allow = _lorawan-ns.ns1.dp.test\nforward = http\nconnect_timeout_ms = 700\n'; } >"$LAB/d.ini"
+dp_start d "$LAB/d.ini" || bail "no daneproxy"
+t0=$(date +%s%N)
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
+      --clientid _lorawan-ns.ns1.dp.test --send 'GET / HTTP/1.1\r\nHost: js\r\n\r\n' --timeout-ms 8000 2>&1)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+like "$out" 'HTTP/1.1 504' "connect_timeout_ms = 700: an upstream that never answers the SYN gives 504"
+ok "... after about 0.7 s ($ms ms)" test "$ms" -ge 600 -a "$ms" -lt 3000
+lab_wait_log d 'upstream connect timeout' 5 >/dev/null
+like "$(cat "$LAB/d.log")" 'outcome=error reason="upstream connect timeout"' "... logged so"
+kill "$bh" 2>/dev/null; wait "$bh" 2>/dev/null
+
 dp_stop_all_checked
 done_testing
