@@ -17,7 +17,6 @@ lab_dns_start
 C=$LAB_CERTS
 REQ='GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 for mode in validate resolver-ad; do
   lab_upstream_start "up-$mode" --proxy v2
@@ -54,11 +53,11 @@ for mode in validate resolver-ad; do
   echo "$mode: connection with request, cold TLSA lookup: $(echo "scale=2; $coldt / 5" | bc) ms; warm: $(echo "scale=2; $warmt / 5" | bc) ms (mean of 5)"
 
   # Warm-cache full handshakes.
-  t0=$(cpu_ticks "$pid")
+  t0=$(dp_cpu_ticks "$pid")
   out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
         --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --quiet \
         --parallel $PAR --repeat $((CONNS / PAR)) --timeout-ms 10000 | grep '^summary')
-  t1=$(cpu_ticks "$pid")
+  t1=$(dp_cpu_ticks "$pid")
   hz=$(getconf CLK_TCK)
   ms=$(echo "scale=3; ($t1 - $t0) * 1000 / $hz" | bc)
   echo "$mode: $out"

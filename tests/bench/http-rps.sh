@@ -23,7 +23,6 @@ lab_nginx_start ng || bail "no nginx"
 # wrk's requests would fill the access log: keep it, it costs nginx the same
 # in every run.
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # rps URL: wrk's Requests/sec (and a check that no request failed).
@@ -58,9 +57,9 @@ for fwd in http none; do
   dp_start "cr-$fwd" "$LAB/client-$fwd.ini" || bail "no daneproxy client role"
   # One request first, so the TLSA answer is cached before measuring.
   curl -sS -o /dev/null --max-time 5 "http://127.0.0.1:$CP/warm" || bail "no answer through both roles"
-  s0=$(cpu_ticks "$(lab_pid "dp-$fwd")"); c0=$(cpu_ticks "$(lab_pid "cr-$fwd")")
+  s0=$(dp_cpu_ticks "$(lab_pid "dp-$fwd")"); c0=$(dp_cpu_ticks "$(lab_pid "cr-$fwd")")
   r=$(rps "http://127.0.0.1:$CP/bench")
-  s1=$(cpu_ticks "$(lab_pid "dp-$fwd")"); c1=$(cpu_ticks "$(lab_pid "cr-$fwd")")
+  s1=$(dp_cpu_ticks "$(lab_pid "dp-$fwd")"); c1=$(dp_cpu_ticks "$(lab_pid "cr-$fwd")")
   printf 'client role -> server role (forward = %-4s) -> nginx: %s requests/s  (CPU: server role %s s, client role %s s)\n' \
     "$fwd" "$r" "$(echo "scale=2; ($s1 - $s0) / $hz" | bc)" "$(echo "scale=2; ($c1 - $c0) / $hz" | bc)"
   if [[ $fwd == http ]]; then

@@ -18,17 +18,6 @@ C=$LAB_CERTS
 REQ='GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 lab_upstream_start up --proxy v2
 
-# cpu_ticks PID: user+system ticks of PID and its live children.
-cpu_ticks() {
-  local t=0 p
-  for p in /proc/[0-9]*; do
-    if [ "${p#/proc/}" = "$1" ] || [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$1" ]; then
-      t=$((t + $(awk '{print $14 + $15}' "$p/stat" 2>/dev/null || echo 0)))
-    fi
-  done
-  echo "$t"
-}
-
 echo "machine: $(nproc) CPUs, $(openssl version)"
 for workers in 1 auto; do
   PORT=$(lab_port)
@@ -44,11 +33,11 @@ for workers in 1 auto; do
   # warm the TLSA cache of every worker
   dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
     --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --quiet --parallel 4 --repeat 10 >/dev/null
-  t0=$(cpu_ticks "$pid")
+  t0=$(dp_cpu_ticks "$pid")
   out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
         --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --quiet \
         --parallel "$PAR" --repeat $((CONNS / PAR)) --timeout-ms 10000 | grep '^summary')
-  t1=$(cpu_ticks "$pid")
+  t1=$(dp_cpu_ticks "$pid")
   hz=$(getconf CLK_TCK)
   ms=$(echo "scale=3; ($t1 - $t0) * 1000 / $hz" | bc)
   elapsed=$(echo "$out" | sed -n 's/.*elapsed_ms=\([0-9.]*\).*/\1/p')

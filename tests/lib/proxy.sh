@@ -68,3 +68,15 @@ dp_stop_all_checked() {
   done
   is "$bad" "" "every daneproxy stopped cleanly, no sanitizer report"
 }
+
+# dp_cpu_ticks PID: user+system clock ticks used so far by daneproxy's
+# master PID and its live workers (for benchmarks).
+dp_cpu_ticks() {
+  local t=0 p
+  for p in /proc/[0-9]*; do
+    if [ "${p#/proc/}" = "$1" ] || [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$1" ]; then
+      t=$((t + $(awk '{print $14 + $15}' "$p/stat" 2>/dev/null || echo 0)))
+    fi
+  done
+  echo "$t"
+}
