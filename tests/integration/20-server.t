@@ -79,7 +79,9 @@ refused() {
 for mode in validate resolver-ad; do
   lab_upstream_start "up-$mode" --proxy v2
   PORT=$(lab_port)
-  server_conf "$mode" "$PORT" "$UPSTREAM_PORT" >"$LAB/server-$mode.ini"
+  APORT=$(lab_port)
+  { server_conf "$mode" "$PORT" "$UPSTREAM_PORT"
+    printf '[global]\nadmin = 127.0.0.1:%s\n' "$APORT"; } >"$LAB/server-$mode.ini"
   dp_start "dp-$mode" "$LAB/server-$mode.ini" || bail "daneproxy did not start"
   resolver=fwd; [ "$mode" = resolver-ad ] && resolver=ad
 
@@ -89,7 +91,17 @@ for mode in validate resolver-ad; do
   out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
         --clientid "$burst" --parallel 200 --timeout-ms 20000 --quiet 2>&1 | grep '^summary')
   like "$out" 'ok=200 ' "$mode: 200 concurrent handshakes for one uncached name all accepted"
-  is "$(lab_dns_query_count "$burst" TLSA $resolver)" 1 "$mode: ... caused exactly one TLSA query"
+  # The property: the cache merged them into one lookup (daneproxy's own
+  # count). On the wire, our resolver-ad client sends exactly one query;
+  # libunbound (validate) may retransmit once when the machine is starved.
+  is "$(curl -s "http://127.0.0.1:$APORT/metrics" | awk '$1 == "daneproxy_tlsa_lookup_duration_seconds_count" { print $2 }')" 1 \
+    "$mode: ... one TLSA lookup started by daneproxy"
+  wire=$(lab_dns_query_count "$burst" TLSA $resolver)
+  if [ "$mode" = resolver-ad ]; then
+    is "$wire" 1 "$mode: ... exactly one TLSA query reached the resolver"
+  else
+    ok "$mode: ... one TLSA query reached the forwarder ($wire; a libunbound retransmit allowed)" test "$wire" -ge 1 -a "$wire" -le 2
+  fi
 
   accepted "$mode" _lorawan-ns.ns1.dp.test "$C/client.crt" "$C/client.key" "secure exact underscore name"
   accepted "$mode" dev1._device.dp.test "$C/client.crt" "$C/client.key" "wildcard *._device"
