@@ -18,16 +18,15 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "err.h"
 #include "http1.h"
+#include "listen.h"
 #include "log.h"
 
 #define ADMIN_MAX_HEADERS 100
 #define ADMIN_WRITE_TIMEOUT_MS 5000
 #define ADMIN_LINGER_MS 2000
-#define ADMIN_ACCEPT_PAUSE_MS 1000	/* after accept() failed (EMFILE …) */
 #define ADMIN_WHY_MAX 200
 
 enum aconn_state {
@@ -46,8 +45,7 @@ struct aconn {
 
 struct admin_server {
 	struct event_base *base;
-	struct evconnlistener *evl;
-	struct event *resume;		/* re-enables accepting after a pause */
+	struct dp_listener *listener;	/* pauses itself when accept() fails */
 	struct admin_handlers h;
 	struct aconn *conns;
 	unsigned n_conns;
@@ -267,8 +265,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 {
 	struct admin_server *a = arg;
 	struct aconn *c;
@@ -301,30 +298,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 	timer_arm(c, ADMIN_HEAD_TIMEOUT_MS);
 }
 
-static void
-resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct admin_server *a = arg;
-
-	evconnlistener_enable(a->evl);
-}
-
-/* accept() failed for a reason other than a retriable one (EMFILE, ENFILE,
- * ENOBUFS): the connection stays queued, so pause instead of spinning. */
-static void
-accept_error_cb(struct evconnlistener *evl, void *arg)
-{
-	struct admin_server *a = arg;
-	struct timeval tv = { ADMIN_ACCEPT_PAUSE_MS / 1000,
-	    (ADMIN_ACCEPT_PAUSE_MS % 1000) * 1000 };
-	int e = EVUTIL_SOCKET_ERROR();
-
-	log_warn("admin: accept: %s: pausing for %d ms",
-	    evutil_socket_error_to_string(e), ADMIN_ACCEPT_PAUSE_MS);
-	evconnlistener_disable(evl);
-	event_add(a->resume, &tv);
-}
-
 int
 admin_server_new(struct event_base *base, evutil_socket_t fd,
     const struct admin_handlers *h, struct admin_server **out)
@@ -338,21 +311,11 @@ admin_server_new(struct event_base *base, evutil_socket_t fd,
 	}
 	a->base = base;
 	a->h = *h;
-	if ((a->resume = evtimer_new(base, resume_cb, a)) == NULL) {
-		close(fd);
+	if (dp_listener_start_fd(base, fd, "admin", accept_cb, a,
+	    &a->listener) != DP_OK) {
 		free(a);
 		return DP_ERR_NOMEM;
 	}
-	/* Backlog 0: the socket listens already. */
-	a->evl = evconnlistener_new(base, accept_cb, a,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (a->evl == NULL) {
-		close(fd);
-		event_free(a->resume);
-		free(a);
-		return DP_ERR_NOMEM;
-	}
-	evconnlistener_set_error_cb(a->evl, accept_error_cb);
 	*out = a;
 	return DP_OK;
 }
@@ -362,8 +325,7 @@ admin_server_free(struct admin_server *a)
 {
 	if (a == NULL)
 		return;
-	evconnlistener_free(a->evl);
-	event_free(a->resume);
+	dp_listener_free(a->listener);
 	while (a->conns != NULL)
 		aconn_free(a->conns);
 	free(a);

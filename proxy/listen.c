@@ -117,45 +117,46 @@ error_cb(struct evconnlistener *evl, void *arg)
 }
 
 int
-dp_listener_start(struct event_base *base, const struct dp_addr *addr,
+dp_listener_start_fd(struct event_base *base, evutil_socket_t fd,
     const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out)
 {
 	struct dp_listener *l;
-	evutil_socket_t fd;
-	int e;
 
 	*out = NULL;
-	if ((l = calloc(1, sizeof(*l))) == NULL)
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->resume = evtimer_new(base, resume_cb, l)) == NULL) {
+		free(l);
+		close(fd);
 		return DP_ERR_NOMEM;
+	}
 	l->name = name;
 	l->cb = cb;
 	l->arg = arg;
-	if ((l->resume = evtimer_new(base, resume_cb, l)) == NULL) {
-		free(l);
-		return DP_ERR_NOMEM;
-	}
-	if ((fd = inherited_take(addr)) < 0 &&
-	    dp_listen_socket(addr, &fd) != DP_OK) {
-		e = errno;
-		event_free(l->resume);
-		free(l);
-		errno = e;
-		return DP_ERR_IO;
-	}
 	/* Backlog 0: the socket listens already. */
 	l->evl = evconnlistener_new(base, accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l->evl == NULL) {
-		e = errno;
 		close(fd);
 		event_free(l->resume);
 		free(l);
-		errno = e;
-		return DP_ERR_IO;
+		return DP_ERR_NOMEM;
 	}
 	evconnlistener_set_error_cb(l->evl, error_cb);
 	*out = l;
 	return DP_OK;
+}
+
+int
+dp_listener_start(struct event_base *base, const struct dp_addr *addr,
+    const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out)
+{
+	evutil_socket_t fd;
+
+	*out = NULL;
+	if ((fd = inherited_take(addr)) < 0 &&
+	    dp_listen_socket(addr, &fd) != DP_OK)
+		return DP_ERR_IO;
+	return dp_listener_start_fd(base, fd, name, cb, arg, out);
 }
 
 void

@@ -25,6 +25,11 @@ typedef void (*dp_accept_cb)(void *arg, evutil_socket_t fd,
 int dp_listener_start(struct event_base *base, const struct dp_addr *addr,
     const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out);
 
+/* The same on fd, a socket already bound and listening (ownership taken,
+ * closed on failure too). Returns DP_OK or DP_ERR_NOMEM. */
+int dp_listener_start_fd(struct event_base *base, evutil_socket_t fd,
+    const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out);
+
 /* Creates a TCP socket bound to addr and listening: non-blocking,
  * close-on-exec, SO_REUSEADDR. Returns DP_OK with *fd set, or DP_ERR_IO with
  * errno set. */
