@@ -57,10 +57,15 @@ struct mx_block {
 
 enum { SLOT_FREE = 0, SLOT_TAKEN = 1 };
 
+/* Master-only bookkeeping of a worker slot, kept apart from the counters
+ * so that scanning the slots touches one page, not one per slot. */
+struct mx_slot_info {
+	int state;			/**< SLOT_* */
+	pid_t pid;
+	unsigned generation;
+};
+
 struct mx_slot {
-	int state;			/**< SLOT_*; master only */
-	pid_t pid;			/**< master only */
-	unsigned generation;		/**< master only */
 	struct mx_block c;		/**< written by the worker in the slot */
 };
 
@@ -82,6 +87,7 @@ struct mx_listener {
 struct mx_region {
 	struct mx_listener listeners[CONF_MAX_LISTENERS];
 	struct mx_block retired;	/**< workers gone, folded in */
+	struct mx_slot_info info[MX_MAX_SLOTS];
 	struct mx_slot slots[MX_MAX_SLOTS];
 };
 
@@ -281,12 +287,12 @@ metrics_slot_take(struct mx_region *r, unsigned generation)
 	int s;
 
 	for (s = 0; s < MX_MAX_SLOTS; s++) {
-		if (r->slots[s].state != SLOT_FREE)
+		if (r->info[s].state != SLOT_FREE)
 			continue;
 		memset((void *)&r->slots[s].c, 0, sizeof(r->slots[s].c));
-		r->slots[s].state = SLOT_TAKEN;
-		r->slots[s].pid = 0;
-		r->slots[s].generation = generation;
+		r->info[s].state = SLOT_TAKEN;
+		r->info[s].pid = 0;
+		r->info[s].generation = generation;
 		return s;
 	}
 	return DP_ERR_SPACE;
@@ -296,7 +302,7 @@ void
 metrics_slot_set_pid(struct mx_region *r, int slot, pid_t pid)
 {
 	if (slot >= 0 && slot < MX_MAX_SLOTS)
-		r->slots[slot].pid = pid;
+		r->info[slot].pid = pid;
 }
 
 static void
@@ -342,7 +348,7 @@ metrics_slot_release(struct mx_region *r, int slot)
 	int i;
 
 	if (slot < 0 || slot >= MX_MAX_SLOTS ||
-	    r->slots[slot].state != SLOT_TAKEN)
+	    r->info[slot].state != SLOT_TAKEN)
 		return;
 	s = &r->slots[slot];
 	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
@@ -353,9 +359,9 @@ metrics_slot_release(struct mx_region *r, int slot)
 	}
 	fold_global(&r->retired.g, &s->c.g);
 	memset((void *)&s->c, 0, sizeof(s->c));
-	s->pid = 0;
-	s->generation = 0;
-	s->state = SLOT_FREE;
+	r->info[slot].pid = 0;
+	r->info[slot].generation = 0;
+	r->info[slot].state = SLOT_FREE;
 }
 
 /* ---- the exposition ---- */
@@ -443,7 +449,7 @@ sum_listener(const struct mx_region *r, int i, struct mx_lcounters *sum)
 	memset((void *)sum, 0, sizeof(*sum));
 	fold_listener(sum, &r->retired.l[i]);
 	for (s = 0; s < MX_MAX_SLOTS; s++)
-		if (r->slots[s].state == SLOT_TAKEN)
+		if (r->info[s].state == SLOT_TAKEN)
 			fold_listener(sum, &r->slots[s].c.l[i]);
 }
 
@@ -455,7 +461,7 @@ sum_global(const struct mx_region *r, struct mx_gcounters *sum)
 	memset((void *)sum, 0, sizeof(*sum));
 	fold_global(sum, &r->retired.g);
 	for (s = 0; s < MX_MAX_SLOTS; s++) {
-		if (r->slots[s].state != SLOT_TAKEN)
+		if (r->info[s].state != SLOT_TAKEN)
 			continue;
 		fold_global(sum, &r->slots[s].c.g);
 		add(&sum->inflight, ld(&r->slots[s].c.g.inflight));
