@@ -13,7 +13,7 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config libevent-dev libssl-dev openssl
 libldns-dev ldnsutils libunbound-dev unbound nsd libinih-dev nginx-light curl
-python3 python3-websockets perl ca-certificates dns-root-data wrk"
+python3 python3-websockets perl ca-certificates dns-root-data wrk iproute2"
 
 missing=""
 for p in $PACKAGES; do

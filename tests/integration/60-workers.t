@@ -225,35 +225,53 @@ ms=$("$LAB_PYTHON" -c "print(int(($t1 - $t0) * 1000))" 2>/dev/null || echo -1)
 ok "SIGINT to every process: an idle connection is closed at the 1 s drain timeout ($ms ms after)" test "$ms" -ge 800 -a "$ms" -lt 4000
 like "$(cat "$LAB/f.log")" 'drain timeout \(1000 ms\): closing 1 connections' "... and logged so"
 
-# 6. max_connections counts the connections of all workers together.
+# 6. max_connections counts the connections of all workers together. Each
+# worker is made to hold one connection (the other is stopped while it is
+# opened, so it cannot take it): a per-worker count would then let the
+# third and fourth in.
 PORT=$(lab_port)
-server_conf "$PORT" server-chain 'workers = 2' $'max_connections = 2\nhandshake_timeout_ms = 3000' >"$LAB/h.ini"
+server_conf "$PORT" server-chain 'workers = 2' $'max_connections = 2\nhandshake_timeout_ms = 4000' >"$LAB/h.ini"
 dp_start h "$LAB/h.ini" || bail "no daneproxy"
-out=$("$LAB_PYTHON" - "$PORT" <<'PY'
-import socket, sys, time, selectors
-port = int(sys.argv[1])
-sel, socks, t0, closed = selectors.DefaultSelector(), [], time.monotonic(), {}
-for i in range(4):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, i)
-    socks.append(s)
-    time.sleep(0.05)   # in order: the first two are the ones held
-while len(closed) < 4 and time.monotonic() - t0 < 6:
-    for key, _ in sel.select(timeout=0.05):
+read -r wa wb <<<"$(workers_of h | tr '\n' ' ')"
+# Opens connection i when $LAB/go.i appears, says so in $LAB/opened.i; at
+# the end prints when each was closed by the proxy (ms after it opened).
+"$LAB_PYTHON" - "$PORT" "$LAB" >"$LAB/held.out" <<'PY' &
+import os, socket, sys, time, selectors
+port, lab = int(sys.argv[1]), sys.argv[2]
+sel, opened, closed = selectors.DefaultSelector(), {}, {}
+t_end = time.monotonic() + 20
+while len(closed) < 4 and time.monotonic() < t_end:
+    i = len(opened) + 1
+    if i <= 4 and os.path.exists("%s/go.%d" % (lab, i)):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, i)
+        opened[i] = time.monotonic()
+        open("%s/opened.%d" % (lab, i), "w").write("1")
+    for key, _ in sel.select(timeout=0.02):
         try:
             d = key.fileobj.recv(100)
         except OSError:
             d = b""
         if not d:
-            closed[key.data] = int((time.monotonic() - t0) * 1000)
+            closed[key.data] = int((time.monotonic() - opened[key.data]) * 1000)
             sel.unregister(key.fileobj)
-print(" ".join(str(closed.get(i, "open")) for i in range(4)))
+print(" ".join(str(closed.get(i, "open")) for i in range(1, 5)))
 PY
-)
-read -r c1 c2 c3 c4 <<<"$out"
-ok "max_connections = 2 over two workers: two held to the handshake timeout ($c1, $c2 ms)" \
-  test "$c1" != open -a "${c1:-0}" -ge 2500 -a "$c2" != open -a "${c2:-0}" -ge 2500
+heldpid=$!
+holds() { ss -tnpH state established "( sport = :$PORT )" | grep -c "pid=$1,"; }
+holds_one() { [ "$(holds "$1")" -ge 1 ]; }
+kill -STOP "$wa"; touch "$LAB/go.1"
+_lab_poll 5 holds_one "$wb"; ok "connection 1 is held by worker $wb" test $? -eq 0
+kill -CONT "$wa"; kill -STOP "$wb"; touch "$LAB/go.2"
+_lab_poll 5 holds_one "$wa"; ok "connection 2 is held by worker $wa" test $? -eq 0
+kill -CONT "$wb"
+touch "$LAB/go.3"; lab_wait_file "$LAB/opened.3" 5
+touch "$LAB/go.4"
+wait "$heldpid"
+read -r c1 c2 c3 c4 <"$LAB/held.out"
+ok "max_connections = 2, one connection in each worker: both held to the handshake timeout ($c1, $c2 ms)" \
+  test "$c1" != open -a "${c1:-0}" -ge 3000 -a "$c2" != open -a "${c2:-0}" -ge 3000
 ok "... the third and fourth closed at once ($c3, $c4 ms)" \
   test "$c3" != open -a "${c3:-9999}" -lt 1000 -a "$c4" != open -a "${c4:-9999}" -lt 1000
 like "$(cat "$LAB/h.log")" 'max_connections' "... and the refusals are logged"
