@@ -23,6 +23,7 @@
 #include "http1.h"
 #include "listen.h"
 #include "log.h"
+#include "util.h"
 
 #define ADMIN_MAX_HEADERS 100
 #define ADMIN_WRITE_TIMEOUT_MS 5000
@@ -74,7 +75,7 @@ aconn_free(struct aconn *c)
 static void
 timer_arm(struct aconn *c, unsigned ms)
 {
-	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = dp_ms_tv(ms);
 
 	event_add(c->timer, &tv);
 }

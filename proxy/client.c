@@ -510,8 +510,7 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	bufferevent_openssl_set_allow_dirty_shutdown(c->tbev, 1);
 	bufferevent_setcb(c->tbev, NULL, NULL, tls_event_cb, c);
 	bufferevent_enable(c->tbev, EV_READ | EV_WRITE);
-	tv.tv_sec = (cc->connect_timeout_ms + cc->handshake_timeout_ms) / 1000;
-	tv.tv_usec = (suseconds_t)((cc->connect_timeout_ms + cc->handshake_timeout_ms) % 1000) * 1000;
+	tv = dp_ms_tv((uint64_t)cc->connect_timeout_ms + cc->handshake_timeout_ms);
 	event_add(c->timer, &tv);
 
 	if (cc->verify_server == VERIFY_PKIX) {

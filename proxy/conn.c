@@ -57,7 +57,7 @@ void
 conn_linger_close(struct event_base *base, evutil_socket_t fd)
 {
 	struct lingerer *lg;
-	struct timeval tv = { LINGER_MAX_MS / 1000, (LINGER_MAX_MS % 1000) * 1000 };
+	struct timeval tv = dp_ms_tv(LINGER_MAX_MS);
 
 	if (fd < 0)
 		return;

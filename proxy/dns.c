@@ -815,8 +815,7 @@ ad_send_try(struct dns_query *q)
 			continue;	/* next resolver now */
 		}
 		if (q->tries < q->max_tries) {
-			tv.tv_sec = per_try / 1000;
-			tv.tv_usec = (per_try % 1000) * 1000;
+			tv = dp_ms_tv(per_try);
 			evtimer_add(q->try_ev, &tv);
 		}
 		return;
@@ -1011,8 +1010,7 @@ dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
 	if ((q->timeout_ev = evtimer_new(c->base, query_timeout_cb, q)) == NULL ||
 	    (q->done_ev = event_new(c->base, -1, 0, query_deliver_cb, q)) == NULL)
 		goto fail;
-	tv.tv_sec = c->timeout_ms / 1000;
-	tv.tv_usec = (c->timeout_ms % 1000) * 1000;
+	tv = dp_ms_tv(c->timeout_ms);
 	if (evtimer_add(q->timeout_ev, &tv) < 0)
 		goto fail;
 	/* Linked before starting: a synchronous libunbound answer finishes q

@@ -171,8 +171,7 @@ arm_timer(struct http_relay *h)
 	if (due == UINT64_MAX)
 		return;
 	due = due > now ? due - now : 0;
-	tv.tv_sec = (time_t)(due / 1000);
-	tv.tv_usec = (suseconds_t)(due % 1000) * 1000;
+	tv = dp_ms_tv(due);
 	event_add(h->timer, &tv);
 }
 

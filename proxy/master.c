@@ -348,8 +348,7 @@ generation_commit(struct generation *g)
 				evtimer_del(old->w[i].restart_ev);
 			wproc_signal(&old->w[i], SIGTERM);
 		}
-		tv.tv_sec = (old->conf->global.drain_timeout_ms + KILL_GRACE_MS) / 1000;
-		tv.tv_usec = (old->conf->global.drain_timeout_ms + KILL_GRACE_MS) % 1000 * 1000;
+		tv = dp_ms_tv((uint64_t)old->conf->global.drain_timeout_ms + KILL_GRACE_MS);
 		evtimer_add(old->timer, &tv);
 		m->mxm.reloads_ok++;
 		log_info("reload: generation %u serving with %u workers; "
@@ -454,8 +453,7 @@ worker_exited(struct master *m, struct wproc *w, int status)
 		log_error("worker %u.%u (pid %ld) %s; restarting it%s",
 		    g->id, w->index, (long)pid, how,
 		    delay ? " after a pause" : "");
-		tv.tv_sec = (time_t)(delay / 1000);
-		tv.tv_usec = (suseconds_t)(delay % 1000 * 1000);
+		tv = dp_ms_tv(delay);
 		evtimer_add(w->restart_ev, &tv);
 	} else {
 		log_info("worker %u.%u (pid %ld) %s", g->id, w->index,
@@ -931,8 +929,7 @@ stop(struct master *m, int now)
 		}
 		if (!now && g->state == GEN_ACTIVE) {
 			g->state = GEN_RETIRING;
-			tv.tv_sec = (drain + KILL_GRACE_MS) / 1000;
-			tv.tv_usec = (drain + KILL_GRACE_MS) % 1000 * 1000;
+			tv = dp_ms_tv((uint64_t)drain + KILL_GRACE_MS);
 			evtimer_add(g->timer, &tv);
 		}
 	}

@@ -222,8 +222,7 @@ idle_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* Re-arm for the remainder instead of resetting a timer per read. */
-	tv.tv_sec = (time_t)((r->idle_ms - quiet) / 1000);
-	tv.tv_usec = (suseconds_t)((r->idle_ms - quiet) % 1000) * 1000;
+	tv = dp_ms_tv(r->idle_ms - quiet);
 	event_add(r->idle, &tv);
 }
 
@@ -252,8 +251,7 @@ relay_start(struct event_base *base, struct bufferevent *a, const char *a_name,
 			free(r);
 			return DP_ERR_NOMEM;
 		}
-		tv.tv_sec = idle_timeout_ms / 1000;
-		tv.tv_usec = (suseconds_t)(idle_timeout_ms % 1000) * 1000;
+		tv = dp_ms_tv(idle_timeout_ms);
 		event_add(r->idle, &tv);
 	}
 	bufferevent_setcb(a, relay_read_cb, relay_write_cb, relay_event_cb, r);

@@ -211,7 +211,7 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 static void
 timer_arm(struct sconn *c, unsigned ms)
 {
-	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = dp_ms_tv(ms);
 
 	event_add(c->timer, &tv);
 }

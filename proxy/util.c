@@ -214,3 +214,13 @@ dp_addr_equal(const struct dp_addr *a, const struct dp_addr *b)
 	}
 	return 0;
 }
+
+struct timeval
+dp_ms_tv(uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	return tv;
+}

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 /* A socket address as parsed from the configuration. */
 struct dp_addr {
@@ -55,6 +56,9 @@ int dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *por
 /* Parses a numeric "a.b.c.d:port" or "[v6]:port" into *out (no name lookup).
  * Returns DP_OK or DP_ERR_INVALID. */
 int dp_addr_parse(const char *s, struct dp_addr *out);
+
+/* ms milliseconds as a struct timeval (for event_add). */
+struct timeval dp_ms_tv(uint64_t ms);
 
 /* True when a and b are the same IPv4 or IPv6 address and port. */
 int dp_addr_equal(const struct dp_addr *a, const struct dp_addr *b);
