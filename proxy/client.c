@@ -320,9 +320,10 @@ resolved_cb(int err, struct evutil_addrinfo *res, void *arg)
 {
 	struct cconn *c = arg;
 
-	c->gai = NULL;
+	/* Cancelled by cconn_end: c is freed already, touch nothing. */
 	if (err == EVUTIL_EAI_CANCEL)
-		return;		/* cconn_end cancelled us */
+		return;
+	c->gai = NULL;
 	if (err != 0 || res == NULL) {
 		snprintf(c->reason_buf, sizeof(c->reason_buf), "resolve %s: %s",
 		    c->rt->conf->connect_host, evutil_gai_strerror(err));
@@ -503,7 +504,7 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	c->tbev = bufferevent_openssl_socket_new(rt->base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->tbev == NULL) {
-		SSL_free(ssl);
+		/* libevent freed ssl already (BEV_OPT_CLOSE_ON_FREE). */
 		cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
 	}

@@ -577,6 +577,7 @@ upstream_connected(struct sconn *c)
 	c->cbev = bufferevent_openssl_socket_new(c->l->base, c->fd, c->ssl,
 	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
 	if (c->cbev == NULL) {
+		c->ssl = NULL;	/* libevent freed it (BEV_OPT_CLOSE_ON_FREE) */
 		sconn_end(c, MX_OUT_ERROR, "out of memory", 1);
 		return;
 	}
@@ -814,7 +815,9 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	log_conn_id(c->id, sizeof(c->id));
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
 	dp_addr_str(sa, c->peer_str, sizeof(c->peer_str));
-	getsockname(fd, (struct sockaddr *)&c->local, &len);
+	if (l->conf->forward == FORWARD_PROXY_V1 ||
+	    l->conf->forward == FORWARD_PROXY_V2)	/* only PROXY headers need it */
+		getsockname(fd, (struct sockaddr *)&c->local, &len);
 	c->next = l->conns;
 	if (l->conns != NULL)
 		l->conns->prev = c;
