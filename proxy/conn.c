@@ -15,6 +15,7 @@
 
 #define LINGER_MAX_BYTES (64 * 1024)
 #define LINGER_MAX_MS 2000
+#define LINGER_MAX_SOCKETS 1024	/* beyond: plain close() */
 #define REFUSALS_LOG_MS 1000
 
 struct lingerer {
@@ -23,9 +24,14 @@ struct lingerer {
 	size_t drained;
 };
 
+/* Sockets lingering now: they are outside max_connections, so a flood of
+ * failing handshakes must not turn them into a descriptor leak. */
+static unsigned n_lingering;
+
 static void
 linger_end(struct lingerer *lg)
 {
+	n_lingering--;
 	event_free(lg->ev);
 	close(lg->fd);
 	free(lg);
@@ -61,6 +67,10 @@ conn_linger_close(struct event_base *base, evutil_socket_t fd)
 
 	if (fd < 0)
 		return;
+	if (n_lingering >= LINGER_MAX_SOCKETS) {
+		close(fd);
+		return;
+	}
 	(void)shutdown(fd, SHUT_WR);
 	if ((lg = calloc(1, sizeof(*lg))) == NULL ||
 	    (lg->ev = event_new(base, fd, EV_READ | EV_PERSIST, linger_cb, lg)) == NULL) {
@@ -69,6 +79,7 @@ conn_linger_close(struct event_base *base, evutil_socket_t fd)
 		return;
 	}
 	lg->fd = fd;
+	n_lingering++;
 	event_add(lg->ev, &tv);
 }
 

@@ -11,7 +11,9 @@ struct event_base;
 /* Closes fd gracefully: sends FIN, then reads and discards what the peer
  * still sends (at most 64 KiB, at most 2 s) before close(). Without this an
  * alert written just before close() can be destroyed by the RST the kernel
- * sends when unread data remains. Takes ownership of fd. */
+ * sends when unread data remains. At most 1024 sockets linger at once (they
+ * are outside max_connections); beyond, fd is just closed. Takes ownership
+ * of fd. */
 void conn_linger_close(struct event_base *base, evutil_socket_t fd);
 
 /* The facts of the one log line every connection ends with. */
