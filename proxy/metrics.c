@@ -340,6 +340,18 @@ fold_global(struct mx_gcounters *to, const struct mx_gcounters *from)
 	/* inflight is a gauge: those lookups died with the worker. */
 }
 
+/* Takes n from a listener's shared open count, stopping at 0: a count that
+ * wrapped below zero would refuse every later connection. */
+static void
+shared_open_sub(mx_u64 *open, uint64_t n)
+{
+	uint64_t cur = atomic_load_explicit(open, memory_order_relaxed);
+
+	while (!atomic_compare_exchange_weak_explicit(open, &cur,
+	    cur > n ? cur - n : 0, memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 void
 metrics_slot_release(struct mx_region *r, int slot)
 {
@@ -353,8 +365,7 @@ metrics_slot_release(struct mx_region *r, int slot)
 	s = &r->slots[slot];
 	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
 		if ((open = ld(&s->c.l[i].open)) > 0)
-			atomic_fetch_sub_explicit(&r->listeners[i].open, open,
-			    memory_order_relaxed);
+			shared_open_sub(&r->listeners[i].open, open);
 		fold_listener(&r->retired.l[i], &s->c.l[i]);
 	}
 	fold_global(&r->retired.g, &s->c.g);
@@ -712,9 +723,12 @@ mx_conn_close(struct mx_listener *l, enum mx_outcome o, uint64_t bytes_in,
 {
 	struct mx_lcounters *k = lcounters(l);
 
+	/* This worker's count first: should it die between the two, the
+	 * master's release takes the connection out of the shared count
+	 * once, not twice. */
+	sub(&k->open, 1);
 	if (l->index >= 0)
 		atomic_fetch_sub_explicit(&l->open, 1, memory_order_relaxed);
-	sub(&k->open, 1);
 	if ((unsigned)o < MX_OUT_N)
 		add(&k->conns[o], 1);
 	add(&k->bytes_in, bytes_in);
