@@ -9,7 +9,11 @@
 
 #define PP2_SIGNATURE "\r\n\r\n\0\r\nQUIT\n"
 #define PP2_SIGNATURE_LEN 12
-#define PP2_HEADER_MAX 536		/* what we ever emit */
+/* The largest header we emit: 16 + 36 (IPv6) + ALPN 3+255 + AUTHORITY
+ * 3+255 + UNIQUE_ID 3+128 + SSL 3+5 with VERSION, CN 3+253, CIPHER,
+ * SIG_ALG, KEY_ALG (each at most 3+64) + identity 3+253 + CRC32C 3+4 =
+ * 1484; 536 dropped clients whose (verified) names were long. */
+#define PP2_HEADER_MAX 1536
 
 #define PP2_TYPE_ALPN 0x01
 #define PP2_TYPE_AUTHORITY 0x02

@@ -414,8 +414,11 @@ tls_client_use_tlsa(SSL *ssl, const struct conf_client *cc,
 	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	for (i = 0; i < set->n; i++) {
 		const struct tlsa_rr *rr = &set->rr[i];
-		if (SSL_dane_tlsa_add(ssl, rr->usage, rr->selector, rr->mtype,
-		    rr->data, rr->len) > 0)
+		int r = SSL_dane_tlsa_add(ssl, rr->usage, rr->selector,
+		    rr->mtype, rr->data, rr->len);
+		if (r < 0)
+			return DP_ERR_TLS;	/* not "unusable": no PKIX fallback */
+		if (r > 0)
 			usable++;
 	}
 	ERR_clear_error();	/* unusable records leave errors behind */

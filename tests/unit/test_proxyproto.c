@@ -378,6 +378,27 @@ test_space(void)
 	i.authority = big;
 	is_int(pp2_encode(&i, buf, sizeof(buf), &len), DP_ERR_SPACE,
 	    "header beyond PP2_HEADER_MAX: DP_ERR_SPACE");
+
+	{
+		/* The longest legitimate values all at once still fit: a
+		 * 253-character verified name (CN and identity TLV), a
+		 * 255-byte SNI and ALPN, a 128-byte unique id. */
+		static char name[254], sni[256], uid[129];
+		static unsigned char alpn[255];
+		struct pp_info w = info_v4_full();
+
+		memset(name, 'n', 253);
+		memset(sni, 's', 255);
+		memset(uid, 'u', 128);
+		memset(alpn, 'a', sizeof(alpn));
+		w.identity = name;
+		w.authority = sni;
+		w.unique_id = uid;
+		w.alpn = alpn;
+		w.alpn_len = sizeof(alpn);
+		is_int(pp2_encode(&w, buf, PP2_HEADER_MAX, &len), DP_OK,
+		    "the longest legitimate values fit in PP2_HEADER_MAX");
+	}
 	i = info_v4_full();
 	i.unique_id = big;
 	is_int(pp2_encode(&i, buf, sizeof(buf), &len), DP_ERR_INVALID,
