@@ -67,6 +67,9 @@ struct http_relay {
 	uint64_t last_active;
 	uint64_t waiting_since;	/* a request waits for its response head; 0 none */
 
+	size_t req_scanned;	/* bytes of the pending request head looked at */
+	size_t resp_scanned;	/* the same for the pending response head */
+
 	struct http1_request hreq;	/* parse scratch (large: not on the stack) */
 	char *out;			/* rewrite buffer */
 	size_t out_size;
@@ -256,6 +259,27 @@ pump_body(struct http_relay *h, struct direction *d, struct bufferevent *src,
 	return d->body == BODY_NONE;
 }
 
+/* Whether the head at the front of in is worth parsing now: a line ended
+ * since the last look (the strict parser works on whole lines) or max bytes
+ * are there. A head sent a byte per TLS record then costs one parse per
+ * line, not one per byte (which grows with the square of its size). */
+static int
+head_worth_parsing(struct evbuffer *in, size_t *scanned, size_t max)
+{
+	size_t len = evbuffer_get_length(in);
+	struct evbuffer_ptr from, hit;
+
+	if (len >= max)
+		return 1;
+	if (len <= *scanned)
+		return 0;
+	if (evbuffer_ptr_set(in, &from, *scanned, EVBUFFER_PTR_SET) != 0)
+		return 1;
+	hit = evbuffer_search(in, "\n", 1, &from);
+	*scanned = len;
+	return hit.pos >= 0;
+}
+
 static int
 over_high_water(struct bufferevent *bev)
 {
@@ -301,6 +325,8 @@ process_requests(struct http_relay *h)
 		}
 		if ((len = evbuffer_get_length(in)) == 0)
 			return;
+		if (!head_worth_parsing(in, &h->req_scanned, h->o->limits.max_head))
+			return;
 		if (h->m_count == HR_MAX_PIPELINE) {
 			/* Enough answers owed: read on once some arrive. */
 			bufferevent_disable(h->cl, EV_READ);
@@ -345,6 +371,7 @@ process_requests(struct http_relay *h)
 		}
 		h->st.a_to_b += rq->head_len;
 		evbuffer_drain(in, rq->head_len);
+		h->req_scanned = 0;
 		h->requests++;
 		if (h->waiting_since == 0) {
 			h->waiting_since = dp_now_ms();
@@ -422,6 +449,9 @@ process_responses(struct http_relay *h)
 		}
 		if ((len = evbuffer_get_length(in)) == 0)
 			return;
+		if (h->m_count != 0 &&
+		    !head_worth_parsing(in, &h->resp_scanned, HR_RESPONSE_HEAD_MAX))
+			return;
 		if (h->m_count == 0) {
 			/* Bytes nobody asked for: the exchange is broken. */
 			upstream_error(h, MX_UP_PROTOCOL);
@@ -441,6 +471,7 @@ process_responses(struct http_relay *h)
 			return;
 		}
 		move(h, h->up, h->cl, rs.head_len);
+		h->resp_scanned = 0;
 		if (rs.status == 101) {
 			if (!h->upgrade_pending || h->m_count != 1) {
 				upstream_error(h, MX_UP_PROTOCOL);
@@ -616,7 +647,8 @@ http_relay_start(struct event_base *base, struct bufferevent *client,
 		return DP_ERR_NOMEM;
 	for (i = 0; i < opts->n_add; i++)
 		extra += strlen(opts->add[i].name) + strlen(opts->add[i].value) + 4;
-	h->out_size = opts->limits.max_head + extra + 64;
+	/* A field "a:b" comes out as "a: b": one byte more per field. */
+	h->out_size = opts->limits.max_head + opts->limits.max_headers + extra + 64;
 	if ((h->out = malloc(h->out_size)) == NULL ||
 	    (h->timer = evtimer_new(base, timer_cb, h)) == NULL ||
 	    (h->done_ev = event_new(base, -1, 0, done_cb, h)) == NULL) {
