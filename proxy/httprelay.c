@@ -70,11 +70,16 @@ struct http_relay {
 	size_t req_scanned;	/* bytes of the pending request head looked at */
 	size_t resp_scanned;	/* the same for the pending response head */
 
-	struct http1_request hreq;	/* parse scratch (large: not on the stack) */
-	char *out;			/* rewrite buffer */
-	size_t out_size;
+	size_t out_size;		/* rewrite room this relay needs */
 	char reason[160];
 };
+
+/* Parse and rewrite scratch shared by every relay of the process (8 KiB and
+ * max_request_head + a little): the loop is single-threaded and both are
+ * used only inside process_requests, so no connection needs its own. */
+static struct http1_request hr_req;
+static char *hr_out;
+static size_t hr_out_size;
 
 static void hr_client_read(struct bufferevent *bev, void *arg);
 static void hr_upstream_read(struct bufferevent *bev, void *arg);
@@ -302,7 +307,7 @@ static void
 process_requests(struct http_relay *h)
 {
 	struct evbuffer *in = bufferevent_get_input(h->cl);
-	struct http1_request *rq = &h->hreq;
+	struct http1_request *rq = &hr_req;
 	size_t len, want, out_len;
 	const char *p;
 	int r, bad;
@@ -354,14 +359,14 @@ process_requests(struct http_relay *h)
 			return;
 		}
 		r = http1_request_rewrite(p, rq, h->o->drop, h->o->n_drop, h->o->add,
-		    h->o->n_add, h->out, h->out_size, &out_len);
+		    h->o->n_add, hr_out, h->out_size, &out_len);
 		if (r != DP_OK) {
 			/* SPACE cannot happen (out_size covers head + added
 			 * fields); INVALID would be a bad added value. */
 			fail_client(h, 500, "cannot rewrite request head");
 			return;
 		}
-		evbuffer_add(bufferevent_get_output(h->up), h->out, out_len);
+		evbuffer_add(bufferevent_get_output(h->up), hr_out, out_len);
 		{
 			/* Before the drain: rq points into the input buffer. */
 			unsigned slot = (h->m_head + h->m_count) % HR_MAX_PIPELINE;
@@ -649,12 +654,19 @@ http_relay_start(struct event_base *base, struct bufferevent *client,
 		extra += strlen(opts->add[i].name) + strlen(opts->add[i].value) + 4;
 	/* A field "a:b" comes out as "a: b": one byte more per field. */
 	h->out_size = opts->limits.max_head + opts->limits.max_headers + extra + 64;
-	if ((h->out = malloc(h->out_size)) == NULL ||
-	    (h->timer = evtimer_new(base, timer_cb, h)) == NULL ||
+	if (h->out_size > hr_out_size) {
+		char *p = realloc(hr_out, h->out_size);
+		if (p == NULL) {
+			free(h);
+			return DP_ERR_NOMEM;
+		}
+		hr_out = p;
+		hr_out_size = h->out_size;
+	}
+	if ((h->timer = evtimer_new(base, timer_cb, h)) == NULL ||
 	    (h->done_ev = event_new(base, -1, 0, done_cb, h)) == NULL) {
 		if (h->timer != NULL)
 			event_free(h->timer);
-		free(h->out);
 		free(h);
 		return DP_ERR_NOMEM;
 	}
@@ -683,7 +695,6 @@ http_relay_free(struct http_relay *h)
 	relay_free(h->tunnel);
 	event_free(h->timer);
 	event_free(h->done_ev);
-	free(h->out);
 	free(h);
 }
 
