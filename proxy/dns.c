@@ -14,7 +14,6 @@
 #include "dns.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,17 +530,6 @@ ub_start(struct dns_query *q)
 
 static void ad_send_try(struct dns_query *q);
 
-static int
-set_nonblock_cloexec(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-		return -1;
-	return 0;
-}
-
 static void
 ad_tcp_close(struct dns_query *q)
 {
@@ -732,11 +720,10 @@ ad_tcp_start(struct dns_query *q, size_t ri)
 	q->tcp_off = 0;
 	q->tcp_reading = 0;
 	q->tcp_connected = 0;
-	if ((fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) < 0)
+	if ((fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0)
 		goto fail;
 	q->tcp_fd = fd;
-	if (set_nonblock_cloexec(fd) < 0)
-		goto fail;
 	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 &&
 	    errno != EINPROGRESS)
 		goto fail;
@@ -759,10 +746,10 @@ ad_udp_get(struct dns_query *q, size_t ri)
 
 	if (u->fd >= 0)
 		return u->fd;
-	if ((fd = socket(a->ss.ss_family, SOCK_DGRAM, 0)) < 0)
+	if ((fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0)
 		return -1;
-	if (set_nonblock_cloexec(fd) < 0 ||
-	    connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
 	    (u->ev = event_new(q->c->base, fd, EV_READ | EV_PERSIST,
 	    ad_udp_read_cb, q)) == NULL || event_add(u->ev, NULL) < 0) {
 		if (u->ev != NULL)
