@@ -1,19 +1,74 @@
 #!/bin/sh
-# Install every Debian 12 package daneproxy's build, demo and tests need.
+# Install the Debian 12 packages daneproxy needs, by purpose:
+#
+#   --build   compile it and make the .deb (compiler, cmake, the -dev
+#             packages, dpkg-dev and file for cpack's dpkg-shlibdeps)
+#   --run     run a daneproxy built from source: the shared libraries it
+#             links, the DNSSEC root trust anchor and CA certificates
+#   --test    run the demo, the test suite and the benchmarks: the lab's
+#             DNS servers and tools, the stand-in upstreams, prove, curl,
+#             wrk, groff for the manual-page checks, ...
+#   (none)    all three
+#
+# Several may be given. Every command a script of this project runs must be
+# installed here: the suite runs in a debootstrap --variant=minbase root
+# (packaging/fresh-check.sh), where nothing else is.
 #
 # Does nothing at all (not even `apt-get update`) when every package is
-# already installed. Safe in a container without an init system: while
-# installing, a policy-rc.d forbids service starts (exit 101), so the
+# already installed. Safe in a container or chroot without an init system:
+# while installing, a policy-rc.d forbids service starts (exit 101), so the
 # postinst scripts of unbound, nsd and nginx neither fail nor leave daemons
 # running.
 #
-# Usage: packaging/install-deps.sh [--check]
-#   --check   only report missing packages; exit 1 if any is missing.
+# Usage: packaging/install-deps.sh [--build] [--run] [--test] [--check] [--list]
+#   --check   only report missing packages; exit 1 if any is missing
+#   --list    print the selected packages, one per line, and exit
 set -eu
 
-PACKAGES="build-essential cmake pkg-config libevent-dev libssl-dev openssl
-libldns-dev ldnsutils libunbound-dev unbound nsd libinih-dev nginx-light curl
-python3 python3-websockets perl ca-certificates dns-root-data wrk iproute2"
+# libunbound.pc names nettle and hogweed in Requires.private, and
+# libunbound-dev does not depend on nettle-dev: without it pkg-config (and so
+# CMake) cannot find libunbound at all.
+BUILD="build-essential cmake pkg-config libevent-dev libssl-dev libldns-dev
+libunbound-dev nettle-dev libinih-dev dpkg-dev file"
+
+# What dpkg-shlibdeps finds in the binary (the .deb computes its own), plus
+# the default trust_anchor_file (/usr/share/dns/root.key).
+RUN="libevent-2.1-7 libevent-openssl-2.1-7 libevent-extra-2.1-7 libssl3
+libldns3 libunbound8 libinih1 dns-root-data ca-certificates"
+
+# tests/lib/lab.sh: nsd, unbound, ldns-* and drill, openssl, python3;
+# tests/lib/upstream.py and ws_echo.py: python3-websockets; prove: perl;
+# 60: setpriv (util-linux, always there) and ss (iproute2);
+# 07: groff (groff-base); 40 and the benches: nginx,
+# curl, wrk.
+TEST="nsd unbound ldnsutils openssl python3 python3-websockets perl
+iproute2 groff-base nginx-light curl wrk ca-certificates"
+
+sel="" check=0 list=0
+for a in "$@"; do
+	case $a in
+	--build) sel="$sel $BUILD" ;;
+	--run) sel="$sel $RUN" ;;
+	--test) sel="$sel $TEST" ;;
+	--check) check=1 ;;
+	--list) list=1 ;;
+	-h | --help)
+		sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "install-deps.sh: unknown argument '$a' (--build, --run, --test, --check, --list)" >&2
+		exit 2
+		;;
+	esac
+done
+[ -n "$sel" ] || sel="$BUILD $RUN $TEST"
+PACKAGES=$(printf '%s\n' $sel | sort -u)
+
+if [ "$list" = 1 ]; then
+	printf '%s\n' $PACKAGES
+	exit 0
+fi
 
 missing=""
 for p in $PACKAGES; do
@@ -24,7 +79,7 @@ done
 if [ -z "$missing" ]; then
 	exit 0
 fi
-if [ "${1:-}" = "--check" ]; then
+if [ "$check" = 1 ]; then
 	echo "missing:$missing" >&2
 	exit 1
 fi
