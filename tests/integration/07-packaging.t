@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Packaging: cmake --install puts the binary and both manual pages in place,
-# the pages render without groff warnings, and they document every key the
-# configuration accepts.
+# Packaging: cmake --install puts the binary, both manual pages (gzipped),
+# the systemd unit, the sysusers.d entry and the example configuration in
+# place; the pages render without groff warnings and document every key the
+# configuration accepts. (The .deb is tested where it is installed:
+# tests/fresh/deb.t, run by packaging/fresh-check.sh.)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -11,11 +13,18 @@ lab_certs
 ok "cmake --install into a temp prefix" cmake --install "$DP_BUILD" --prefix "$LAB/inst"
 ok "binary installed" test -x "$LAB/inst/sbin/daneproxy"
 for page in man8/daneproxy.8 man5/daneproxy.ini.5; do
-  f=$LAB/inst/share/man/$page
-  ok "$page installed" test -s "$f"
-  is "$(groff -man -Tutf8 -ww -z "$f" 2>&1)" "" "$page renders without warnings"
-  unlike "$(cat "$f")" '@DP_VERSION@' "$page carries the version"
+  f=$LAB/inst/share/man/$page.gz
+  ok "$page.gz installed" test -s "$f"
+  is "$(zcat "$f" | groff -man -Tutf8 -ww -z 2>&1)" "" "$page renders without warnings"
+  unlike "$(zcat "$f")" '@DP_VERSION@' "$page carries the version"
 done
+unit=$LAB/inst/lib/systemd/system/daneproxy.service
+ok "systemd unit installed" test -s "$unit"
+unlike "$(cat "$unit")" '@[A-Z_]+@' "the unit's paths are filled in"
+like "$(grep -m1 '^ExecReload=' "$unit")" '^ExecReload=/[^ ]*/daneproxy -t -c /[^ ]*/daneproxy\.ini$' \
+  "the unit's reload runs daneproxy -t first"
+ok "sysusers.d entry installed" grep -q '^u daneproxy ' "$LAB/inst/lib/sysusers.d/daneproxy.conf"
+ok "example configuration installed" cmp "$DP_SOURCE_DIR/conf/server.ini" "$LAB/inst/etc/daneproxy/daneproxy.ini"
 # Every key of the effective configuration (daneproxy -T) is in daneproxy.ini(5).
 cat >"$LAB/all.ini" <<EOF
 [dns]
@@ -41,10 +50,10 @@ keys=$("$LAB/inst/sbin/daneproxy" -T -c "$LAB/all.ini" 2>/dev/null | sed -n 's/^
 ok "the effective configuration lists more than 40 keys ($(wc -w <<<"$keys"))" test "$(wc -w <<<"$keys")" -gt 40
 missing=""
 for k in $keys; do
-  grep -q "$k" "$LAB/inst/share/man/man5/daneproxy.ini.5" || missing="$missing $k"
+  zgrep -q "$k" "$LAB/inst/share/man/man5/daneproxy.ini.5.gz" || missing="$missing $k"
 done
 is "$missing" "" "daneproxy.ini(5) names every configuration key"
 for d in NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes CapabilityBoundingSet=CAP_NET_BIND_SERVICE; do
-  ok "systemd unit: $d" grep -qx "$d" "$DP_SOURCE_DIR/packaging/systemd/daneproxy.service"
+  ok "systemd unit: $d" grep -qx "$d" "$unit"
 done
 done_testing
