@@ -37,7 +37,7 @@ for mode in validate resolver-ad; do
         --clientid "$name" --send "$REQ" --quiet | sed -n 's/.*handshake_ms=\([0-9.]*\).*/\1/p' | head -1)
     w=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
         --clientid "$name" --send "$REQ" --quiet | sed -n 's/.*total_ms=\([0-9.]*\).*/\1/p' | head -1)
-    cold=$(echo "$cold + $c" | bc); warm=$(echo "$warm + $w" | bc)
+    cold=$(calc "$cold + $c"); warm=$(calc "$warm + $w")
   done
   # handshake_ms ends at the client's Finished, before the server's verdict;
   # total_ms covers the verdict and the answer, so compare total times.
@@ -48,9 +48,9 @@ for mode in validate resolver-ad; do
         --clientid "$name" --send "$REQ" --quiet | sed -n 's/.*total_ms=\([0-9.]*\).*/\1/p' | head -1)
     w=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
         --clientid "$name" --send "$REQ" --quiet | sed -n 's/.*total_ms=\([0-9.]*\).*/\1/p' | head -1)
-    coldt=$(echo "$coldt + $c" | bc); warmt=$(echo "$warmt + $w" | bc)
+    coldt=$(calc "$coldt + $c"); warmt=$(calc "$warmt + $w")
   done
-  echo "$mode: connection with request, cold TLSA lookup: $(echo "scale=2; $coldt / 5" | bc) ms; warm: $(echo "scale=2; $warmt / 5" | bc) ms (mean of 5)"
+  echo "$mode: connection with request, cold TLSA lookup: $(calc "$coldt / 5" 2) ms; warm: $(calc "$warmt / 5" 2) ms (mean of 5)"
 
   # Warm-cache full handshakes.
   t0=$(dp_cpu_ticks "$pid")
@@ -59,8 +59,8 @@ for mode in validate resolver-ad; do
         --parallel $PAR --repeat $((CONNS / PAR)) --timeout-ms 10000 | grep '^summary')
   t1=$(dp_cpu_ticks "$pid")
   hz=$(getconf CLK_TCK)
-  ms=$(echo "scale=3; ($t1 - $t0) * 1000 / $hz" | bc)
+  ms=$(calc "($t1 - $t0) * 1000 / $hz" 3)
   echo "$mode: $out"
-  echo "$mode: proxy CPU ${ms} ms for $CONNS handshakes = $(echo "scale=3; $ms / $CONNS" | bc) ms each, $(echo "scale=0; $CONNS * 1000 / $ms" | bc) handshakes per proxy-core-second"
+  echo "$mode: proxy CPU ${ms} ms for $CONNS handshakes = $(calc "$ms / $CONNS" 3) ms each, $(calc "$CONNS * 1000 / $ms" 0) handshakes per proxy-core-second"
 done
 _tap_done=1

@@ -61,7 +61,7 @@ for fwd in http none; do
   r=$(rps "http://127.0.0.1:$CP/bench")
   s1=$(dp_cpu_ticks "$(lab_pid "dp-$fwd")"); c1=$(dp_cpu_ticks "$(lab_pid "cr-$fwd")")
   printf 'client role -> server role (forward = %-4s) -> nginx: %s requests/s  (CPU: server role %s s, client role %s s)\n' \
-    "$fwd" "$r" "$(echo "scale=2; ($s1 - $s0) / $hz" | bc)" "$(echo "scale=2; ($c1 - $c0) / $hz" | bc)"
+    "$fwd" "$r" "$(calc "($s1 - $s0) / $hz" 2)" "$(calc "($c1 - $c0) / $hz" 2)"
   if [[ $fwd == http ]]; then
     n=$(grep -c '"uri":"/bench"' "$LAB/ng.access.jsonl")
     id=$(grep '"uri":"/bench"' "$LAB/ng.access.jsonl" | tail -n 1 | sed -n 's/.*"identity":"\([^"]*\)".*/\1/p')

@@ -33,6 +33,6 @@ for mode in validate resolver-ad; do
   warm=$(for i in $(seq "$N"); do t "http://127.0.0.1:$CPORT/w$i"; done | sort -n | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}')
   direct=$(for i in $(seq "$N"); do t "http://127.0.0.1:$NGINX_PORT/d$i"; done | sort -n | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}')
   printf '%s: request through the route, cold %.2f ms, warm median %.2f ms; nginx direct median %.2f ms\n' \
-    "$mode" "$(echo "$cold * 1000" | bc)" "$(echo "$warm * 1000" | bc)" "$(echo "$direct * 1000" | bc)"
+    "$mode" "$(calc "$cold * 1000")" "$(calc "$warm * 1000")" "$(calc "$direct * 1000")"
 done
 _tap_done=1

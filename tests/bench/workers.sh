@@ -39,11 +39,11 @@ for workers in 1 auto; do
         --parallel "$PAR" --repeat $((CONNS / PAR)) --timeout-ms 10000 | grep '^summary')
   t1=$(dp_cpu_ticks "$pid")
   hz=$(getconf CLK_TCK)
-  ms=$(echo "scale=3; ($t1 - $t0) * 1000 / $hz" | bc)
+  ms=$(calc "($t1 - $t0) * 1000 / $hz" 3)
   elapsed=$(echo "$out" | sed -n 's/.*elapsed_ms=\([0-9.]*\).*/\1/p')
   echo "workers=$workers: $out"
-  echo "workers=$workers: $(echo "scale=0; $CONNS * 1000 / $elapsed" | bc) handshakes/s seen by $PAR client processes;" \
-       "proxy CPU $(echo "scale=3; $ms / $CONNS" | bc) ms per handshake"
+  echo "workers=$workers: $(calc "$CONNS * 1000 / $elapsed" 0) handshakes/s seen by $PAR client processes;" \
+       "proxy CPU $(calc "$ms / $CONNS" 3) ms per handshake"
   lab_stop "dp-$workers"
 done
 _tap_done=1

@@ -80,3 +80,7 @@ dp_cpu_ticks() {
   done
   echo "$t"
 }
+
+# calc EXPR [DECIMALS=3]: EXPR evaluated in floating point by awk, printed
+# with DECIMALS decimals (the benchmarks' arithmetic; no bc needed).
+calc() { awk "BEGIN { printf \"%.${2:-3}f\\n\", $1 }"; }
