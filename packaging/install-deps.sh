@@ -33,7 +33,7 @@ libunbound-dev nettle-dev libinih-dev dpkg-dev file"
 
 # What dpkg-shlibdeps finds in the binary (the .deb computes its own), plus
 # the default trust_anchor_file (/usr/share/dns/root.key).
-RUN="libevent-2.1-7 libevent-openssl-2.1-7 libevent-extra-2.1-7 libssl3
+RUN="libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 libssl3
 libldns3 libunbound8 libinih1 dns-root-data ca-certificates"
 
 # tests/lib/lab.sh: nsd, unbound, ldns-* and drill, openssl, python3;

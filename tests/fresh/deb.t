@@ -34,6 +34,10 @@ for p in gcc cmake pkg-config libssl-dev libevent-dev libunbound-dev nettle-dev;
   [[ $(pkg dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) == installed ]] && missing_build+=" $p"
 done
 is "$missing_build" "" "no build dependency is installed in the package root"
+deps=$(pkg dpkg-query -W -f='${Depends}' daneproxy | tr ',' '\n' | sed 's/^ *//; s/[ (].*//' | grep -vxE 'libc6|passwd' | sort)
+run=$(sh "$DP_SOURCE_DIR/packaging/install-deps.sh" --run --list)
+is "$(comm -23 <(echo "$deps") <(echo "$run") | tr '\n' ' ')" "" \
+  "install-deps.sh --run names every library the package depends on ($(echo $deps))"
 like "$(pkg getent passwd daneproxy)" '^daneproxy:x:[0-9]+:[0-9]+:[^:]*:/nonexistent:/usr/sbin/nologin$' \
   "postinst created the daneproxy system user"
 ok "... and its group" pkg getent group daneproxy
