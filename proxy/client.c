@@ -244,7 +244,7 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			mx_dane(c->rt->mx, u, 1);
 		}
 		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
-		if (c->rt->hopts.n_add > 0)
+		if (c->rt->hopts.rw.n_add > 0)
 			r = http_relay_start(c->rt->base, c->lbev, c->tbev,
 			    &c->rt->hopts, relay_done, c, &c->hrelay);
 		else
@@ -542,10 +542,12 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		/* The local client's own copies of the header go; ours comes. */
 		rt->hdrop[0] = cc->header_out;
 		rt->hadd[0] = (struct http1_add){ cc->header_out, cc->client_name };
-		rt->hopts.drop = rt->hdrop;
-		rt->hopts.n_drop = 1;
-		rt->hopts.add = rt->hadd;
-		rt->hopts.n_add = 1;
+		rt->hopts.rw.managed = rt->hdrop;
+		rt->hopts.rw.n_managed = 1;
+		rt->hopts.rw.add = rt->hadd;
+		rt->hopts.rw.n_add = 1;
+		rt->hopts.rw.upgrade_protocols = cc->upgrade_protocols;
+		rt->hopts.rw.underscores = (enum http1_underscores)cc->underscores;
 		rt->hopts.limits.max_head = cc->max_request_head;
 		rt->hopts.limits.max_headers = cc->max_request_headers;
 		rt->hopts.idle_timeout_ms = cc->idle_timeout_ms;

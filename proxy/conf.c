@@ -28,6 +28,7 @@
 
 #include "clientid.h"
 #include "err.h"
+#include "http1.h"
 #include "log.h"
 
 #define SECTION_NAME_MAX 64	/* NAME in [server NAME] / [client NAME] */
@@ -607,6 +608,52 @@ parse_token(const struct keyword *kw, void *obj, char *val, char *why,
 	return set_string(field_of(kw, obj), val);
 }
 
+/* upgrade_protocols: HTTP tokens separated by commas (white space around
+ * them allowed), stored lower-cased as "a,b"; empty allows no upgrade. */
+static int
+parse_token_list(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	static const char tchars[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~";
+	const char *p = val;
+	char *out, *w;
+	size_t n;
+	int r;
+
+	if ((out = malloc(strlen(val) + 1)) == NULL)
+		return DP_ERR_NOMEM;
+	w = out;
+	p += strspn(p, " \t");
+	while (*p != '\0') {
+		if ((n = strspn(p, tchars)) == 0)
+			goto bad;
+		if (w != out)
+			*w++ = ',';
+		memcpy(w, p, n);
+		w += n;
+		p += n;
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			goto bad;
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			goto bad;	/* a trailing comma */
+	}
+	*w = '\0';
+	dp_str_lower(out);
+	r = set_string(field_of(kw, obj), out);
+	free(out);
+	return r;
+bad:
+	snprintf(why, why_size, "'%s' is not a comma-separated list of "
+	    "protocol names (e.g. websocket)", val);
+	free(out);
+	return DP_ERR_INVALID;
+}
+
 /* alpn: protocol names separated by commas, each 1..255 printable bytes. */
 static int
 parse_alpn(const struct keyword *kw, void *obj, char *val, char *why,
@@ -800,6 +847,10 @@ static const struct choice verify_servers[] = {
 	{ "dane", VERIFY_DANE }, { "pkix", VERIFY_PKIX },
 	{ "dane-or-pkix", VERIFY_DANE_OR_PKIX }, { NULL, 0 },
 };
+static const struct choice underscore_policies[] = {
+	{ "allow", HTTP1_UNDERSCORES_ALLOW }, { "drop", HTTP1_UNDERSCORES_DROP },
+	{ "reject", HTTP1_UNDERSCORES_REJECT }, { NULL, 0 },
+};
 static const struct choice pp2_tlv_sets[] = {
 	{ "full", 0 }, { "minimal", 1 }, { NULL, 0 },
 };
@@ -905,6 +956,10 @@ static const struct keyword keywords[] = {
 	    S_(max_request_headers), .min = 1, .max = 256 },
 	{ SECT_SERVER, "upstream_timeout_ms", parse_uint, dump_uint,
 	    S_(upstream_timeout_ms), .min = 100, .max = 3600000 },
+	{ SECT_SERVER, "upgrade_protocols", parse_token_list, dump_label,
+	    S_(upgrade_protocols), .flags = 0 },
+	{ SECT_SERVER, "headers_with_underscores", parse_choice, dump_choice,
+	    S_(underscores), .choices = underscore_policies },
 
 	{ SECT_CLIENT, "listen", parse_addr, dump_addr, C_(listen),
 	    .flags = KW_REQUIRED },
@@ -945,6 +1000,10 @@ static const struct keyword keywords[] = {
 	    C_(max_request_head), .min = 1024, .max = 1048576 },
 	{ SECT_CLIENT, "max_request_headers", parse_uint, dump_uint,
 	    C_(max_request_headers), .min = 1, .max = 256 },
+	{ SECT_CLIENT, "upgrade_protocols", parse_token_list, dump_label,
+	    C_(upgrade_protocols), .flags = 0 },
+	{ SECT_CLIENT, "headers_with_underscores", parse_choice, dump_choice,
+	    C_(underscores), .choices = underscore_policies },
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -1053,7 +1112,9 @@ server_new(struct conf *c, const char *name)
 		return NULL;
 	if ((s->name = strdup(name)) == NULL ||
 	    (s->san_tlsa_prefix = strdup("")) == NULL ||
-	    (s->http_header = strdup("DANE-Client-Identity")) == NULL) {
+	    (s->http_header = strdup("DANE-Client-Identity")) == NULL ||
+	    (s->upgrade_protocols = strdup("websocket")) == NULL) {
+		free(s->http_header);
 		free(s->san_tlsa_prefix);
 		free(s->name);
 		free(s);
@@ -1077,6 +1138,7 @@ server_new(struct conf *c, const char *name)
 	s->max_request_head = 16384;
 	s->max_request_headers = 100;
 	s->upstream_timeout_ms = 30000;
+	s->underscores = HTTP1_UNDERSCORES_DROP;
 	return s;
 }
 
@@ -1094,6 +1156,7 @@ server_free(struct conf_server *s)
 	free(s->san_tlsa_prefix);
 	free(s->pkix_ca_file);
 	free(s->http_header);
+	free(s->upgrade_protocols);
 	free(s);
 }
 
@@ -1106,7 +1169,9 @@ client_new(struct conf *c, const char *name)
 		return NULL;
 	if ((cl->name = strdup(name)) == NULL ||
 	    (cl->header_out = strdup("")) == NULL ||
-	    (cl->alpn = strdup("")) == NULL) {
+	    (cl->alpn = strdup("")) == NULL ||
+	    (cl->upgrade_protocols = strdup("websocket")) == NULL) {
+		free(cl->alpn);
 		free(cl->header_out);
 		free(cl->name);
 		free(cl);
@@ -1124,6 +1189,7 @@ client_new(struct conf *c, const char *name)
 	cl->verify_server = VERIFY_DANE;
 	cl->max_request_head = 16384;
 	cl->max_request_headers = 100;
+	cl->underscores = HTTP1_UNDERSCORES_DROP;
 	return cl;
 }
 
@@ -1140,6 +1206,7 @@ client_free(struct conf_client *cl)
 	free(cl->header_out);
 	free(cl->tlsa_name);
 	free(cl->alpn);
+	free(cl->upgrade_protocols);
 	free(cl);
 }
 

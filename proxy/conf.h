@@ -108,6 +108,10 @@ struct conf_server {
 	unsigned max_request_head;	/* "max_request_head", bytes, default 16384, 1024..1048576 */
 	unsigned max_request_headers;	/* "max_request_headers", default 100, 1..256 */
 	unsigned upstream_timeout_ms;	/* "upstream_timeout_ms": no response head → 504, default 30000 */
+	char *upgrade_protocols;	/* "upgrade_protocols": comma-separated, lower-cased
+					 * protocols an Upgrade may ask for, default "websocket" */
+	int underscores;		/* "headers_with_underscores": an enum http1_underscores,
+					 * default drop */
 	struct conf_server *next;
 };
 
@@ -142,6 +146,8 @@ struct conf_client {
 					 * client_name added to every local request; "" none */
 	unsigned max_request_head;	/* as for servers */
 	unsigned max_request_headers;
+	char *upgrade_protocols;	/* as for servers */
+	int underscores;
 	struct conf_client *next;
 };
 

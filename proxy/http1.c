@@ -458,6 +458,9 @@ struct resp_seen {
 	uint64_t cl;
 	int te_last_chunked;
 	struct conn_opts conn;
+	const char *upgrade;
+	size_t upgrade_len;
+	unsigned n_upgrade;
 };
 
 /* Content-Length in a response: repeated fields and lists are tolerated
@@ -499,6 +502,11 @@ note_response_field(const struct http1_field *f, struct resp_seen *s)
 				s->te_last_chunked = ieq(e, n, "chunked");
 	} else if (ieq(f->name, f->name_len, "connection")) {
 		parse_connection(f, &s->conn);
+	} else if (ieq(f->name, f->name_len, "upgrade")) {
+		if (s->n_upgrade++ == 0) {
+			s->upgrade = f->value;
+			s->upgrade_len = f->value_len;
+		}
 	}
 	return DP_OK;
 }
@@ -571,6 +579,9 @@ http1_response_parse(const char *buf, size_t len, size_t max_head,
 	}
 	if (finish_response(res, &seen, request_method, method_len) != DP_OK)
 		return DP_ERR_INVALID;
+	res->upgrade = seen.upgrade;
+	res->upgrade_len = seen.upgrade_len;
+	res->n_upgrade = seen.n_upgrade;
 	res->head_len = (size_t)(p - buf);
 	return DP_OK;
 
@@ -590,15 +601,201 @@ put_field(struct dp_wbuf *w, const char *name, size_t name_len,
 	dp_wbuf_put(w, "\r\n", 2);
 }
 
+/* The n bytes at s equal lit, ASCII case-insensitively, with '-' and '_'
+ * alike: the spellings a CGI, WSGI or Rack upstream maps to one variable. */
 static int
-is_dropped(const struct http1_field *f, const char *const *drop, size_t n_drop)
+ieq_loose(const char *s, size_t n, const char *lit)
+{
+	size_t i;
+	unsigned char a, b;
+
+	for (i = 0; i < n; i++) {
+		if (lit[i] == '\0')
+			return 0;
+		a = ascii_lower((unsigned char)s[i]);
+		b = ascii_lower((unsigned char)lit[i]);
+		if (a == '_')
+			a = '-';
+		if (b == '_')
+			b = '-';
+		if (a != b)
+			return 0;
+	}
+	return lit[n] == '\0';
+}
+
+/* Fields that concern this hop only (RFC 9110 §7.6.1), plus Proxy-Connection
+ * (obsolete, still sent) and HTTP2-Settings (meaningful only with an h2c
+ * upgrade). Trailer goes because request trailers are dropped (see
+ * http1_chunked). Upgrade and Connection are re-emitted by the rewriter with
+ * what it lets through. */
+static const char *const hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-connection", "te", "trailer",
+	"upgrade", "http2-settings",
+};
+
+static int
+is_hop_by_hop(const struct http1_field *f)
 {
 	size_t i;
 
-	for (i = 0; i < n_drop; i++)
-		if (ieq(f->name, f->name_len, drop[i]))
+	for (i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
+		if (ieq(f->name, f->name_len, hop_by_hop[i]))
 			return 1;
 	return 0;
+}
+
+static int
+is_managed(const struct http1_field *f, const struct http1_rewrite *rw)
+{
+	size_t i;
+
+	for (i = 0; i < rw->n_managed; i++)
+		if (ieq_loose(f->name, f->name_len, rw->managed[i]))
+			return 1;
+	return 0;
+}
+
+/* The two byte strings are equal, ASCII case-insensitively. */
+static int
+ieq_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t i;
+
+	if (an != bn)
+		return 0;
+	for (i = 0; i < an; i++)
+		if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+/* True if the n bytes at s are one of the elements of the comma-separated
+ * list (case-insensitive). */
+static int
+in_list(const char *list, size_t list_len, const char *s, size_t n)
+{
+	struct list_iter it;
+	const char *e;
+	size_t m;
+
+	list_init(&it, list, list_len);
+	while (list_next(&it, &e, &m))
+		if (ieq_bytes(e, m, s, n))
+			return 1;
+	return 0;
+}
+
+/* The options of a request's Connection fields (RFC 9110 §7.6.1): each
+ * names a field that is hop-by-hop. Bounded: a request naming more than
+ * HTTP1_MAX_CONN_OPTIONS is refused, so checking each field against them
+ * stays cheap. */
+#define HTTP1_MAX_CONN_OPTIONS 32
+
+struct conn_options {
+	const char *name[HTTP1_MAX_CONN_OPTIONS];
+	size_t len[HTTP1_MAX_CONN_OPTIONS];
+	unsigned n;
+};
+
+/* Collects the options. An option naming a field the framing or routing
+ * depends on (Content-Length, Transfer-Encoding, Host) is refused: removing
+ * it would make the upstream frame the message otherwise than we do. */
+static int
+collect_conn_options(const struct http1_request *req, struct conn_options *co)
+{
+	struct list_iter it;
+	const char *e;
+	size_t i, n;
+
+	co->n = 0;
+	for (i = 0; i < req->n_fields; i++) {
+		const struct http1_field *c = &req->fields[i];
+
+		if (!ieq(c->name, c->name_len, "connection"))
+			continue;
+		list_init(&it, c->value, c->value_len);
+		while (list_next(&it, &e, &n)) {
+			if (n == 0)
+				continue;
+			if (ieq(e, n, "content-length") || ieq(e, n, "transfer-encoding") ||
+			    ieq(e, n, "host") || co->n == HTTP1_MAX_CONN_OPTIONS)
+				return HTTP1_ERR_BAD_REQUEST;
+			co->name[co->n] = e;
+			co->len[co->n++] = n;
+		}
+	}
+	return DP_OK;
+}
+
+static int
+nominated(const struct conn_options *co, const struct http1_field *f)
+{
+	unsigned i;
+
+	for (i = 0; i < co->n; i++)
+		if (ieq_bytes(co->name[i], co->len[i], f->name, f->name_len))
+			return 1;
+	return 0;
+}
+
+/* Appends to w the elements of every Upgrade field of req whose protocol
+ * name (before any "/version") is in allowed; returns how many. *h2c is set
+ * when h2c is among them. */
+static unsigned
+put_allowed_upgrades(struct dp_wbuf *w, const struct http1_request *req,
+    const char *allowed, int *h2c)
+{
+	struct list_iter it;
+	const char *e, *slash;
+	size_t i, n, proto_len;
+	unsigned kept = 0;
+
+	*h2c = 0;
+	for (i = 0; i < req->n_fields; i++) {
+		const struct http1_field *f = &req->fields[i];
+
+		if (!ieq(f->name, f->name_len, "upgrade"))
+			continue;
+		list_init(&it, f->value, f->value_len);
+		while (list_next(&it, &e, &n)) {
+			slash = n > 0 ? memchr(e, '/', n) : NULL;
+			proto_len = slash != NULL ? (size_t)(slash - e) : n;
+			if (proto_len == 0 ||
+			    !in_list(allowed, strlen(allowed), e, proto_len))
+				continue;
+			if (w != NULL) {
+				if (kept > 0)
+					dp_wbuf_put(w, ", ", 2);
+				dp_wbuf_put(w, e, n);
+			}
+			if (ieq(e, proto_len, "h2c"))
+				*h2c = 1;
+			kept++;
+		}
+	}
+	return kept;
+}
+
+int
+http1_upgrade_allowed(const char *allowed, const char *value, size_t len)
+{
+	struct list_iter it;
+	const char *e, *slash;
+	size_t n, proto_len;
+	unsigned seen = 0;
+
+	list_init(&it, value, len);
+	while (list_next(&it, &e, &n)) {
+		if (n == 0)
+			continue;
+		slash = memchr(e, '/', n);
+		proto_len = slash != NULL ? (size_t)(slash - e) : n;
+		if (proto_len == 0 || !in_list(allowed, strlen(allowed), e, proto_len))
+			return 0;
+		seen++;
+	}
+	return seen == 1;
 }
 
 /* An added field must not smuggle a line end or break the field syntax. */
@@ -620,16 +817,30 @@ valid_add(const struct http1_add *a)
 
 int
 http1_request_rewrite(const char *buf, const struct http1_request *req,
-    const char *const *drop, size_t n_drop, const struct http1_add *add,
-    size_t n_add, char *out, size_t out_size, size_t *out_len)
+    const struct http1_rewrite *rw, char *out, size_t out_size,
+    struct http1_rewritten *res)
 {
 	struct dp_wbuf w = { (unsigned char *)out, out_size, 0, 0 };
-	size_t i;
+	struct conn_options co;
+	const char *allowed = rw->upgrade_protocols != NULL ? rw->upgrade_protocols : "";
+	const char *conn[3];
+	size_t i, n_conn = 0;
+	int r, h2c = 0;
 
 	(void)buf;	/* every pointer in req already points into it */
-	for (i = 0; i < n_add; i++)
-		if (!valid_add(&add[i]))
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < rw->n_add; i++)
+		if (!valid_add(&rw->add[i]))
 			return DP_ERR_INVALID;
+	if ((r = collect_conn_options(req, &co)) != DP_OK)
+		return r;
+	if (rw->underscores == HTTP1_UNDERSCORES_REJECT)
+		for (i = 0; i < req->n_fields; i++)
+			if (memchr(req->fields[i].name, '_', req->fields[i].name_len) != NULL)
+				return HTTP1_ERR_BAD_REQUEST;
+	res->upgrade = req->upgrade &&
+	    put_allowed_upgrades(NULL, req, allowed, &h2c) > 0;
+
 	/* The request line as received: method, target and version are
 	 * contiguous, separated by single spaces. */
 	dp_wbuf_put(&w, req->method, req->method_len + 1 + req->target_len + 1 +
@@ -638,16 +849,42 @@ http1_request_rewrite(const char *buf, const struct http1_request *req,
 	for (i = 0; i < req->n_fields; i++) {
 		const struct http1_field *f = &req->fields[i];
 
-		if (!is_dropped(f, drop, n_drop))
+		if (ieq(f->name, f->name_len, "http2-settings") && res->upgrade && h2c) {
 			put_field(&w, f->name, f->name_len, f->value, f->value_len);
+			continue;
+		}
+		if (is_hop_by_hop(f) || is_managed(f, rw) || nominated(&co, f))
+			continue;
+		if (rw->underscores == HTTP1_UNDERSCORES_DROP &&
+		    memchr(f->name, '_', f->name_len) != NULL) {
+			res->underscore_dropped++;
+			continue;
+		}
+		put_field(&w, f->name, f->name_len, f->value, f->value_len);
 	}
-	for (i = 0; i < n_add; i++)
-		put_field(&w, add[i].name, strlen(add[i].name), add[i].value,
-		    strlen(add[i].value));
+	if (res->upgrade) {
+		dp_wbuf_put(&w, "Upgrade: ", 9);
+		put_allowed_upgrades(&w, req, allowed, &h2c);
+		dp_wbuf_put(&w, "\r\n", 2);
+		conn[n_conn++] = "upgrade";
+	}
+	if (!req->keep_alive)
+		conn[n_conn++] = "close";
+	else if (req->version_minor == 0)
+		conn[n_conn++] = "keep-alive";
+	for (i = 0; i < n_conn; i++) {
+		dp_wbuf_put(&w, i == 0 ? "Connection: " : ", ", i == 0 ? 12 : 2);
+		dp_wbuf_put(&w, conn[i], strlen(conn[i]));
+	}
+	if (n_conn > 0)
+		dp_wbuf_put(&w, "\r\n", 2);
+	for (i = 0; i < rw->n_add; i++)
+		put_field(&w, rw->add[i].name, strlen(rw->add[i].name),
+		    rw->add[i].value, strlen(rw->add[i].value));
 	dp_wbuf_put(&w, "\r\n", 2);
 	if (w.overflow)
 		return DP_ERR_SPACE;
-	*out_len = w.len;
+	res->len = w.len;
 	return DP_OK;
 }
 
@@ -821,6 +1058,13 @@ http1_chunked_scan(struct http1_chunked *ck, const char *buf, size_t len,
 			ck->state = CK_ERROR;
 			*used = i - 1;
 			return DP_ERR_INVALID;
+		}
+		if (ck->state == CK_TR_START && !ck->in_trailers) {
+			ck->in_trailers = 1;
+			if (ck->stop_at_trailers) {
+				*used = i;
+				return DP_ERR_AGAIN;
+			}
 		}
 	}
 	*used = len;

@@ -80,6 +80,9 @@ struct http1_response {
 	uint64_t content_length;
 	int keep_alive;			/* the server keeps the connection open */
 	size_t head_len;
+	const char *upgrade;		/* the Upgrade value, into the buffer; NULL: none */
+	size_t upgrade_len;
+	unsigned n_upgrade;		/* Upgrade fields seen */
 };
 
 /* Parses a response head. request_method is the method of the request it
@@ -99,16 +102,63 @@ struct http1_add {
 	const char *value;
 };
 
-/* Writes the request head req (parsed from buf) to out: the request line as
- * received, every field except those whose name equals (case-insensitively)
- * one of the n_drop names in drop, then the n_add added fields, then CRLF.
- * Field lines are re-emitted as "Name: value\r\n" in their original order.
- * Returns DP_OK and *out_len, DP_ERR_SPACE, or DP_ERR_INVALID when an added
- * name is not a token or an added value holds a control character (no header
- * injection through a value). */
+/* What to do with a request field whose name holds '_' (Envoy's
+ * headers_with_underscores): such names are valid tokens, but CGI, WSGI and
+ * Rack map '_' and '-' to one variable, so X_Foo can pose as X-Foo. */
+enum http1_underscores {
+	HTTP1_UNDERSCORES_ALLOW,	/* pass it on */
+	HTTP1_UNDERSCORES_DROP,		/* remove the field */
+	HTTP1_UNDERSCORES_REJECT,	/* refuse the request (400) */
+};
+
+struct http1_rewrite {
+	/* The names the proxy sets: every field whose name equals one of
+	 * them, case-insensitively and with '-' and '_' alike, is removed. */
+	const char *const *managed;
+	size_t n_managed;
+	const struct http1_add *add;	/* added after the client's fields */
+	size_t n_add;
+	/* Comma-separated protocol names an Upgrade may ask for (e.g.
+	 * "websocket"); NULL or "" allows none. */
+	const char *upgrade_protocols;
+	enum http1_underscores underscores;
+};
+
+struct http1_rewritten {
+	size_t len;			/* bytes written to out */
+	int upgrade;			/* the head asks for an allowed upgrade */
+	unsigned underscore_dropped;	/* fields removed for an '_' in the name */
+};
+
+/* Writes the request head req (parsed from buf) to out, as an intermediary
+ * must (RFC 9110 §7.6.1) and so that no field the proxy sets can be forged:
+ * - the request line as received;
+ * - the client's fields in their order, as "Name: value", except: the
+ *   hop-by-hop ones (Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
+ *   Upgrade, HTTP2-Settings, and every field a Connection option names),
+ *   the managed names in any spelling, and with HTTP1_UNDERSCORES_DROP
+ *   every name holding '_';
+ * - "Upgrade:" with the elements whose protocol is in upgrade_protocols,
+ *   when the request asks to upgrade and any is left (HTTP2-Settings is
+ *   kept only when h2c is); otherwise the request goes on as plain HTTP;
+ * - "Connection:" with only what daneproxy itself means: upgrade (as
+ *   above), close (the client's last request) or keep-alive (an HTTP/1.0
+ *   client keeping the connection), so it never names a field;
+ * - the added fields, then CRLF.
+ * Returns DP_OK (*res filled), DP_ERR_SPACE, DP_ERR_INVALID when an added
+ * name is not a token or an added value holds a control character (no
+ * header injection through a value), or HTTP1_ERR_BAD_REQUEST when a
+ * Connection option names Content-Length, Transfer-Encoding or Host (the
+ * upstream would frame the message otherwise), names more than 32 fields,
+ * or a name holds '_' under HTTP1_UNDERSCORES_REJECT. */
 int http1_request_rewrite(const char *buf, const struct http1_request *req,
-    const char *const *drop, size_t n_drop, const struct http1_add *add,
-    size_t n_add, char *out, size_t out_size, size_t *out_len);
+    const struct http1_rewrite *rw, char *out, size_t out_size,
+    struct http1_rewritten *res);
+
+/* For a 101 answer: 1 if the response's Upgrade value names exactly one
+ * protocol and its name (before any "/version") is in the comma-separated
+ * allowed list, else 0. */
+int http1_upgrade_allowed(const char *allowed, const char *value, size_t len);
 
 /* Progress through a chunked body. Zero-initialise (or http1_chunked_init). */
 struct http1_chunked {
@@ -116,6 +166,12 @@ struct http1_chunked {
 	uint64_t remaining;		/* bytes left in the current chunk's data */
 	unsigned line_len;		/* bytes in the current size/trailer line */
 	unsigned trailer_bytes;		/* total trailer bytes, bounded */
+	/* Set by the caller after init: the scan returns (DP_ERR_AGAIN) right
+	 * after the last chunk's line, so the caller can treat the trailer
+	 * section (trailer fields and the final CRLF) apart: daneproxy drops
+	 * request trailers, since a server may merge them into the headers. */
+	int stop_at_trailers;
+	int in_trailers;		/* the scan has reached the trailer section */
 };
 
 void http1_chunked_init(struct http1_chunked *ck);

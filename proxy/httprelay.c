@@ -226,7 +226,7 @@ pump_body(struct http_relay *h, struct direction *d, struct bufferevent *src,
 {
 	struct evbuffer *in = bufferevent_get_input(src);
 	size_t avail, n, used;
-	int r;
+	int r, in_trailers;
 
 	*bad = 0;
 	while ((avail = evbuffer_get_length(in)) > 0) {
@@ -247,13 +247,24 @@ pump_body(struct http_relay *h, struct direction *d, struct bufferevent *src,
 			return 0;
 		case BODY_CHUNKED:
 			n = avail < HR_SCAN_CHUNK ? avail : HR_SCAN_CHUNK;
+			in_trailers = d->ck.in_trailers && d->ck.stop_at_trailers;
 			r = http1_chunked_scan(&d->ck,
 			    (const char *)evbuffer_pullup(in, (ev_ssize_t)n), n, &used);
 			if (r == DP_ERR_INVALID) {
 				*bad = 1;
 				return 0;
 			}
-			move(h, src, dst, used);
+			if (in_trailers) {
+				/* Trailer fields are dropped; the body still
+				 * ends with its final CRLF. */
+				evbuffer_drain(in, used);
+				if (r == DP_OK) {
+					evbuffer_add(bufferevent_get_output(dst), "\r\n", 2);
+					h->st.a_to_b += 2;
+				}
+			} else {
+				move(h, src, dst, used);
+			}
 			if (r == DP_OK) {
 				d->body = BODY_NONE;
 				return 1;
@@ -308,7 +319,8 @@ process_requests(struct http_relay *h)
 {
 	struct evbuffer *in = bufferevent_get_input(h->cl);
 	struct http1_request *rq = &hr_req;
-	size_t len, want, out_len;
+	struct http1_rewritten rw;
+	size_t len, want;
 	const char *p;
 	int r, bad;
 
@@ -358,15 +370,18 @@ process_requests(struct http_relay *h)
 			fail_client(h, 501, "method name too long");
 			return;
 		}
-		r = http1_request_rewrite(p, rq, h->o->drop, h->o->n_drop, h->o->add,
-		    h->o->n_add, hr_out, h->out_size, &out_len);
+		r = http1_request_rewrite(p, rq, &h->o->rw, hr_out, h->out_size, &rw);
+		if (r == HTTP1_ERR_BAD_REQUEST) {
+			fail_client(h, 400, "Connection names a framing field, or '_' in a name");
+			return;
+		}
 		if (r != DP_OK) {
 			/* SPACE cannot happen (out_size covers head + added
 			 * fields); INVALID would be a bad added value. */
 			fail_client(h, 500, "cannot rewrite request head");
 			return;
 		}
-		evbuffer_add(bufferevent_get_output(h->up), hr_out, out_len);
+		evbuffer_add(bufferevent_get_output(h->up), hr_out, rw.len);
 		{
 			/* Before the drain: rq points into the input buffer. */
 			unsigned slot = (h->m_head + h->m_count) % HR_MAX_PIPELINE;
@@ -388,10 +403,12 @@ process_requests(struct http_relay *h)
 		if (h->req.body == BODY_LENGTH && h->req.remaining == 0)
 			h->req.body = BODY_NONE;
 		http1_chunked_init(&h->req.ck);
-		/* After an Upgrade request, what follows belongs to the new
-		 * protocol if the upstream agrees: hold it until the answer. */
-		h->upgrade_pending = rq->upgrade;
-		h->last_request = rq->upgrade || !rq->keep_alive;
+		h->req.ck.stop_at_trailers = 1;
+		/* After an Upgrade request for an allowed protocol, what follows
+		 * belongs to that protocol if the upstream agrees: hold it until
+		 * the answer. Any other upgrade was removed from the head. */
+		h->upgrade_pending = rw.upgrade;
+		h->last_request = rw.upgrade || !rq->keep_alive;
 	}
 }
 
@@ -473,6 +490,16 @@ process_responses(struct http_relay *h)
 		if (r != DP_OK) {
 			upstream_error(h, MX_UP_PROTOCOL);
 			fail_client(h, 502, "malformed response from upstream");
+			return;
+		}
+		if (rs.status == 101 && (rs.n_upgrade != 1 ||
+		    !http1_upgrade_allowed(h->o->rw.upgrade_protocols, rs.upgrade,
+		    rs.upgrade_len))) {
+			/* Whatever it switched to was never asked for: relaying
+			 * it would carry requests past the header rewrite. */
+			upstream_error(h, MX_UP_PROTOCOL);
+			h->m_count = 0;
+			fail_client(h, 502, "101 for a protocol not allowed");
 			return;
 		}
 		move(h, h->up, h->cl, rs.head_len);
@@ -650,10 +677,12 @@ http_relay_start(struct event_base *base, struct bufferevent *client,
 	*out = NULL;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return DP_ERR_NOMEM;
-	for (i = 0; i < opts->n_add; i++)
-		extra += strlen(opts->add[i].name) + strlen(opts->add[i].value) + 4;
-	/* A field "a:b" comes out as "a: b": one byte more per field. */
-	h->out_size = opts->limits.max_head + opts->limits.max_headers + extra + 64;
+	for (i = 0; i < opts->rw.n_add; i++)
+		extra += strlen(opts->rw.add[i].name) + strlen(opts->rw.add[i].value) + 4;
+	/* A field "a:b" comes out as "a: b": one byte more per field; the
+	 * rewriter's own Connection field is added (Upgrade only shrinks). */
+	h->out_size = opts->limits.max_head + opts->limits.max_headers + extra +
+	    sizeof("Connection: upgrade, close\r\n") + 64;
 	if (h->out_size > hr_out_size) {
 		char *p = realloc(hr_out, h->out_size);
 		if (p == NULL) {

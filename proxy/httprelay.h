@@ -25,10 +25,7 @@ struct mx_listener;
 
 struct http_relay_opts {
 	struct http1_limits limits;	/* request heads */
-	const char *const *drop;	/* field names removed from every request */
-	size_t n_drop;
-	const struct http1_add *add;	/* fields added to every request */
-	size_t n_add;
+	struct http1_rewrite rw;	/* how every request head is rewritten */
 	unsigned idle_timeout_ms;	/* no traffic either way: close */
 	unsigned upstream_timeout_ms;	/* request sent, no response head: 504; 0 = none */
 	struct mx_listener *mx;		/* counts upstream errors (502, 504); NULL: none */

@@ -554,10 +554,12 @@ http_setup(struct sconn *c)
 		c->hadd[na++] = (struct http1_add){ "X-Forwarded-Proto", "https" };
 	o->limits.max_head = cs->max_request_head;
 	o->limits.max_headers = cs->max_request_headers;
-	o->drop = c->hdrop;
-	o->n_drop = nd;
-	o->add = c->hadd;
-	o->n_add = na;
+	o->rw.managed = c->hdrop;
+	o->rw.n_managed = nd;
+	o->rw.add = c->hadd;
+	o->rw.n_add = na;
+	o->rw.upgrade_protocols = cs->upgrade_protocols;
+	o->rw.underscores = (enum http1_underscores)cs->underscores;
 	o->idle_timeout_ms = cs->idle_timeout_ms;
 	o->upstream_timeout_ms = cs->upstream_timeout_ms;
 	o->mx = c->l->mx;

@@ -306,6 +306,22 @@ test_limits(void)
 
 /* ---- rewriting ----------------------------------------------------------- */
 
+/* http1_request_rewrite of the last parse (req) with managed names, added
+ * fields, upgrade protocols and underscore policy. */
+static int
+rewrite(const char *in, const char *const *managed, size_t n_managed,
+    const struct http1_add *add, size_t n_add, char *out, size_t out_size,
+    size_t *out_len)
+{
+	const struct http1_rewrite rw = { managed, n_managed, add, n_add,
+	    "websocket", HTTP1_UNDERSCORES_ALLOW };
+	struct http1_rewritten res;
+	int r = http1_request_rewrite(in, &req, &rw, out, out_size, &res);
+
+	*out_len = res.len;
+	return r;
+}
+
 static void
 test_rewrite(void)
 {
@@ -338,7 +354,7 @@ test_rewrite(void)
 	int all_space = 1;
 
 	is_int(parse(in), DP_OK, "request with three forged identity copies parses");
-	is_int(http1_request_rewrite(in, &req, drop, 2, add, 2, out, sizeof(out), &out_len),
+	is_int(rewrite(in, drop, 2, add, 2, out, sizeof(out), &out_len),
 	    DP_OK, "rewrite succeeds");
 	ok(out_len == strlen(want) && memcmp(out, want, out_len) == 0,
 	    "every case variant dropped, order kept, fields added at the end");
@@ -354,31 +370,266 @@ test_rewrite(void)
 	is_int(again.head_len, out_len, "rewritten head_len is out_len");
 
 	for (i = 0; i < strlen(want); i++)
-		if (http1_request_rewrite(in, &req, drop, 2, add, 2, out, i, &out_len)
+		if (rewrite(in, drop, 2, add, 2, out, i, &out_len)
 		    != DP_ERR_SPACE)
 			all_space = 0;
 	ok(all_space, "every buffer smaller than the result gives DP_ERR_SPACE");
-	is_int(http1_request_rewrite(in, &req, drop, 2, add, 2, out, strlen(want), &out_len),
+	is_int(rewrite(in, drop, 2, add, 2, out, strlen(want), &out_len),
 	    DP_OK, "a buffer of exactly the result's size is enough");
 
-	is_int(http1_request_rewrite(in, &req, NULL, 0, NULL, 0, out, sizeof(out), &out_len),
+	is_int(rewrite(in, NULL, 0, NULL, 0, out, sizeof(out), &out_len),
 	    DP_OK, "rewrite without drop or add");
 	ok(out_len > 0 && contains(out, out_len, "forged3"),
 	    "without a drop list the fields stay");
-	is_int(http1_request_rewrite(in, &req, drop, 2, bad_add, 1, out, sizeof(out), &out_len),
+	is_int(rewrite(in, drop, 2, bad_add, 1, out, sizeof(out), &out_len),
 	    DP_ERR_INVALID, "an added value with CRLF is refused (header injection)");
-	is_int(http1_request_rewrite(in, &req, drop, 2, bad_name, 1, out, sizeof(out), &out_len),
+	is_int(rewrite(in, drop, 2, bad_name, 1, out, sizeof(out), &out_len),
 	    DP_ERR_INVALID, "an added name that is not a token is refused");
 
 	is_int(parse("GET /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  chunked \r\n\r\n"),
 	    DP_OK, "chunked request for rewriting");
-	is_int(http1_request_rewrite(NULL, &req, drop, 2, add, 1, out, sizeof(out), &out_len),
+	is_int(rewrite(NULL, drop, 2, add, 1, out, sizeof(out), &out_len),
 	    DP_OK, "rewrite of a chunked request");
 	ok(contains(out, out_len, "Transfer-Encoding: chunked\r\n"),
 	    "TE value re-emitted trimmed");
 	memcpy(copy, out, out_len);
 	is_int(http1_request_parse(copy, out_len, &lim, &again), DP_OK, "parses again");
 	is_int(again.framing, HTTP1_BODY_CHUNKED, "still chunked");
+}
+
+/* ---- forged identities: the spoof matrix ------------------------------- */
+
+#define ID_NAME "DANE-Client-Identity"
+#define ID_VALUE "_lorawan-ns.ns.example.net"
+
+/* A field name equal to want, case-insensitively with '-' and '_' alike:
+ * how a CGI/WSGI/Rack upstream would see it. */
+static int
+name_loose_is(const char *p, size_t n, const char *want)
+{
+	size_t i;
+
+	if (n != strlen(want))
+		return 0;
+	for (i = 0; i < n; i++) {
+		char a = p[i] == '_' ? '-' : p[i], b = want[i] == '_' ? '-' : want[i];
+		if ((a | 0x20) != (b | 0x20))
+			return 0;
+	}
+	return 1;
+}
+
+static struct http1_request again;
+
+/* Parses in, rewrites it with the identity header managed and added, the
+ * given underscore policy and "websocket" allowed; re-parses the result
+ * into again. Returns the rewrite's status. */
+static int
+spoof_rewrite(const char *in, enum http1_underscores us, char *out,
+    size_t out_size, struct http1_rewritten *res)
+{
+	static const char *const managed[] = { ID_NAME, "X-Forwarded-For" };
+	static const struct http1_add add[] = {
+		{ ID_NAME, ID_VALUE }, { "X-Forwarded-For", "192.0.2.1" },
+	};
+	const struct http1_rewrite rw = { managed, 2, add, 2, "websocket", us };
+	int r;
+
+	if (parse(in) != DP_OK)
+		return -1000;
+	memset(res, 0, sizeof(*res));
+	if ((r = http1_request_rewrite(in, &req, &rw, out, out_size, res)) != DP_OK)
+		return r;
+	if (http1_request_parse(out, res->len, &lim, &again) != DP_OK)
+		return -2000;
+	return DP_OK;
+}
+
+/* Of the re-parsed head: how many fields loosely named name, and whether
+ * the one with that name has value. */
+static unsigned
+count_named(const char *name, const char *value, int *value_ok)
+{
+	size_t i;
+	unsigned n = 0;
+
+	*value_ok = 0;
+	for (i = 0; i < again.n_fields; i++) {
+		if (!name_loose_is(again.fields[i].name, again.fields[i].name_len, name))
+			continue;
+		n++;
+		*value_ok = value != NULL && span_is(again.fields[i].value,
+		    again.fields[i].value_len, value);
+	}
+	return n;
+}
+
+static const char *
+field_value(const char *name, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < again.n_fields; i++)
+		if (name_loose_is(again.fields[i].name, again.fields[i].name_len, name)) {
+			*len = again.fields[i].value_len;
+			return again.fields[i].value;
+		}
+	return NULL;
+}
+
+static int
+field_is(const char *name, const char *want)
+{
+	size_t n = 0;
+	const char *v = field_value(name, &n);
+
+	return want == NULL ? v == NULL : v != NULL && span_is(v, n, want);
+}
+
+static void
+test_spoof_matrix(void)
+{
+	static const char *const spellings[] = {
+		"DANE-Client-Identity", "dane-client-identity", "DANE_Client_Identity",
+		"dane_client-identity", "Dane-Client_Identity", "DANE_CLIENT_IDENTITY",
+	};
+	static const enum http1_underscores policies[] = {
+		HTTP1_UNDERSCORES_ALLOW, HTTP1_UNDERSCORES_DROP,
+	};
+	static const char *const policy_names[] = { "allow", "drop" };
+	char in[1024], out[2048], desc[160];
+	struct http1_rewritten res;
+	size_t i, k;
+	int vok, r;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+			snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: a\r\n%s: victim\r\n"
+			    "X_Forwarded_For: 6.6.6.6\r\n\r\n", spellings[i]);
+			r = spoof_rewrite(in, policies[k], out, sizeof(out), &res);
+			snprintf(desc, sizeof(desc), "underscores = %s: '%s: victim' is "
+			    "replaced by exactly one identity, ours", policy_names[k], spellings[i]);
+			ok(r == DP_OK && count_named(ID_NAME, ID_VALUE, &vok) == 1 && vok, "%s", desc);
+			ok(r == DP_OK && count_named("X-Forwarded-For", "192.0.2.1", &vok) == 1 && vok,
+			    "... and exactly one X-Forwarded-For, ours");
+		}
+	}
+
+	/* Connection options name hop-by-hop fields: never ours. */
+	r = spoof_rewrite("GET / HTTP/1.1\r\nHost: a\r\nConnection: close, DANE-Client-Identity, "
+	    "X-Forwarded-For, X-Custom\r\nX-Custom: 1\r\nX-Keep: 2\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res);
+	is_int(r, DP_OK, "Connection naming our headers: rewritten");
+	ok(count_named(ID_NAME, ID_VALUE, &vok) == 1 && vok,
+	    "... our identity is there, once");
+	ok(field_is("Connection", "close"), "... Connection carries only 'close'");
+	ok(field_is("X-Custom", NULL) && field_is("X-Keep", "2"),
+	    "... the field it named is removed, the others stay");
+	is_int(again.keep_alive, 0, "... and the request is still the last one");
+
+	is_int(spoof_rewrite("GET / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length\r\n"
+	    "Content-Length: 5\r\n\r\n", HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res),
+	    HTTP1_ERR_BAD_REQUEST, "Connection naming Content-Length: 400 (framing)");
+	is_int(spoof_rewrite("POST / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, "
+	    "TRANSFER-ENCODING\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res),
+	    HTTP1_ERR_BAD_REQUEST, "Connection naming Transfer-Encoding: 400");
+	is_int(spoof_rewrite("GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res),
+	    HTTP1_ERR_BAD_REQUEST, "Connection naming Host: 400");
+	{
+		size_t n = (size_t)snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: a\r\nConnection: a0");
+		for (i = 1; i < 33; i++)
+			n += (size_t)snprintf(in + n, sizeof(in) - n, ",a%zu", i);
+		snprintf(in + n, sizeof(in) - n, "\r\n\r\n");
+		is_int(spoof_rewrite(in, HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res),
+		    HTTP1_ERR_BAD_REQUEST, "33 Connection options: 400 (bounded work)");
+	}
+	is_int(spoof_rewrite("GET / HTTP/1.1\r\nHost: a\r\nKeep-Alive: timeout=5\r\n"
+	    "Proxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: DANE-Client-Identity\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res), DP_OK, "hop-by-hop fields");
+	ok(field_is("Keep-Alive", NULL) && field_is("Proxy-Connection", NULL) &&
+	    field_is("TE", NULL) && field_is("Trailer", NULL) && field_is("Connection", NULL),
+	    "... Keep-Alive, Proxy-Connection, TE and Trailer removed; no Connection needed");
+
+	/* Upgrade: only the allowed protocols pass. */
+	r = spoof_rewrite("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+	    "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res);
+	ok(r == DP_OK && res.upgrade == 0 && again.upgrade == 0,
+	    "Upgrade: h2c is not allowed: the request goes on as plain HTTP/1.1");
+	ok(field_is("Upgrade", NULL) && field_is("HTTP2-Settings", NULL) &&
+	    field_is("Connection", NULL), "... Upgrade, HTTP2-Settings and Connection removed");
+	r = spoof_rewrite("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+	    "Upgrade: h2c, websocket\r\nSec-WebSocket-Key: x\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res);
+	ok(r == DP_OK && res.upgrade == 1 && again.upgrade == 1,
+	    "Upgrade: h2c, websocket: still an upgrade");
+	ok(field_is("Upgrade", "websocket") && field_is("Connection", "upgrade") &&
+	    field_is("Sec-WebSocket-Key", "x"), "... to websocket alone, Connection: upgrade");
+	r = spoof_rewrite("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res);
+	ok(r == DP_OK && res.upgrade == 0 && field_is("Upgrade", NULL),
+	    "Upgrade without Connection: upgrade is no upgrade, and is removed");
+	ok(http1_upgrade_allowed("websocket", "WebSocket", 9) &&
+	    !http1_upgrade_allowed("websocket", "h2c", 3) &&
+	    !http1_upgrade_allowed("websocket", "websocket, h2c", 14) &&
+	    !http1_upgrade_allowed("websocket", "", 0) &&
+	    !http1_upgrade_allowed("", "websocket", 9),
+	    "a 101 may switch only to one allowed protocol");
+
+	/* headers_with_underscores. */
+	strcpy(in, "GET / HTTP/1.1\r\nHost: a\r\nX_Custom: 1\r\n\r\n");
+	ok(spoof_rewrite(in, HTTP1_UNDERSCORES_ALLOW, out, sizeof(out), &res) == DP_OK &&
+	    field_is("X_Custom", "1"), "underscores = allow: X_Custom passes");
+	ok(spoof_rewrite(in, HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res) == DP_OK &&
+	    field_is("X_Custom", NULL) && res.underscore_dropped == 1,
+	    "underscores = drop: X_Custom removed and counted");
+	is_int(spoof_rewrite(in, HTTP1_UNDERSCORES_REJECT, out, sizeof(out), &res),
+	    HTTP1_ERR_BAD_REQUEST, "underscores = reject: 400");
+
+	/* Connection semantics survive. */
+	ok(spoof_rewrite("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+	    HTTP1_UNDERSCORES_DROP, out, sizeof(out), &res) == DP_OK &&
+	    field_is("Connection", "keep-alive") && again.keep_alive == 1,
+	    "HTTP/1.0 keep-alive is kept");
+	ok(spoof_rewrite("GET / HTTP/1.0\r\n\r\n", HTTP1_UNDERSCORES_DROP, out,
+	    sizeof(out), &res) == DP_OK && field_is("Connection", "close") &&
+	    again.keep_alive == 0, "HTTP/1.0 without keep-alive: Connection: close");
+}
+
+static void
+test_trailers_apart(void)
+{
+	const char *body = "5\r\nhello\r\n0\r\nDANE-Client-Identity: victim\r\n\r\n";
+	struct http1_chunked ck;
+	size_t used = 0, n = strlen(body), i, off;
+	int r;
+
+	http1_chunked_init(&ck);
+	ck.stop_at_trailers = 1;
+	r = http1_chunked_scan(&ck, body, n, &used);
+	ok(r == DP_ERR_AGAIN && used == strlen("5\r\nhello\r\n0\r\n") && ck.in_trailers,
+	    "stop_at_trailers: the scan stops after the last chunk's line");
+	r = http1_chunked_scan(&ck, body + used, n - used, &used);
+	ok(r == DP_OK && used == strlen("DANE-Client-Identity: victim\r\n\r\n"),
+	    "... and the rest is the trailer section, up to the final CRLF");
+
+	/* Byte by byte: the stop comes at the same place. */
+	http1_chunked_init(&ck);
+	ck.stop_at_trailers = 1;
+	for (off = 0, i = 0; off < n; off++) {
+		r = http1_chunked_scan(&ck, body + off, 1, &used);
+		if (ck.in_trailers && i == 0)
+			i = off + 1;
+		if (r != DP_ERR_AGAIN)
+			break;
+	}
+	ok(r == DP_OK && off == n - 1 && i == strlen("5\r\nhello\r\n0\r\n"),
+	    "byte by byte: the same boundary and end");
+	http1_chunked_init(&ck);
+	r = http1_chunked_scan(&ck, body, n, &used);
+	ok(r == DP_OK && used == n, "without stop_at_trailers: one scan to the end");
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -663,6 +914,8 @@ main(void)
 	test_smuggling();
 	test_limits();
 	test_rewrite();
+	test_spoof_matrix();
+	test_trailers_apart();
 	test_response();
 	test_chunked();
 	return done_testing();
