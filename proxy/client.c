@@ -198,6 +198,7 @@ resumed_still_valid(struct cconn *c, SSL *ssl)
 		snprintf(c->auth, sizeof(c->auth), "%u %u %u resumed",
 		    res.rr.usage, res.rr.selector, res.rr.mtype);
 		mx_dane(rt->mx, res.rr.usage, 1);
+		tlsa_result_clear(&res);
 		return 1;
 	}
 	if (r == DP_ERR_NOMATCH)

@@ -97,6 +97,8 @@ struct sconn {
 	char xff[DP_ADDR_STRLEN];
 	char *client_cert;		/* RFC 9440 values, malloc'd */
 	char *client_cert_chain;
+	STACK_OF(X509) *verified;	/* the chain DANE-TA/PKIX verified, leaf first;
+					 * NULL after DANE-EE (tlsa_result.verified) */
 };
 
 /* Handshake steps run after DNS and relay events (see main.c). */
@@ -186,6 +188,7 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 	http_relay_free(c->hrelay);
 	free(c->client_cert);
 	free(c->client_cert_chain);
+	sk_X509_pop_free(c->verified, X509_free);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->timer != NULL)
@@ -301,6 +304,9 @@ verify_with(struct sconn *c, struct tlsa_answer *ans)
 		c->verify_ok = 1;
 		tlsa_rr_str(&res.rr, c->tlsa, sizeof(c->tlsa));
 		mx_dane(c->l->mx, res.rr.usage, 1);
+		sk_X509_pop_free(c->verified, X509_free);
+		c->verified = res.verified;	/* transferred */
+		res.verified = NULL;
 	} else {
 		snprintf(c->reason_buf, sizeof(c->reason_buf), "DANE: %s",
 		    res.reason != NULL ? res.reason : dp_strerror(r));
@@ -483,17 +489,19 @@ cert_sf_bytes(X509 *x)
 	return out;
 }
 
-/* RFC 9440 Client-Cert-Chain: the certificates the client sent besides its
- * leaf, as a list of byte sequences. */
+/* RFC 9440 Client-Cert-Chain: the certificates of the verified chain
+ * besides the leaf, up to and including the trust anchor, as a list of byte
+ * sequences. Only what the DANE decision verified: after a DANE-EE match
+ * (which looks at the leaf alone) chain is NULL and there is no header,
+ * whatever else the client sent. NULL when there is nothing to send. */
 static char *
-cert_chain_sf(SSL *ssl)
+cert_chain_sf(STACK_OF(X509) *chain)
 {
-	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
 	size_t len = 0, cap = 0;
 	char *out = NULL, *one, *grown;
 	int i;
 
-	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+	for (i = 1; chain != NULL && i < sk_X509_num(chain); i++) {
 		if ((one = cert_sf_bytes(sk_X509_value(chain, i))) == NULL)
 			break;
 		if (len + strlen(one) + 3 > cap) {
@@ -538,7 +546,7 @@ http_setup(struct sconn *c)
 		    (c->client_cert = cert_sf_bytes(peer)) != NULL)
 			c->hadd[na++] = (struct http1_add){ "Client-Cert", c->client_cert };
 		if (cs->add_client_cert_chain &&
-		    (c->client_cert_chain = cert_chain_sf(c->ssl)) != NULL)
+		    (c->client_cert_chain = cert_chain_sf(c->verified)) != NULL)
 			c->hadd[na++] = (struct http1_add){ "Client-Cert-Chain",
 			    c->client_cert_chain };
 	}

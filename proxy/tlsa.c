@@ -439,12 +439,22 @@ tlsa_match_openssl(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 	res->rr.usage = usage;
 	res->rr.selector = selector;
 	res->rr.mtype = mtype;
+	/* NULL when out of memory: then no chain is reported, which is safe. */
+	if (usage != TLSA_USAGE_DANE_EE)
+		res->verified = X509_STORE_CTX_get1_chain(xs);
 	r = DP_OK;
  out:
 	X509_STORE_CTX_free(xs);	/* before the SSL that owns its DANE state */
 	SSL_free(scratch);
 	sk_X509_free(empty);
 	return r;
+}
+
+void
+tlsa_result_clear(struct tlsa_result *res)
+{
+	sk_X509_pop_free(res->verified, X509_free);
+	res->verified = NULL;
 }
 
 int
@@ -489,6 +499,7 @@ tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 	else
 		ERR_clear_last_mark();
 	if (r != DP_OK) {
+		tlsa_result_clear(res);
 		res->matched = 0;
 		if (res->reason == NULL)
 			res->reason = "internal error";

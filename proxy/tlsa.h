@@ -74,7 +74,15 @@ struct tlsa_result {
 	const char *reason;		/* static text when not matched, e.g.
 					 * "no usable TLSA record", "no TLSA record matches",
 					 * "name not in certificate SANs", "certificate expired" */
+	/* After a DANE-TA, PKIX-TA or PKIX-EE match: the chain that was
+	 * verified, leaf first, trust anchor last; owned by the caller
+	 * (tlsa_result_clear). NULL after a DANE-EE match, which looks at the
+	 * leaf alone: the other certificates a peer sent took no part. */
+	STACK_OF(X509) *verified;
 };
+
+/* Frees what res owns; accepts a zeroed or cleared result. */
+void tlsa_result_clear(struct tlsa_result *res);
 
 /* Authenticates a peer: leaf is its certificate, chain the other certificates
  * it sent (may be NULL; may include the leaf), name the DANE identity

@@ -197,6 +197,14 @@ is "$(nginx_log_field ng -1 identity)" _lorawan-ns.ta.dp.test "extras, DANE-TA c
 is "$(nginx_log_field ng -1 client_cert)" ":$B64_TACLIENT:" "extras, DANE-TA client: Client-Cert is the leaf"
 is "$(nginx_log_field ng -1 client_cert_chain)" ":$B64_CLIENTCA:" "extras, DANE-TA client: Client-Cert-Chain is the CA it sent"
 like "$(nginx_log_field ng -1 tlsa)" '^2 0 1( [0-9a-f]{64})?$' "extras, DANE-TA client: DANE-Client-TLSA 2 0 1"
+# A DANE-EE client that sends other certificates too: DANE-EE looked at the
+# leaf alone, so none of them may be presented as verified.
+n0=$(nginx_log_count ng)
+out=$(tc "$SP_X" "$LAB/extras-ee.out" "GET /ee HTTP/1.1\r\n${H}${CLOSE}\r\n" --chain "$C/clientca.crt")
+is "$(http_status "$LAB/extras-ee.out")" 200 "extras, DANE-EE client sending a chain: answered 200"
+nginx_log_wait ng $((n0 + 1))
+is "$(nginx_log_field ng -1 client_cert)/$(nginx_log_field ng -1 client_cert_chain)" ":$B64_CLIENT:/" \
+  "extras, DANE-EE client sending a chain: Client-Cert only; the unverified chain is not forwarded"
 
 # --- client_auth = optional: unauthenticated, no identity, spoofs removed --
 start_server dp-opt "$NGINX_PORT" 'client_auth = optional

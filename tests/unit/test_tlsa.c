@@ -283,6 +283,13 @@ expect(struct tlsa_matcher *m, struct tlsa_rrset *set, X509 *x,
 			diag("r=%d matched=%d reason=%s rr=%s", r, res.matched,
 			    r == DP_OK ? "-" : res.reason,
 			    r == DP_OK ? tlsa_rr_str(&res.rr, buf, sizeof(buf)) : "-");
+		if (want_rr[0] == '3')
+			ok(r != DP_OK || res.verified == NULL,
+			    "%s: DANE-EE reports no verified chain (the leaf alone decided)", desc);
+		else
+			ok(r != DP_OK || (res.verified != NULL && sk_X509_num(res.verified) >= 1 &&
+			    X509_cmp(sk_X509_value(res.verified, 0), x) == 0),
+			    "%s: the verified chain is reported, leaf first", desc);
 	} else {
 		if (!ok(r == DP_ERR_NOMATCH && res.matched == 0 &&
 		    res.reason != NULL && strcmp(res.reason, want_reason) == 0,
@@ -294,6 +301,7 @@ expect(struct tlsa_matcher *m, struct tlsa_rrset *set, X509 *x,
 		ok(0, "%s: OpenSSL error queue left clean", desc);
 		ERR_print_errors_fp(stdout);
 	}
+	tlsa_result_clear(&res);
 	tlsa_rrset_clear(set);
 }
 
