@@ -31,7 +31,12 @@ after reading a request before answering it; --reset-after-head closes the
 connection with a TCP RST (SO_LINGER 0) as soon as a request head has been
 read, answering nothing (the record's "error" is "reset after head");
 --close-delimited answers without Content-Length (body delimited by the
-close, "Connection: close") and closes after the first response.
+close, "Connection: close") and closes after the first response;
+--upgrade-any agrees to any Upgrade a request asks for (h2c included), as a
+server that speaks every protocol would: it answers 101 with the first
+protocol asked for, then records and echoes every later byte ("raw");
+--force-101 PROTO answers every request with a 101 to PROTO, asked for or
+not. Chunked request trailers are recorded as "trailers" ([name, value]).
 """
 
 import argparse
@@ -385,7 +390,7 @@ class Upstream:
         except (OSError, RuntimeError):
             pass
 
-    async def read_body(self, c, headers):
+    async def read_body(self, c, headers, trailers):
         te = headers.get("transfer-encoding", "").lower()
         if "chunked" in te:
             body = bytearray()
@@ -399,6 +404,8 @@ class Upstream:
                         t = await c.until(b"\r\n", MAX_HEAD)
                         if t is None or t == b"\r\n":
                             return bytes(body)
+                        name, _, value = text(t[:-2]).partition(":")
+                        trailers.append([name, value.strip()])
                 if not await c.need(size + 2):
                     raise ConnectionError("EOF in chunk")
                 body += c.take(size)
@@ -428,13 +435,14 @@ class Upstream:
                 headers[k] = headers[k] + ", " + value if k in headers else value
             if headers.get("expect", "").lower() == "100-continue":
                 await c.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            trailers = []
             if self.args.reset_after_head:
                 body = b""
             else:
-                body = await self.read_body(c, headers)
+                body = await self.read_body(c, headers, trailers)
             req = {"line": reqline, "method": method, "target": target,
                    "version": version, "headers": headers,
-                   "header_list": header_list,
+                   "header_list": header_list, "trailers": trailers,
                    "body": text(body[:MAX_RECORD_BODY]), "body_len": len(body)}
             rec["requests"].append(req)
 
@@ -449,6 +457,14 @@ class Upstream:
             if self.args.delay_ms > 0:
                 await asyncio.sleep(self.args.delay_ms / 1000.0)
 
+            asked = headers.get("upgrade", "").split(",")[0].strip()
+            if self.args.force_101 or (self.args.upgrade_any and asked):
+                await c.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\n"
+                              b"Connection: Upgrade\r\n\r\n"
+                              % (self.args.force_101 or asked).encode())
+                rec["upgraded"] = True
+                await self.echo(c, rec)
+                return
             if headers.get("upgrade", "").lower() == "websocket":
                 key = headers.get("sec-websocket-key", "")
                 acc = base64.b64encode(hashlib.sha1(
@@ -507,6 +523,10 @@ async def main():
                     help="RST the connection once a request head is read")
     ap.add_argument("--close-delimited", action="store_true",
                     help="answer without Content-Length, then close")
+    ap.add_argument("--upgrade-any", action="store_true",
+                    help="answer 101 to any Upgrade (h2c too), then echo")
+    ap.add_argument("--force-101", metavar="PROTO",
+                    help="answer every request with 101 to PROTO, then echo")
     args = ap.parse_args()
 
     up = Upstream(args)
