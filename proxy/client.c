@@ -51,6 +51,7 @@ struct client_route {
 	unsigned n_conns;
 	struct mx_listener *mx;		/* metrics of this route */
 	struct conn_refusals refused;	/* max_connections */
+	struct conn_refusals denied;	/* allow_from */
 };
 
 struct cconn {
@@ -446,7 +447,14 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	SSL *ssl = NULL;
 	struct timeval tv;
 
-	/* The limit first, closing at once: no line each. */
+	/* The source, then the limit, closing at once: no line each. */
+	if (cc->allow_from.n > 0 &&
+	    !dp_cidr_match(cc->allow_from.v, cc->allow_from.n, sa)) {
+		mx_conn_denied(rt->mx);
+		conn_denied(&rt->denied, cc->name, sa);
+		close(fd);
+		return;
+	}
 	if (rt->n_conns >= cc->max_connections) {
 		mx_conn_limit(rt->mx);
 		conn_refused(&rt->refused, cc->name,

@@ -500,6 +500,55 @@ dump_allow(const struct keyword *kw, const void *obj, FILE *f)
 	list_end(&w);
 }
 
+/* allow_from: prefixes (ADDR or ADDR/BITS) separated by commas or spaces.
+ * Appends, so continuation lines add to the list. */
+static int
+parse_allow_from(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	struct conf_cidrs *set = field_of(kw, obj);
+	struct dp_cidr *grown;
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(val, LIST_SEPARATORS, &save); tok != NULL;
+	    tok = strtok_r(NULL, LIST_SEPARATORS, &save)) {
+		if (set->n == CONF_MAX_ALLOW_FROM) {
+			snprintf(why, why_size, "more than %d prefixes",
+			    CONF_MAX_ALLOW_FROM);
+			return DP_ERR_INVALID;
+		}
+		if ((grown = realloc(set->v, (set->n + 1) * sizeof(*set->v))) == NULL)
+			return DP_ERR_NOMEM;
+		set->v = grown;
+		if (dp_cidr_parse(tok, &set->v[set->n]) != DP_OK) {
+			snprintf(why, why_size, "'%s' is not an address or prefix "
+			    "with its host bits zero (e.g. 127.0.0.1, 10.1.0.0/16, "
+			    "fd00::/8)", tok);
+			return DP_ERR_INVALID;
+		}
+		set->n++;
+	}
+	return DP_OK;
+}
+
+static void
+dump_allow_from(const struct keyword *kw, const void *obj, FILE *f)
+{
+	const struct conf_cidrs *set = cfield_of(kw, obj);
+	struct list_writer w;
+	char buf[DP_ADDR_STRLEN];
+	size_t i;
+
+	if (set->n == 0) {
+		fprintf(f, "; %s: any source\n", kw->name);
+		return;
+	}
+	list_begin(&w, f, kw->name);
+	for (i = 0; i < set->n; i++)
+		list_item(&w, dp_cidr_str(&set->v[i], buf, sizeof(buf)));
+	list_end(&w);
+}
+
 /* tls_versions: "1.2" and/or "1.3", in any order. */
 static int
 parse_tls_versions(const struct keyword *kw, void *obj, char *val, char *why,
@@ -956,6 +1005,8 @@ static const struct keyword keywords[] = {
 	    S_(max_request_headers), .min = 1, .max = 256 },
 	{ SECT_SERVER, "upstream_timeout_ms", parse_uint, dump_uint,
 	    S_(upstream_timeout_ms), .min = 100, .max = 3600000 },
+	{ SECT_SERVER, "allow_from", parse_allow_from, dump_allow_from,
+	    S_(allow_from), .flags = KW_LIST },
 	{ SECT_SERVER, "upgrade_protocols", parse_token_list, dump_label,
 	    S_(upgrade_protocols), .flags = 0 },
 	{ SECT_SERVER, "headers_with_underscores", parse_choice, dump_choice,
@@ -1000,6 +1051,8 @@ static const struct keyword keywords[] = {
 	    C_(max_request_head), .min = 1024, .max = 1048576 },
 	{ SECT_CLIENT, "max_request_headers", parse_uint, dump_uint,
 	    C_(max_request_headers), .min = 1, .max = 256 },
+	{ SECT_CLIENT, "allow_from", parse_allow_from, dump_allow_from,
+	    C_(allow_from), .flags = KW_LIST },
 	{ SECT_CLIENT, "upgrade_protocols", parse_token_list, dump_label,
 	    C_(upgrade_protocols), .flags = 0 },
 	{ SECT_CLIENT, "headers_with_underscores", parse_choice, dump_choice,
@@ -1157,6 +1210,7 @@ server_free(struct conf_server *s)
 	free(s->pkix_ca_file);
 	free(s->http_header);
 	free(s->upgrade_protocols);
+	free(s->allow_from.v);
 	free(s);
 }
 
@@ -1207,6 +1261,7 @@ client_free(struct conf_client *cl)
 	free(cl->tlsa_name);
 	free(cl->alpn);
 	free(cl->upgrade_protocols);
+	free(cl->allow_from.v);
 	free(cl);
 }
 
@@ -1719,6 +1774,17 @@ check_client(struct parser *p, const struct section *s)
 		perr(p, s->line, "ca_file: required with verify_server = %s",
 		    cl->verify_server == VERIFY_PKIX ? "pkix" : "dane-or-pkix");
 	check_client_names(p, s);
+	if (cl->allow_from.n == 0 &&
+	    !dp_addr_is_loopback((const struct sockaddr *)&cl->listen.ss)) {
+		int line = s->seen[keyword_find(SECT_CLIENT, "listen")];
+		char buf[DP_ADDR_STRLEN];
+
+		perr(p, line != 0 ? line : s->line, "listen: %s is not a loopback "
+		    "address: whoever reaches it would be given this route's DANE "
+		    "identity; set allow_from to the local clients' addresses",
+		    dp_addr_str((const struct sockaddr *)&cl->listen.ss, buf,
+		    sizeof(buf)));
+	}
 	if (cl->tlsa_name == NULL && cl->server_name != NULL) {
 		char name[CONF_NAME_MAX + 16];
 

@@ -67,6 +67,14 @@ struct conf_dns {
 	struct conf_where where;	/* the [dns] section header */
 };
 
+/* "allow_from": the source prefixes a listener accepts connections from,
+ * checked at accept before any TLS work; n = 0: every source. */
+#define CONF_MAX_ALLOW_FROM 256
+struct conf_cidrs {
+	struct dp_cidr *v;
+	size_t n;
+};
+
 struct conf_server {
 	char *name;			/* from "[server NAME]" */
 	struct conf_where where;	/* the section header */
@@ -112,6 +120,7 @@ struct conf_server {
 					 * protocols an Upgrade may ask for, default "websocket" */
 	int underscores;		/* "headers_with_underscores": an enum http1_underscores,
 					 * default drop */
+	struct conf_cidrs allow_from;	/* "allow_from", default: any source */
 	struct conf_server *next;
 };
 
@@ -148,6 +157,9 @@ struct conf_client {
 	unsigned max_request_headers;
 	char *upgrade_protocols;	/* as for servers */
 	int underscores;
+	struct conf_cidrs allow_from;	/* "allow_from": required when listen is not a
+					 * loopback address (the route lends its DANE
+					 * identity to whoever connects) */
 	struct conf_client *next;
 };
 

@@ -83,25 +83,59 @@ conn_linger_close(struct event_base *base, evutil_socket_t fd)
 	event_add(lg->ev, &tv);
 }
 
-void
-conn_refused(struct conn_refusals *r, const char *listener, const char *what,
-    unsigned limit)
+/* Counts one refusal in r. Returns 1 when a line is due (none in the last
+ * second), with *n the refusals it reports and *elapsed_ms the time they
+ * cover (0: the first line), and starts counting anew. */
+static int
+refusal_due(struct conn_refusals *r, uint64_t *n, uint64_t *elapsed_ms)
 {
 	uint64_t now = dp_now_ms();
 
 	r->n++;
 	if (r->since_ms != 0 && now - r->since_ms < REFUSALS_LOG_MS)
-		return;
-	if (r->since_ms == 0)
-		log_warn("listener %s: %u %s: refused %llu connection%s", listener,
-		    limit, what, (unsigned long long)r->n, r->n == 1 ? "" : "s");
-	else
-		log_warn("listener %s: %u %s: refused %llu connection%s in the "
-		    "last %llu ms", listener, limit, what,
-		    (unsigned long long)r->n, r->n == 1 ? "" : "s",
-		    (unsigned long long)(now - r->since_ms));
+		return 0;
+	*n = r->n;
+	*elapsed_ms = r->since_ms == 0 ? 0 : now - r->since_ms;
 	r->n = 0;
 	r->since_ms = now;
+	return 1;
+}
+
+void
+conn_refused(struct conn_refusals *r, const char *listener, const char *what,
+    unsigned limit)
+{
+	uint64_t n, ms;
+
+	if (!refusal_due(r, &n, &ms))
+		return;
+	if (ms == 0)
+		log_warn("listener %s: %u %s: refused %llu connection%s", listener,
+		    limit, what, (unsigned long long)n, n == 1 ? "" : "s");
+	else
+		log_warn("listener %s: %u %s: refused %llu connection%s in the "
+		    "last %llu ms", listener, limit, what, (unsigned long long)n,
+		    n == 1 ? "" : "s", (unsigned long long)ms);
+}
+
+void
+conn_denied(struct conn_refusals *r, const char *listener,
+    const struct sockaddr *sa)
+{
+	char peer[DP_ADDR_STRLEN];
+	uint64_t n, ms;
+
+	if (!refusal_due(r, &n, &ms))
+		return;
+	dp_addr_str(sa, peer, sizeof(peer));
+	if (ms == 0)
+		log_warn("listener %s: %s is not in allow_from: connection refused",
+		    listener, peer);
+	else
+		log_warn("listener %s: sources not in allow_from: refused %llu "
+		    "connection%s in the last %llu ms, the latest from %s", listener,
+		    (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)ms,
+		    peer);
 }
 
 void

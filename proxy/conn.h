@@ -50,4 +50,10 @@ struct conn_refusals {
 void conn_refused(struct conn_refusals *r, const char *listener,
     const char *what, unsigned limit);
 
+/* Counts one connection from sa refused at accept because sa is not in the
+ * listener's allow_from, with a warn line naming the latest source at most
+ * once a second. */
+void conn_denied(struct conn_refusals *r, const char *listener,
+    const struct sockaddr *sa);
+
 #endif

@@ -108,7 +108,7 @@ static const char *const mx_bucket_le[MX_LATENCY_BUCKETS] = {
 };
 
 static const char *const mx_outcome_names[MX_OUT_N] = {
-	"ok", "unauthenticated", "refused", "error", "limit",
+	"ok", "unauthenticated", "refused", "error", "limit", "denied",
 };
 static const char *const mx_hs_names[MX_HS_N] = {
 	"timeout", "tls", "closed", "no_cert", "no_clientid", "bad_clientid",
@@ -715,6 +715,12 @@ void
 mx_conn_limit(struct mx_listener *l)
 {
 	add(&lcounters(l)->conns[MX_OUT_LIMIT], 1);
+}
+
+void
+mx_conn_denied(struct mx_listener *l)
+{
+	add(&lcounters(l)->conns[MX_OUT_DENIED], 1);
 }
 
 void

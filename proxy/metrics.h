@@ -37,6 +37,7 @@ enum mx_outcome {
 	MX_OUT_ERROR,		/* TLS error, timeout, upstream failure, peer gone */
 	MX_OUT_LIMIT,		/* max_connections (or, server role, max_handshakes)
 				 * reached: closed at accept */
+	MX_OUT_DENIED,		/* source address not in allow_from: closed at accept */
 	MX_OUT_N
 };
 
@@ -163,6 +164,10 @@ int mx_conn_open(struct mx_listener *l);
  * (its own count against max_connections, max_handshakes): counts
  * MX_OUT_LIMIT. No mx_conn_open() and no mx_conn_close() for it. */
 void mx_conn_limit(struct mx_listener *l);
+
+/* A connection was closed at accept because its source is not in the
+ * listener's allow_from: counted as MX_OUT_DENIED, like mx_conn_limit(). */
+void mx_conn_denied(struct mx_listener *l);
 
 /* A connection opened with mx_conn_open() == DP_OK ended. bytes_in: from the
  * connecting client, bytes_out: towards it. */

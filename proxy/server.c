@@ -46,6 +46,7 @@ struct server_listener {
 	struct mx_listener *mx;		/* metrics of this listener */
 	struct conn_refusals refused_conns;	/* max_connections */
 	struct conn_refusals refused_hs;	/* max_handshakes */
+	struct conn_refusals denied;		/* allow_from */
 };
 
 enum sconn_state {
@@ -788,7 +789,15 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	struct sconn *c;
 	socklen_t len = sizeof(c->local);
 
-	/* Limits first, closing at once: no TLS, no alert, no line each. */
+	/* The source, then the limits, closing at once: no TLS, no alert, no
+	 * line each. */
+	if (l->conf->allow_from.n > 0 &&
+	    !dp_cidr_match(l->conf->allow_from.v, l->conf->allow_from.n, sa)) {
+		mx_conn_denied(l->mx);
+		conn_denied(&l->denied, l->conf->name, sa);
+		close(fd);
+		return;
+	}
 	if (l->n_conns >= l->conf->max_connections) {
 		mx_conn_limit(l->mx);
 		conn_refused(&l->refused_conns, l->conf->name,

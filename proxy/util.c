@@ -172,6 +172,92 @@ dp_addr_is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
+int
+dp_cidr_parse(const char *s, struct dp_cidr *out)
+{
+	char addr[INET6_ADDRSTRLEN + 1], *end;
+	const char *slash = strchr(s, '/');
+	size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	unsigned long bits;
+	unsigned width, i;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(addr))
+		return DP_ERR_INVALID;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, out->addr) == 1) {
+		out->family = AF_INET;
+		width = 32;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		out->family = AF_INET6;
+		width = 128;
+	} else {
+		return DP_ERR_INVALID;
+	}
+	bits = width;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1]))
+			return DP_ERR_INVALID;
+		errno = 0;
+		bits = strtoul(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || bits > width)
+			return DP_ERR_INVALID;
+	}
+	out->bits = (unsigned)bits;
+	for (i = out->bits; i < width; i++)
+		if (out->addr[i / 8] & (0x80 >> (i % 8)))
+			return DP_ERR_INVALID;	/* host bits set */
+	return DP_OK;
+}
+
+char *
+dp_cidr_str(const struct dp_cidr *c, char *buf, size_t buf_size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(c->family, c->addr, a, sizeof(a)) == NULL)
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, buf_size, "%s/%u", a, c->bits);
+	return buf;
+}
+
+/* True if the first bits bits of a and b are equal. */
+static int
+prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+
+	if (memcmp(a, b, full) != 0)
+		return 0;
+	return rest == 0 || ((a[full] ^ b[full]) & mask) == 0;
+}
+
+int
+dp_cidr_match(const struct dp_cidr *set, size_t n, const struct sockaddr *sa)
+{
+	const unsigned char *a;
+	int family;
+	size_t i;
+
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		a = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		family = IN6_IS_ADDR_V4MAPPED(a6) ? AF_INET : AF_INET6;
+		a = family == AF_INET ? a6->s6_addr + 12 : a6->s6_addr;
+	} else {
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (set[i].family == family && prefix_equal(a, set[i].addr, set[i].bits))
+			return 1;
+	return 0;
+}
+
 void
 dp_tcp_nodelay(int fd)
 {

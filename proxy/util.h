@@ -74,4 +74,23 @@ void dp_tcp_nodelay(int fd);
 /* True if the address is in 127.0.0.0/8 or is ::1. */
 int dp_addr_is_loopback(const struct sockaddr *sa);
 
+/* An address prefix: 192.0.2.0/24, 2001:db8::/32, or one address. */
+struct dp_cidr {
+	int family;			/* AF_INET or AF_INET6 */
+	unsigned char addr[16];		/* network order; 4 bytes used for IPv4 */
+	unsigned bits;			/* prefix length: 0..32 or 0..128 */
+};
+
+/* Parses "ADDR" or "ADDR/BITS" (numeric IPv4 or IPv6; bits within the
+ * family's width). The host bits must be zero ("192.0.2.1/24" is refused:
+ * it usually means a typo). Returns DP_OK or DP_ERR_INVALID. */
+int dp_cidr_parse(const char *s, struct dp_cidr *out);
+
+/* Formats c as "ADDR/BITS" into buf (at least DP_ADDR_STRLEN bytes). */
+char *dp_cidr_str(const struct dp_cidr *c, char *buf, size_t buf_size);
+
+/* True if sa (IPv4, IPv6, or IPv4-mapped IPv6 taken as IPv4) lies in one
+ * of the n prefixes. */
+int dp_cidr_match(const struct dp_cidr *set, size_t n, const struct sockaddr *sa);
+
 #endif

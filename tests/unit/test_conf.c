@@ -1,12 +1,15 @@
 /* test_conf.c — conf_load(), conf_dump(), conf_free(): values, defaults,
  * every class of error with its FILE:LINE prefix, the dump round trip and the
  * example configurations in conf/ (found through $DP_SOURCE_DIR). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "clientid.h"
 #include "conf.h"
+#include "http1.h"
 #include "err.h"
 #include "log.h"
 #include "tap.h"
@@ -679,9 +682,11 @@ test_http_keys(void)
 	    "add_client_cert = yes\nadd_x_forwarded_for = on\n"
 	    "add_tlsa_header = true\nmax_request_head = 4096\n"
 	    "max_request_headers = 50\nupstream_timeout_ms = 1500\n"
+	    "upgrade_protocols = WebSocket , h2c\nheaders_with_underscores = reject\n"
 	    "\n[client c]\nlisten = 127.0.0.1:1\nconnect = h.example:1\n"
 	    "cert = a\nkey = b\nclient_name = n.example\nca_file = ca\n"
-	    "forward = http\nheader_out = DANE-Client-Identity\n");
+	    "forward = http\nheader_out = DANE-Client-Identity\n"
+	    "upgrade_protocols =\nheaders_with_underscores = allow\n");
 	is_int(run.r, DP_OK, "http keys load");
 	if (run.c == NULL) {
 		diag("%s", run.errs);
@@ -702,6 +707,10 @@ test_http_keys(void)
 	is_int(s->upstream_timeout_ms, 1500, "upstream_timeout_ms");
 	is_int(cl->forward, FORWARD_HTTP, "client forward = http");
 	is_str(cl->header_out, "DANE-Client-Identity", "client header_out");
+	is_str(s->upgrade_protocols, "websocket,h2c", "upgrade_protocols: lower-cased, spaces gone");
+	is_int(s->underscores, HTTP1_UNDERSCORES_REJECT, "headers_with_underscores = reject");
+	is_str(cl->upgrade_protocols, "", "client upgrade_protocols empty: none");
+	is_int(cl->underscores, HTTP1_UNDERSCORES_ALLOW, "client headers_with_underscores = allow");
 	run_free(&run);
 
 	load(&run, SERVER_OK);
@@ -712,6 +721,10 @@ test_http_keys(void)
 		    "default max_request_head 16384");
 		is_int(run.c->servers->upstream_timeout_ms, 30000,
 		    "default upstream_timeout_ms 30000");
+		is_str(run.c->servers->upgrade_protocols, "websocket",
+		    "default upgrade_protocols websocket");
+		is_int(run.c->servers->underscores, HTTP1_UNDERSCORES_DROP,
+		    "default headers_with_underscores drop");
 	}
 	run_free(&run);
 
@@ -721,6 +734,14 @@ test_http_keys(void)
 	    "empty header refused");
 	expect_error(SERVER_OK "max_request_head = 100\n", 7,
 	    "max_request_head: 100 is out of range", "max_request_head below range");
+	expect_error(SERVER_OK "upgrade_protocols = websocket,\n", 7,
+	    "upgrade_protocols: 'websocket,' is not a comma-separated list",
+	    "upgrade_protocols with a trailing comma refused");
+	expect_error(SERVER_OK "upgrade_protocols = web socket\n", 7,
+	    "upgrade_protocols: ", "upgrade_protocols with a space inside a name refused");
+	expect_error(SERVER_OK "headers_with_underscores = maybe\n", 7,
+	    "headers_with_underscores: invalid value 'maybe' (expected allow, drop or reject)",
+	    "headers_with_underscores: an unknown value refused");
 }
 
 /* The client role's server authentication keys. */
@@ -832,6 +853,68 @@ test_ops_keys(void)
 	    "max_connections = 0 refused");
 }
 
+/* allow_from on both roles, and the client role's non-loopback rule. */
+static void
+test_allow_from(void)
+{
+	static const char client[] = "[client c]\nconnect = h.example:1\n"
+	    "cert = a\nkey = b\nclient_name = n.example\n";
+	struct run run;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+	char text[1024];
+
+	load(&run, SERVER_OK "allow_from = 10.0.0.0/8, 192.0.2.7\n\t2001:db8::/32\n");
+	is_int(run.r, DP_OK, "allow_from with a continuation line loads");
+	if (run.c != NULL) {
+		const struct conf_cidrs *a = &run.c->servers->allow_from;
+
+		is_int((int)a->n, 3, "three prefixes");
+		memset(&v4, 0, sizeof(v4));
+		v4.sin_family = AF_INET;
+		inet_pton(AF_INET, "10.200.3.4", &v4.sin_addr);
+		ok(dp_cidr_match(a->v, a->n, (struct sockaddr *)&v4), "10.200.3.4 is in 10.0.0.0/8");
+		inet_pton(AF_INET, "192.0.2.8", &v4.sin_addr);
+		ok(!dp_cidr_match(a->v, a->n, (struct sockaddr *)&v4), "192.0.2.8 is not 192.0.2.7");
+		memset(&v6, 0, sizeof(v6));
+		v6.sin6_family = AF_INET6;
+		inet_pton(AF_INET6, "::ffff:192.0.2.7", &v6.sin6_addr);
+		ok(dp_cidr_match(a->v, a->n, (struct sockaddr *)&v6),
+		    "an IPv4-mapped IPv6 source matches as IPv4");
+		inet_pton(AF_INET6, "2001:db8:ffff::1", &v6.sin6_addr);
+		ok(dp_cidr_match(a->v, a->n, (struct sockaddr *)&v6), "2001:db8:ffff::1 is in 2001:db8::/32");
+		inet_pton(AF_INET6, "2001:db9::1", &v6.sin6_addr);
+		ok(!dp_cidr_match(a->v, a->n, (struct sockaddr *)&v6), "2001:db9::1 is not");
+		ok(run.c->clients == NULL, "no client section");
+	}
+	run_free(&run);
+	load(&run, SERVER_OK);
+	if (run.c != NULL)
+		is_int((int)run.c->servers->allow_from.n, 0, "default allow_from: any source");
+	run_free(&run);
+
+	expect_error(SERVER_OK "allow_from = 10.1.2.3/8\n", 7,
+	    "allow_from: '10.1.2.3/8' is not an address or prefix with its host bits zero",
+	    "a prefix with host bits set is refused");
+	expect_error(SERVER_OK "allow_from = 10.0.0.0/33\n", 7,
+	    "allow_from: '10.0.0.0/33'", "a prefix longer than 32 bits is refused");
+	expect_error(SERVER_OK "allow_from = example.net\n", 7,
+	    "allow_from: 'example.net'", "a name is refused");
+
+	snprintf(text, sizeof(text), "%slisten = 0.0.0.0:8080\n", client);
+	expect_error(text, 6, "listen: 0.0.0.0:8080 is not a loopback address: whoever "
+	    "reaches it would be given this route's DANE identity; set allow_from",
+	    "a client route on a non-loopback address without allow_from is refused");
+	snprintf(text, sizeof(text), "%slisten = 0.0.0.0:8080\nallow_from = 10.0.0.0/8\n", client);
+	load(&run, text);
+	is_int(run.r, DP_OK, "... and accepted with allow_from");
+	run_free(&run);
+	snprintf(text, sizeof(text), "%slisten = [::1]:8080\n", client);
+	load(&run, text);
+	is_int(run.r, DP_OK, "a client route on loopback needs no allow_from");
+	run_free(&run);
+}
+
 int
 main(void)
 {
@@ -844,6 +927,7 @@ main(void)
 	test_dump();
 	test_examples();
 	test_http_keys();
+	test_allow_from();
 	test_client_verify_keys();
 	test_ops_keys();
 	return done_testing();
