@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "cache.h"
 #include "conn.h"
@@ -176,9 +177,34 @@ relay_done(void *arg, const struct relay_stats *st, const char *reason)
 	cconn_end(arg, MX_OUT_OK, reason);
 }
 
+/* The resumed session's certificate verifies now by PKIX: ca_file, purpose
+ * sslserver, server_name. */
+static int
+pkix_still_valid(struct client_route *rt, SSL *ssl)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	X509_STORE_CTX *xs = NULL;
+	int ok = 0;
+
+	if (peer == NULL || (xs = X509_STORE_CTX_new()) == NULL)
+		goto out;
+	if (!X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(rt->ctx), peer,
+	    SSL_get_peer_cert_chain(ssl)) ||
+	    !X509_STORE_CTX_set_default(xs, "ssl_server") ||
+	    !X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(xs),
+	    rt->conf->server_name, 0))
+		goto out;
+	ok = X509_verify_cert(xs) == 1;
+ out:
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	return ok;
+}
+
 /* A resumed session skips certificate verification: check the certificate
- * it carries against the TLSA RRset looked up for this connection, as a full
- * handshake would have, before a byte of the local client goes out. */
+ * it carries against the TLSA RRset looked up for this connection, or by
+ * PKIX when there is none, as a full handshake would have, before a byte of
+ * the local client goes out. */
 static int
 resumed_still_valid(struct cconn *c, SSL *ssl)
 {
@@ -188,10 +214,18 @@ resumed_still_valid(struct cconn *c, SSL *ssl)
 	int r = DP_ERR_NOMATCH;
 
 	if (c->answer == NULL || c->answer->status != DNS_SECURE) {
-		/* PKIX (chosen or fallen back to): validated when the session
-		 * was made, within the session's lifetime. */
-		dp_strlcpy(c->auth, "pkix resumed", sizeof(c->auth));
-		return 1;
+		/* PKIX now (chosen, or fallen back to because the records are
+		 * gone): the session may have been authenticated by DANE
+		 * alone, and resumption skips verification. */
+		if (pkix_still_valid(rt, ssl)) {
+			dp_strlcpy(c->auth, "pkix resumed", sizeof(c->auth));
+			return 1;
+		}
+		SSL_SESSION_free(rt->session);	/* never offer it again */
+		rt->session = NULL;
+		cconn_fail_hs(c, MX_HS_MISMATCH, "resumed session: the remote's "
+		    "certificate does not verify by PKIX (its TLSA records are gone)");
+		return 0;
 	}
 	if (peer != NULL && (r = tlsa_match(rt->matcher, &c->answer->rrset, peer,
 	    SSL_get_peer_cert_chain(ssl), rt->conf->server_name,

@@ -10,7 +10,7 @@
 # Functions (details above each one):
 #   lab_init, lab_skip_unless_root_tools, lab_port, lab_spawn, lab_stop,
 #   lab_pid, lab_wait_log, lab_wait_port, lab_wait_file, lab_hold_port, lab_certs,
-#   lab_dns_start, lab_dns_query_count, lab_upstream_start,
+#   lab_dns_start, lab_dns_query_count, lab_zone_remove, lab_upstream_start,
 #   lab_upstream_records, lab_upstream_wait
 # Exported: LAB, LAB_PYTHON (python3 to use), DP_SOURCE_DIR, DP_BUILD, and
 # what lab_certs, lab_dns_start and lab_upstream_start say.
@@ -279,7 +279,8 @@ _lab_soa() { # ZONE
 }
 
 # _lab_sign ZONE [ldns-signzone options...]: keys (KSK+ZSK, ECDSAP256SHA256)
-# and $DNS/ZONE.zone.signed from $DNS/ZONE.zone; DS of the KSK in $DNS/ZONE.ds.
+# and $DNS/ZONE.zone.signed from $DNS/ZONE.zone; DS of the KSK in $DNS/ZONE.ds,
+# the key names in $DNS/ZONE.keys (for lab_zone_remove).
 _lab_sign() {
 	local zone=$1 ksk zsk
 	shift
@@ -289,8 +290,37 @@ _lab_sign() {
 		zsk=$(ldns-keygen -a ECDSAP256SHA256 "$zone") || exit 1
 		rm -f "$ksk.ds" "$zsk.ds"
 		ldns-key2ds -n -2 "$ksk.key" >"$zone.ds" || exit 1
+		echo "$ksk $zsk" >"$zone.keys"
 		ldns-signzone "$@" -f "$zone.zone.signed" "$zone.zone" "$ksk" "$zsk" || exit 1
 	)
+}
+
+_lab_nsd_nxdomain() { # NAME TYPE: NSD answers NXDOMAIN for it
+	drill -p "${LAB_NSD#*:}" @127.0.0.1 "$1" "$2" 2>/dev/null | grep -q 'rcode: NXDOMAIN'
+}
+
+# lab_zone_remove OWNER...: revocation as an operator does it: removes every
+# record of each OWNER (relative to dp.test, e.g. _lorawan-ns.revoke) from the
+# dp.test zone, bumps its serial, re-signs it with the same keys, has NSD
+# reload it (SIGHUP) and waits until NSD answers NXDOMAIN for the first
+# OWNER. Resolvers may still hold the old answer for its TTL: the revocable
+# names (*.revoke.dp.test) have a TTL of 1 s.
+lab_zone_remove() {
+	local D=$LAB/dns o
+	for o in "$@"; do
+		awk -v o="$o" '$1 != o' "$D/dp.test.zone" >"$D/dp.test.zone.new" &&
+			mv -f "$D/dp.test.zone.new" "$D/dp.test.zone" || return 1
+	done
+	awk '$3 == "SOA" { $6 = $6 + 1 } { print }' "$D/dp.test.zone" >"$D/dp.test.zone.new" &&
+		mv -f "$D/dp.test.zone.new" "$D/dp.test.zone" || return 1
+	# shellcheck disable=SC2046  # the two key names
+	(cd "$D" && ldns-signzone -f dp.test.zone.signed dp.test.zone $(cat dp.test.keys)) ||
+		return 1
+	kill -HUP "$(lab_pid nsd)" || return 1
+	_lab_poll 10 _lab_nsd_nxdomain "$1.dp.test" TLSA || {
+		diag "lab_zone_remove: NSD still serves $1.dp.test"
+		return 1
+	}
 }
 
 # _lab_corrupt_rrsig FILE TYPE: damage the signature of every RRSIG covering
@@ -333,6 +363,8 @@ _lab_dns_zones() {
 		echo "*._device IN TLSA $ee"
 		echo "_lorawan-ns.ta IN TLSA $ta"
 		echo "_8443._tcp.js IN TLSA $js"
+		echo "_lorawan-ns.revoke 1 IN TLSA $ee"
+		echo "_443._tcp.revoke 1 IN TLSA $js"
 		echo "multi IN TLSA $rogue"
 		echo "multi IN TLSA $ee"
 		for z in child nsec3 insecure bogus expired; do

@@ -8,7 +8,10 @@
  *   result=ok|alert|error alert=N|none sent_alert=N|none connect_ms=X
  *   handshake_ms=X total_ms=X bytes_read=N server_asked_clientid=0|1
  *   request_form=none|empty|00|bad version=TLSv1.3|none alpn=P|none
- *   end=none|close_notify|eof|timeout|bytes|error reason="..."
+ *   tickets=N end=none|close_notify|eof|timeout|bytes|error reason="..."
+ *
+ * tickets counts the session tickets (TLS 1.3 NewSessionTicket) the server
+ * sent; they are never used (every connection is a full handshake).
  *
  * followed, unless --quiet or --output, by "data: " and the bytes read
  * (escaped). alert is what the server sent (close_notify excluded); any such
@@ -111,6 +114,7 @@ struct tc_conn {
 	int server_asked;		/* extension seen in CR / ServerHello */
 	int server_hello;		/* a ServerHello arrived */
 	const char *request_form;	/* "none", "empty", "00", "bad" */
+	int tickets;			/* session tickets received */
 };
 
 /* What one connection did. */
@@ -121,6 +125,7 @@ struct tc_outcome {
 	double connect_ms, handshake_ms, total_ms;
 	size_t bytes_read;
 	int server_asked;
+	int tickets;
 	const char *request_form;
 	char version[16];
 	char alpn[64];
@@ -297,6 +302,17 @@ tc_load_chain(SSL_CTX *ctx, const char *file)
 	return r;
 }
 
+/* A session ticket arrived: counted, not kept (0: OpenSSL frees it). */
+static int
+tc_new_session(SSL *s, SSL_SESSION *sess)
+{
+	struct tc_conn *c = SSL_get_app_data(s);
+
+	if (c != NULL)
+		c->tickets++;
+	return 0;
+}
+
 static SSL_CTX *
 tc_ctx_new(struct tc_opts *o)
 {
@@ -305,8 +321,11 @@ tc_ctx_new(struct tc_opts *o)
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		goto fail;
-	/* Every connection a full handshake: no tickets, no client cache. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* Every connection a full handshake: tickets are counted (a server
+	 * that must not resume must not issue them), never kept or used. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, tc_new_session);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	/* Send exactly the chain we are given, never one OpenSSL builds from
 	 * the verify store (--cafile may hold the client's CA too). */
@@ -631,6 +650,7 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 			dp_strlcpy(out->version, v, sizeof(out->version));
 	}
 	out->server_asked = c.server_asked;
+	out->tickets = c.tickets;
 	out->request_form = c.request_form;
 	out->alert = c.alert;
 	out->sent_alert = c.sent_alert;
@@ -699,11 +719,11 @@ tc_print(const struct tc_opts *o, FILE *f, const struct tc_outcome *r)
 	fprintf(f, "result=%s alert=%s sent_alert=%s connect_ms=%.1f "
 	    "handshake_ms=%.1f total_ms=%.1f bytes_read=%zu "
 	    "server_asked_clientid=%d request_form=%s version=%s alpn=%s "
-	    "end=%s reason=\"",
+	    "tickets=%d end=%s reason=\"",
 	    tc_result_names[r->result], alert, sent, r->connect_ms,
 	    r->handshake_ms,
 	    r->total_ms, r->bytes_read, r->server_asked, r->request_form,
-	    r->version, r->alpn, r->end);
+	    r->version, r->alpn, r->tickets, r->end);
 	tc_escape(f, (const unsigned char *)r->reason, strlen(r->reason));
 	fputs("\"\n", f);
 	if (o->output != NULL) {
