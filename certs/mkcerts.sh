@@ -11,6 +11,11 @@
 #   clientca.key clientca.crt   client-side CA (for DANE-TA)
 #   taclient.key taclient.crt   from clientca, _lorawan-ns.ta.dp.test, clientAuth
 #   taclient-chain.crt          taclient.crt + clientca.crt
+#   tawild.key tawild.crt       from clientca, SAN *.ta.dp.test (a wildcard
+#                               SAN: must never stand for a ClientName)
+#   tasan.key tasan.crt         from clientca, the single SAN ta.dp.test (SAN
+#                               fallback: _lorawan-ns + ta.dp.test)
+#   tamulti.key tamulti.crt     from clientca, SANs ta.dp.test and x.ta.dp.test
 #   js.key js.crt               self-signed serverAuth leaf, js.dp.test (DANE-EE)
 #
 # Idempotent: a group whose files all exist is kept (a certificate is remade
@@ -57,6 +62,27 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
 subjectAltName = DNS:_lorawan-ns.ta.dp.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ tawild_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:*.ta.dp.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ tasan_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:ta.dp.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ tamulti_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:ta.dp.test, DNS:x.ta.dp.test
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [ js_ext ]
@@ -137,6 +163,11 @@ if [ $new_clientca = 1 ] || ! have taclient.key taclient.crt taclient-chain.crt;
 	issued taclient "/O=daneproxy demo/CN=_lorawan-ns.ta.dp.test" taclient_ext 825 clientca
 	chain taclient-chain.crt "$OUT/taclient.crt" "$OUT/clientca.crt"
 fi
+for t in tawild tasan tamulti; do
+	if [ $new_clientca = 1 ] || ! have $t.key $t.crt; then
+		issued $t "/O=daneproxy demo/CN=$t" ${t}_ext 825 clientca
+	fi
+done
 have js.key js.crt ||
 	selfsigned js "/O=daneproxy demo/CN=js.dp.test" js_ext 825
 chmod 0644 "$OUT"/*.crt

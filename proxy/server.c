@@ -79,6 +79,10 @@ struct sconn {
 	STACK_OF(X509) *chain;
 	struct cache_wait *wait;
 	char name[CLIENTID_NAME_MAX + 1];	/* identity being checked */
+	/* The name a DANE-TA match looks for among the certificate's SAN
+	 * dNSNames: the ClientName, or after a SAN fallback the SAN itself
+	 * (name then carries san_tlsa_prefix, which no SAN has). */
+	char cert_name[CLIENTID_NAME_MAX + 1];
 	char tlsa[16];			/* matched record, "3 1 1" */
 	const char *reason;		/* why not authenticated / why it ended */
 	char reason_buf[200];
@@ -235,6 +239,7 @@ pick_identity(struct sconn *c)
 
 	if (c->cid.seen) {
 		dp_strlcpy(c->name, c->cid.name, sizeof(c->name));
+		dp_strlcpy(c->cert_name, c->name, sizeof(c->cert_name));
 		return DP_OK;
 	}
 	if (cs->identity != IDENTITY_EXTENSION_OR_SAN) {
@@ -270,6 +275,7 @@ pick_identity(struct sconn *c)
 	memcpy(san, ASN1_STRING_get0_data(dns->d.dNSName), (size_t)n);
 	san[n] = '\0';
 	dp_str_lower(san);
+	dp_strlcpy(c->cert_name, san, sizeof(c->cert_name));
 	if (cs->san_tlsa_prefix != NULL && cs->san_tlsa_prefix[0] != '\0') {
 		if ((size_t)snprintf(c->name, sizeof(c->name), "%s.%s",
 		    cs->san_tlsa_prefix, san) >= sizeof(c->name) ||
@@ -301,7 +307,7 @@ verify_with(struct sconn *c, struct tlsa_answer *ans)
 		    ans->why != NULL ? ans->why : "");
 		sconn_refuse(c, mx_hs_dns(ans->status), c->reason_buf);
 	} else if ((r = tlsa_match(c->l->matcher, &ans->rrset, c->leaf, c->chain,
-	    c->name, TLSA_PEER_CLIENT, &res)) == DP_OK && res.matched) {
+	    c->cert_name, TLSA_PEER_CLIENT, &res)) == DP_OK && res.matched) {
 		c->verify_ok = 1;
 		tlsa_rr_str(&res.rr, c->tlsa, sizeof(c->tlsa));
 		mx_dane(c->l->mx, res.rr.usage, 1);

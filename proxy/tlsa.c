@@ -410,9 +410,13 @@ tlsa_match_openssl(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 	    peer == TLSA_PEER_CLIENT ? "ssl_client" : "ssl_server"))
 		goto out;
 	param = X509_STORE_CTX_get0_param(xs);
+	/* A client's name is one of its SAN dNSNames exactly: a wildcard SAN
+	 * would let one certificate claim every name under it. Servers keep
+	 * RFC 6125's whole-label wildcards. */
 	X509_VERIFY_PARAM_set_hostflags(param,
 	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
-	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	    (peer == TLSA_PEER_CLIENT ? X509_CHECK_FLAG_NO_WILDCARDS :
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS));
 	if (!X509_VERIFY_PARAM_set1_host(param, name, 0))
 		goto out;
 	if ((ret = X509_verify_cert(xs)) < 0)

@@ -362,6 +362,7 @@ _lab_dns_zones() {
 		echo "_lorawan-ns.ns1 IN TLSA $ee"
 		echo "*._device IN TLSA $ee"
 		echo "_lorawan-ns.ta IN TLSA $ta"
+		echo "dev1.ta IN TLSA $ta"
 		echo "_8443._tcp.js IN TLSA $js"
 		echo "_lorawan-ns.revoke 1 IN TLSA $ee"
 		echo "_443._tcp.revoke 1 IN TLSA $js"
