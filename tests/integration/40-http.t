@@ -57,18 +57,6 @@ start_client() {
   dp_start "$name" "$LAB/$name.ini" || bail "daneproxy client role $name did not start"
 }
 
-# tc PORT OUTFILE REQUEST [dp-testclient args]: one DANE-authenticated
-# connection (client.crt as $ID; a later --cert/--key/--clientid in the args
-# wins), REQUEST sent
-# (\r\n escapes), every byte read appended to OUTFILE; prints the result line.
-tc() {
-  local port=$1 out=$2 req=$3
-  shift 3
-  : >"$out"
-  dp_testclient --connect "127.0.0.1:$port" --cert "$C/client.crt" --key "$C/client.key" \
-    --clientid "$ID" --send "$req" --output "$out" --timeout-ms 5000 --quiet "$@" 2>&1
-}
-
 # hdr_values UPSTREAM NAME [REQ=0]: the values of every NAME field of request
 # REQ of upstream.py's last recorded connection, as a Python list.
 hdr_values() {

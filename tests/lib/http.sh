@@ -11,6 +11,7 @@
 #   ws_echo_client PORT PATH [HEADER...]  a WebSocket round trip, printed
 #   http_status FILE          the status code of the first response in FILE
 #   http_statuses FILE        every final status line's code, space-separated
+#   tc PORT OUT REQUEST [ARGS]  one DANE client connection, bytes read to OUT
 #
 # Nothing here sleeps for readiness: every start is probed.
 
@@ -285,4 +286,18 @@ while i < len(data):
         break
 print(" ".join(out))
 PY
+}
+
+# tc PORT OUTFILE REQUEST [dp-testclient args]: one DANE-authenticated
+# connection (client.crt as $ID, default the lab's _lorawan-ns.ns1.dp.test;
+# a later --cert, --key, --clientid or --no-clientid in the args wins),
+# REQUEST sent (\r\n escapes), every byte read written to OUTFILE; prints the
+# result line.
+tc() {
+	local port=$1 out=$2 req=$3
+	shift 3
+	: >"$out"
+	dp_testclient --connect "127.0.0.1:$port" --cert "$LAB_CERTS/client.crt" \
+		--key "$LAB_CERTS/client.key" --clientid "${ID:-_lorawan-ns.ns1.dp.test}" \
+		--send "$req" --output "$out" --timeout-ms 5000 --quiet "$@" 2>&1
 }
