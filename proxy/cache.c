@@ -81,6 +81,7 @@ tlsa_answer_unref(struct tlsa_answer *a)
 		return;
 	tlsa_rrset_clear(&a->rrset);
 	free(a->why);
+	free(a->wildcard);
 	free(a->name);
 	free(a);
 }
@@ -283,9 +284,13 @@ answer_new(const char *name, struct dns_result *res)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->name = strdup(name)) == NULL ||
-	    (res->why != NULL && (a->why = strdup(res->why)) == NULL)) {
-		if (a != NULL)
+	    (res->why != NULL && (a->why = strdup(res->why)) == NULL) ||
+	    (res->status == DNS_SECURE && res->wildcard[0] != '\0' &&
+	    (a->wildcard = strdup(res->wildcard)) == NULL)) {
+		if (a != NULL) {
 			free(a->name);
+			free(a->why);
+		}
 		free(a);
 		return NULL;
 	}

@@ -25,6 +25,8 @@ struct tlsa_answer {
 	uint64_t expires_ms;		/* dp_now_ms() time */
 	char *why;			/* copy of the result's why, may be NULL */
 	char *name;			/* owner name */
+	char *wildcard;			/* DNS_SECURE: the wildcard owner that synthesised
+					 * the records (dns_result.wildcard), or NULL */
 };
 
 /* Takes one more reference. */

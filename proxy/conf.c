@@ -900,6 +900,9 @@ static const struct choice underscore_policies[] = {
 	{ "allow", HTTP1_UNDERSCORES_ALLOW }, { "drop", HTTP1_UNDERSCORES_DROP },
 	{ "reject", HTTP1_UNDERSCORES_REJECT }, { NULL, 0 },
 };
+static const struct choice wildcard_policies[] = {
+	{ "accept", 0 }, { "refuse", 1 }, { NULL, 0 },
+};
 static const struct choice pp2_tlv_sets[] = {
 	{ "full", 0 }, { "minimal", 1 }, { NULL, 0 },
 };
@@ -962,6 +965,8 @@ static const struct keyword keywords[] = {
 	    .flags = KW_REQUIRED | KW_LIST },
 	{ SECT_SERVER, "identity", parse_choice, dump_choice, S_(identity),
 	    .choices = identities },
+	{ SECT_SERVER, "tlsa_wildcard", parse_choice, dump_choice,
+	    S_(tlsa_wildcard_refuse), .choices = wildcard_policies },
 	{ SECT_SERVER, "san_tlsa_prefix", parse_label, dump_label,
 	    S_(san_tlsa_prefix), .flags = 0 },
 	{ SECT_SERVER, "tls_versions", parse_tls_versions, dump_tls_versions,

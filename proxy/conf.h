@@ -121,6 +121,8 @@ struct conf_server {
 	int underscores;		/* "headers_with_underscores": an enum http1_underscores,
 					 * default drop */
 	struct conf_cidrs allow_from;	/* "allow_from", default: any source */
+	int tlsa_wildcard_refuse;	/* "tlsa_wildcard = accept | refuse": refuse a TLSA
+					 * RRset synthesised from a wildcard, default accept */
 	struct conf_server *next;
 };
 

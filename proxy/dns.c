@@ -158,7 +158,35 @@ struct answer_info {
 	int have_soa;
 	uint32_t neg_ttl;		/**< min(SOA TTL, SOA minimum) */
 	struct tlsa_rrset rrset;	/**< TLSA RRs at the end of the CNAME chain */
+	char wildcard[DNS_WILDCARD_MAX];	/**< the wildcard that synthesised them, or "" */
 };
+
+/* If rr, an RRSIG over owner's TLSA RRset, says the RRset was synthesised
+ * from a wildcard (its Labels field is below owner's label count; RFC 4034
+ * §3.1.3), writes the wildcard's owner ("*." + the rightmost Labels labels,
+ * lower case, no final dot) to out. */
+static void
+note_wildcard(const ldns_rr *rr, const ldns_rdf *owner, char *out, size_t size)
+{
+	const ldns_rdf *lab = ldns_rr_rrsig_labels(rr);
+	ldns_rdf *closest;
+	uint8_t n = ldns_dname_label_count(owner), labels;
+	char *s;
+	size_t len;
+
+	if (lab == NULL || (labels = ldns_rdf2native_int8(lab)) >= n ||
+	    (closest = ldns_dname_clone_from(owner, (uint16_t)(n - labels))) == NULL)
+		return;
+	if ((s = ldns_rdf2str(closest)) != NULL) {
+		len = strlen(s);
+		if (len > 0 && s[len - 1] == '.')
+			s[--len] = '\0';
+		snprintf(out, size, "*.%s", s);
+		dp_str_lower(out);
+		free(s);
+	}
+	ldns_rdf_deep_free(closest);
+}
 
 /* Seconds from now until the RRSIG expiration exp (RFC 4034 serial number
  * arithmetic on 32-bit wall-clock seconds); negative when already past. */
@@ -223,6 +251,7 @@ answer_parse(const ldns_pkt *pkt, const ldns_rdf *qname,
 			if (!info->have_sig || left < info->sig_left)
 				info->sig_left = left;
 			info->have_sig = 1;
+			note_wildcard(rr, cur, info->wildcard, sizeof(info->wildcard));
 			continue;
 		}
 		if ((int)ldns_rr_get_type(rr) != DNS_RR_TYPE_TLSA)
@@ -387,6 +416,7 @@ answer_finish(struct dns_query *q, struct answer_info *info, int secure,
 		query_finish(q, DNS_SECURE_NODATA, info->neg_ttl, NULL,
 		    "nodata");
 	} else {
+		dp_strlcpy(q->res.wildcard, info->wildcard, sizeof(q->res.wildcard));
 		query_finish(q, DNS_SECURE, answer_secure_ttl(info),
 		    &info->rrset, NULL);
 	}

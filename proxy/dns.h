@@ -33,6 +33,9 @@ enum dns_status {
  * "bogus", "servfail/error", "timeout"). */
 const char *dns_status_str(enum dns_status s);
 
+/* "*." + a name of at most 253 characters, NUL. */
+#define DNS_WILDCARD_MAX 256
+
 struct dns_result {
 	enum dns_status status;
 	uint32_t ttl;		/* seconds this result may be kept: for DNS_SECURE
@@ -43,6 +46,11 @@ struct dns_result {
 					 * it (copy the struct and zero this one) */
 	const char *why;	/* short human text (e.g. unbound's why_bogus, the
 				 * RCODE); valid during the callback only */
+	/* DNS_SECURE only: when the TLSA RRset was synthesised from a wildcard
+	 * (its RRSIG's Labels field counts fewer labels than the owner name,
+	 * RFC 4034 §3.1.3), the wildcard's owner, e.g. "*._device.example.net";
+	 * else "". */
+	char wildcard[DNS_WILDCARD_MAX];
 };
 
 /* Called exactly once per lookup unless cancelled first. */

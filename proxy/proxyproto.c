@@ -172,6 +172,10 @@ put_ssl_tlv(struct dp_wbuf *w, const struct pp_info *info)
 		put_tlv_str(w, PP2_SUBTYPE_SSL_SIG_ALG, info->sig_alg);
 		put_tlv_str(w, PP2_SUBTYPE_SSL_KEY_ALG, info->key_alg);
 	}
+	/* A verified identity vouched for by a wildcard record says so even
+	 * in the minimal set: one key may then speak for many names. */
+	if (info->verified)
+		put_tlv_str(w, PP2_SUBTYPE_SSL_DANE_WILDCARD, info->tlsa_wildcard);
 	if (!w->overflow)
 		set_be16(w, len_off, w->len - len_off - 2);
 }

@@ -11,9 +11,10 @@
 #define PP2_SIGNATURE_LEN 12
 /* The largest header we emit: 16 + 36 (IPv6) + ALPN 3+255 + AUTHORITY
  * 3+255 + UNIQUE_ID 3+128 + SSL 3+5 with VERSION, CN 3+253, CIPHER,
- * SIG_ALG, KEY_ALG (each at most 3+64) + identity 3+253 + CRC32C 3+4 =
- * 1484; 536 dropped clients whose (verified) names were long. */
-#define PP2_HEADER_MAX 1536
+ * SIG_ALG, KEY_ALG (each at most 3+64), DANE_WILDCARD 3+255 + identity
+ * 3+253 + CRC32C 3+4 = 1742; 536 dropped clients whose (verified) names
+ * were long. */
+#define PP2_HEADER_MAX 1792
 
 #define PP2_TYPE_ALPN 0x01
 #define PP2_TYPE_AUTHORITY 0x02
@@ -26,6 +27,9 @@
 #define PP2_SUBTYPE_SSL_CIPHER 0x23
 #define PP2_SUBTYPE_SSL_SIG_ALG 0x24
 #define PP2_SUBTYPE_SSL_KEY_ALG 0x25
+/* daneproxy's own SSL sub-TLV: the wildcard owner ("*._device.example.net")
+ * that synthesised the TLSA record the client matched; absent otherwise. */
+#define PP2_SUBTYPE_SSL_DANE_WILDCARD 0xE0
 #define PP2_TYPE_DANE_IDENTITY_DEFAULT 0xE0
 
 #define PP2_CLIENT_SSL 0x01
@@ -48,6 +52,9 @@ struct pp_info {
 	const char *sig_alg;		/* signature algorithm of the client cert, e.g. "ecdsa-with-SHA256" */
 	const char *key_alg;		/* client key algorithm, e.g. "EC256" */
 	const char *identity;		/* the verified ClientName; only sent when verified */
+	const char *tlsa_wildcard;	/* the wildcard owner whose synthesised TLSA record
+					 * matched; NULL: none. Sent, when verified, as
+					 * PP2_SUBTYPE_SSL_DANE_WILDCARD (minimal set too) */
 	const char *authority;		/* SNI */
 	const unsigned char *alpn;	/* negotiated ALPN protocol */
 	size_t alpn_len;
@@ -59,7 +66,7 @@ struct pp_info {
 
 /* Encodes a PROXY v2 "PROXY" command header with the TLVs of info into buf.
  * TLV order: ALPN, AUTHORITY, UNIQUE_ID, SSL{VERSION, CN, CIPHER, SIG_ALG,
- * KEY_ALG}, identity TLV, CRC32C. PP2_SUBTYPE_SSL_CN carries the identity and
+ * KEY_ALG, DANE_WILDCARD}, identity TLV, CRC32C. PP2_SUBTYPE_SSL_CN carries the identity and
  * is sent only when verified. verify = 0 only when verified, else 1. Values
  * longer than fit in PP2_HEADER_MAX make it fail with DP_ERR_SPACE.
  * Returns DP_OK and *out_len, DP_ERR_INVALID or DP_ERR_SPACE. */

@@ -83,6 +83,9 @@ struct sconn {
 	 * dNSNames: the ClientName, or after a SAN fallback the SAN itself
 	 * (name then carries san_tlsa_prefix, which no SAN has). */
 	char cert_name[CLIENTID_NAME_MAX + 1];
+	char wildcard[DNS_WILDCARD_MAX];	/* the wildcard that synthesised the
+					 * matched TLSA record, or "" */
+	char id_value[CLIENTID_NAME_MAX + DNS_WILDCARD_MAX + 16];	/* HTTP header */
 	char tlsa[16];			/* matched record, "3 1 1" */
 	const char *reason;		/* why not authenticated / why it ended */
 	char reason_buf[200];
@@ -306,10 +309,17 @@ verify_with(struct sconn *c, struct tlsa_answer *ans)
 		    dns_status_str(ans->status), ans->why != NULL ? ": " : "",
 		    ans->why != NULL ? ans->why : "");
 		sconn_refuse(c, mx_hs_dns(ans->status), c->reason_buf);
+	} else if (ans->wildcard != NULL && c->l->conf->tlsa_wildcard_refuse) {
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "TLSA record "
+		    "synthesised from the wildcard %s (tlsa_wildcard = refuse)",
+		    ans->wildcard);
+		sconn_refuse(c, MX_HS_NOT_ALLOWED, c->reason_buf);
 	} else if ((r = tlsa_match(c->l->matcher, &ans->rrset, c->leaf, c->chain,
 	    c->cert_name, TLSA_PEER_CLIENT, &res)) == DP_OK && res.matched) {
 		c->verify_ok = 1;
 		tlsa_rr_str(&res.rr, c->tlsa, sizeof(c->tlsa));
+		dp_strlcpy(c->wildcard, ans->wildcard != NULL ? ans->wildcard : "",
+		    sizeof(c->wildcard));
 		mx_dane(c->l->mx, res.rr.usage, 1);
 		sk_X509_pop_free(c->verified, X509_free);
 		c->verified = res.verified;	/* transferred */
@@ -461,6 +471,8 @@ send_proxy_header(struct sconn *c)
 			.key_alg = peer != NULL ? tls_key_alg(X509_get0_pubkey(peer),
 			    key_alg, sizeof(key_alg)) : NULL,
 			.identity = c->authenticated ? c->name : NULL,
+			.tlsa_wildcard = c->authenticated && c->wildcard[0] != '\0' ?
+			    c->wildcard : NULL,
 			.authority = SSL_get_servername(c->ssl,
 			    TLSEXT_NAMETYPE_host_name),
 			.alpn = alpn,
@@ -546,7 +558,14 @@ http_setup(struct sconn *c)
 	if (cs->add_xfp)
 		c->hdrop[nd++] = "X-Forwarded-Proto";
 	if (c->authenticated) {
-		c->hadd[na++] = (struct http1_add){ cs->http_header, c->name };
+		/* A record synthesised from a wildcard says so, as a
+		 * parameter: one key may then speak for many names. */
+		if (c->wildcard[0] != '\0')
+			snprintf(c->id_value, sizeof(c->id_value),
+			    "%s; wildcard=\"%s\"", c->name, c->wildcard);
+		else
+			dp_strlcpy(c->id_value, c->name, sizeof(c->id_value));
+		c->hadd[na++] = (struct http1_add){ cs->http_header, c->id_value };
 		if (cs->add_tlsa_header)
 			c->hadd[na++] = (struct http1_add){ "DANE-Client-TLSA", c->tlsa };
 		if (cs->add_client_cert && peer != NULL &&

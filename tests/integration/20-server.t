@@ -104,7 +104,11 @@ for mode in validate resolver-ad; do
   fi
 
   accepted "$mode" _lorawan-ns.ns1.dp.test "$C/client.crt" "$C/client.key" "secure exact underscore name"
+  is "$(dp_upstream_last "up-$mode" 'r["proxy"]["ssl"]["tlvs"].get("0xe0")')" "" \
+    "$mode: an exact record: no wildcard sub-TLV"
   accepted "$mode" dev1._device.dp.test "$C/client.crt" "$C/client.key" "wildcard *._device"
+  is "$(dp_upstream_last "up-$mode" 'bytes.fromhex(r["proxy"]["ssl"]["tlvs"].get("0xe0", "")).decode()')" \
+    '*._device.dp.test' "$mode: a record synthesised from *._device: the SSL sub-TLV 0xE0 names the wildcard"
   accepted "$mode" client.child.dp.test "$C/client.crt" "$C/client.key" "signed child zone"
   accepted "$mode" client.nsec3.dp.test "$C/client.crt" "$C/client.key" "NSEC3 child zone"
   accepted "$mode" multi.dp.test "$C/client.crt" "$C/client.key" "second of two TLSA records"
@@ -127,6 +131,21 @@ for mode in validate resolver-ad; do
   is "$(lab_dns_query_count outsider.example.net TLSA $resolver)" "$q0" "$mode: no DNS query for a name outside the allowlist"
 
 done
+
+# tlsa_wildcard = refuse: a record synthesised from a wildcard is not enough.
+lab_upstream_start up-nowild --proxy v2
+PORT=$(lab_port)
+server_conf resolver-ad "$PORT" "$UPSTREAM_PORT" 'tlsa_wildcard = refuse' >"$LAB/server-nowild.ini"
+dp_start dp-nowild "$LAB/server-nowild.ini" || bail "daneproxy did not start"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
+      --clientid dev3._device.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=alert alert=40' "tlsa_wildcard = refuse: a name vouched for by *._device is refused"
+lab_wait_log dp-nowild 'outcome=refused' 5 >/dev/null
+like "$(grep 'outcome=refused' "$LAB/dp-nowild.log")" 'synthesised from the wildcard \*\._device\.dp\.test' \
+  "... and the log says which wildcard"
+out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
+      --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
+like "$out" 'result=ok' "tlsa_wildcard = refuse: an exact record still authenticates"
 
 # client_auth = optional: an unauthenticated client gets through, marked so.
 lab_upstream_start up-opt --proxy v2

@@ -29,22 +29,12 @@ AP=$(lab_port)
   dp_dns_section resolver-ad
   printf '[server any]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
     "$SP" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_UP_PORT"
-  printf 'forward = http\nclient_auth = optional\nallow = %s\nadd_x_forwarded_for = yes\n' "$ID"
+  printf 'forward = http\nclient_auth = optional\nallow = %s, *._device.dp.test\nadd_x_forwarded_for = yes\n' "$ID"
   printf '[server f101]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
     "$SP101" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_UP101_PORT"
   printf 'forward = http\nallow = %s\n' "$ID"
 } >"$LAB/dp.ini"
 dp_start dp "$LAB/dp.ini" || bail "daneproxy did not start"
-
-# tc PORT OUTFILE REQUEST [args]: one connection as $ID (a later --cert,
-# --key or --no-clientid wins), REQUEST sent, every byte read into OUTFILE.
-tc() {
-  local port=$1 out=$2 req=$3
-  shift 3
-  : >"$out"
-  dp_testclient --connect "127.0.0.1:$port" --cert "$C/client.crt" --key "$C/client.key" \
-    --clientid "$ID" --send "$req" --output "$out" --timeout-ms 5000 --quiet "$@" 2>&1
-}
 
 # named UPSTREAM REQ NAME: the values of the fields of request REQ of the
 # upstream's last connection whose name is NAME case-insensitively with '-'
@@ -113,6 +103,13 @@ is "$(http_statuses "$LAB/tr.out")" 200 "a chunked request with forged trailers 
 is "$(dp_upstream_last up 'r["requests"][0]["trailers"]')/$(dp_upstream_last up 'r["requests"][0]["body"]')" "[]/hello" \
   "... its trailers were dropped, its body arrived whole"
 is "$(named up 0 dane-client-identity)/$(named up 0 trailer)" "['$ID']/[]" "... one identity, ours; no Trailer field"
+
+# A record synthesised from a wildcard: the identity says so, as a parameter.
+n=$((n + 1))
+tc "$SP" "$LAB/wild.out" 'GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n' --clientid dev9._device.dp.test >/dev/null
+wait_conns up $n
+is "$(named up 0 dane-client-identity)" "['dev9._device.dp.test; wildcard=\"*._device.dp.test\"']" \
+  "an identity vouched for by *._device carries wildcard=\"*._device.dp.test\""
 
 tc "$SP" "$LAB/cl.out" 'POST / HTTP/1.1\r\nHost: js\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\nhello' >/dev/null
 is "$(http_statuses "$LAB/cl.out")" 400 "Connection naming Content-Length: 400, never forwarded"

@@ -382,12 +382,19 @@ test_space(void)
 	{
 		/* The longest legitimate values all at once still fit: a
 		 * 253-character verified name (CN and identity TLV), a
-		 * 255-byte SNI and ALPN, a 128-byte unique id. */
-		static char name[254], sni[256], uid[129];
+		 * 255-byte SNI and ALPN, a 128-byte unique id, a wildcard
+		 * owner "*." + 253 characters. */
+		static char name[254], sni[256], uid[129], wild[256];
 		static unsigned char alpn[255];
 		struct pp_info w = info_v4_full();
+		struct pp2_header h;
+		struct pp2_tlv sub;
 
 		memset(name, 'n', 253);
+		wild[0] = '*';
+		wild[1] = '.';
+		memset(wild + 2, 'w', 253);
+		w.tlsa_wildcard = wild;
 		memset(sni, 's', 255);
 		memset(uid, 'u', 128);
 		memset(alpn, 'a', sizeof(alpn));
@@ -398,6 +405,16 @@ test_space(void)
 		w.alpn_len = sizeof(alpn);
 		is_int(pp2_encode(&w, buf, PP2_HEADER_MAX, &len), DP_OK,
 		    "the longest legitimate values fit in PP2_HEADER_MAX");
+		ok(pp2_decode(buf, len, &h) == DP_OK && h.n_tlvs > 0 &&
+		    pp2_ssl_subtlv(&h.tlvs[3], PP2_SUBTYPE_SSL_DANE_WILDCARD, &sub) == DP_OK &&
+		    sub.len == 255 && memcmp(sub.value, wild, 255) == 0,
+		    "the wildcard sub-TLV (0xE0) inside PP2_TYPE_SSL carries the wildcard owner");
+		w.verified = 0;
+		w.identity = NULL;
+		ok(pp2_encode(&w, buf, PP2_HEADER_MAX, &len) == DP_OK &&
+		    pp2_decode(buf, len, &h) == DP_OK &&
+		    pp2_ssl_subtlv(&h.tlvs[3], PP2_SUBTYPE_SSL_DANE_WILDCARD, &sub) == DP_ERR_NOT_FOUND,
+		    "... and is never sent for an unverified client");
 	}
 	i = info_v4_full();
 	i.unique_id = big;
