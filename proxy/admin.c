@@ -331,3 +331,16 @@ admin_server_free(struct admin_server *a)
 		aconn_free(a->conns);
 	free(a);
 }
+
+void
+admin_server_stop_accepting(struct admin_server *a)
+{
+	dp_listener_free(a->listener);
+	a->listener = NULL;
+}
+
+unsigned
+admin_server_active(const struct admin_server *a)
+{
+	return a->n_conns;
+}

@@ -1,4 +1,5 @@
-/* admin.h — the admin HTTP endpoint of the master: GET or HEAD /metrics
+/* admin.h — the admin HTTP endpoint (served by the admin process,
+ * adminproc.h): GET or HEAD /metrics
  * (Prometheus text exposition), /healthz (the master's loop runs) and
  * /readyz (what the master's ready handler says).
  *
@@ -43,5 +44,11 @@ int admin_server_new(struct event_base *base, evutil_socket_t fd,
 
 /* Stops listening and closes every admin connection; accepts NULL. */
 void admin_server_free(struct admin_server *a);
+
+/* Closes the listening socket; the connections in progress go on. */
+void admin_server_stop_accepting(struct admin_server *a);
+
+/* Admin connections in progress. */
+unsigned admin_server_active(const struct admin_server *a);
 
 #endif

@@ -13,8 +13,7 @@
 
 #include <event2/event.h>
 
-#include "admin.h"
-#include "dns.h"
+#include "adminproc.h"
 #include "err.h"
 #include "listen.h"
 #include "log.h"
@@ -24,7 +23,7 @@
 
 #define START_TIMEOUT_MS 30000	/* a new generation must serve within this */
 #define KILL_GRACE_MS 5000	/* after drain_timeout_ms, SIGKILL what is left */
-#define PROBE_INTERVAL_MS 10000	/* readiness DNS probe, while admin is on */
+#define ADMIN_RESTART_DELAY_MS 1000	/* an admin process that died at once */
 #define RESTART_DELAY_MAX_MS 10000
 #define POOL_MAX (2 * CONF_MAX_LISTENERS)
 
@@ -81,22 +80,25 @@ struct master {
 	int stopping;			/* 1: draining, 2: exiting now */
 	int reload_again;
 	int exit_code;
-	struct admin_server *admin;
+	/* The admin endpoint: the master binds its socket; an unprivileged
+	 * child, the admin process, serves it (adminproc.h). */
+	evutil_socket_t admin_listen;	/* the socket served now, or -1 */
 	struct dp_addr admin_addr;
 	int admin_change;		/* the pending generation moves or ends it */
 	evutil_socket_t admin_fd;	/* its new socket, bound, or -1 */
 	struct dp_addr admin_new;
-	struct dns_client *probe_dns;
-	struct dns_query *probe_q;
-	struct event *probe_timer;
-	int probe_state;		/* -1 not yet answered, 0 failing, 1 answering */
-	char probe_why[320];
+	pid_t admin_pid;		/* the admin process, 0: none */
+	uint64_t admin_started_ms;
+	struct event *admin_restart;	/* starts it (again) */
+	struct admin_shared *ash;	/* what the master tells it */
+	struct event *publish_tick;	/* republishes the counters every second */
 };
 
 static void generation_free(struct generation *g);
 static void generation_abort(struct generation *g, const char *why);
 static int worker_spawn(struct wproc *w);
-static void admin_commit(struct master *m);
+static void admin_commit(struct master *m, const struct conf *c);
+static void admin_exited(struct master *m, int status);
 static void admin_cancel(struct master *m);
 
 /* ---- sockets -------------------------------------------------------------- */
@@ -160,88 +162,11 @@ pool_prune(struct master *m)
 
 /* ---- readiness ------------------------------------------------------------ */
 
-static void probe_start(evutil_socket_t fd, short what, void *arg);
-
-static void
-probe_done(void *arg, struct dns_result *res)
-{
-	struct master *m = arg;
-	struct timeval tv = { PROBE_INTERVAL_MS / 1000, 0 };
-	int ok = res->status != DNS_TEMPFAIL && res->status != DNS_TIMEOUT;
-
-	m->probe_q = NULL;
-	if (ok != m->probe_state)
-		log_msg(ok ? DP_LOG_INFO : DP_LOG_WARN, "readiness: DNS %s "
-		    "(TLSA %s: %s%s%s)", ok ? "answers" : "does not answer",
-		    m->active->conf->dns.probe_name, dns_status_str(res->status),
-		    res->why != NULL ? ", " : "", res->why != NULL ? res->why : "");
-	m->probe_state = ok;
-	snprintf(m->probe_why, sizeof(m->probe_why), "DNS: TLSA %s: %s",
-	    m->active->conf->dns.probe_name, dns_status_str(res->status));
-	evtimer_add(m->probe_timer, &tv);
-}
-
-static void
-probe_start(evutil_socket_t fd, short what, void *arg)
-{
-	struct master *m = arg;
-	struct timeval tv = { PROBE_INTERVAL_MS / 1000, 0 };
-
-	if (m->probe_q != NULL || m->probe_dns == NULL)
-		return;
-	if (dns_lookup_tlsa(m->probe_dns, m->active->conf->dns.probe_name,
-	    probe_done, m, &m->probe_q) != DP_OK) {
-		m->probe_state = 0;
-		snprintf(m->probe_why, sizeof(m->probe_why), "DNS: cannot "
-		    "start the probe");
-		evtimer_add(m->probe_timer, &tv);
-	}
-}
-
-static void
-probe_stop(struct master *m)
-{
-	if (m->probe_q != NULL)
-		dns_query_cancel(m->probe_q);
-	m->probe_q = NULL;
-	dns_client_free(m->probe_dns);
-	m->probe_dns = NULL;
-	if (m->probe_timer != NULL)
-		evtimer_del(m->probe_timer);
-}
-
-/* Probes DNS as the active configuration says, while the admin endpoint is
- * on (nobody else asks). */
-static void
-probe_setup(struct master *m)
-{
-	const struct conf *c = m->active->conf;
-	const struct conf_client *cc;
-	char err[256];
-	int need = c->servers != NULL;
-
-	probe_stop(m);
-	m->probe_state = 1;
-	m->probe_why[0] = '\0';
-	for (cc = c->clients; cc != NULL; cc = cc->next)
-		need |= cc->verify_server != VERIFY_PKIX;
-	if (m->admin == NULL || !need || c->dns.probe_name == NULL)
-		return;
-	if (dns_client_new(m->base, &c->dns, &m->probe_dns, err,
-	    sizeof(err)) != DP_OK) {
-		m->probe_state = 0;
-		snprintf(m->probe_why, sizeof(m->probe_why), "DNS: %s", err);
-		return;
-	}
-	m->probe_state = -1;
-	snprintf(m->probe_why, sizeof(m->probe_why), "DNS: probe pending");
-	probe_start(-1, 0, m);
-}
-
+/* The master's part of /readyz: started, not stopping, every worker of the
+ * active generation serving. (The admin process adds the DNS probe.) */
 static int
-ready_check(void *arg, char *why, size_t why_size)
+ready_check(struct master *m, char *why, size_t why_size)
 {
-	struct master *m = arg;
 	struct generation *g = m->active;
 	unsigned i;
 
@@ -260,27 +185,34 @@ ready_check(void *arg, char *why, size_t why_size)
 			return 0;
 		}
 	}
-	if (m->probe_state != 1) {
-		snprintf(why, why_size, "%s", m->probe_why);
-		return 0;
-	}
+	why[0] = '\0';
 	return 1;
 }
 
-static int
-metrics_body(void *arg, char **body, size_t *len)
+/* Tells the admin process what only the master knows. Called at the end of
+ * every master callback (each state change happens in one) and once a
+ * second. */
+static void
+publish(struct master *m)
 {
-	struct master *m = arg;
-	char why[8];
 	struct generation *g;
+	char why[160];
 	unsigned running = 0, i;
 
+	if (m->ash == NULL)
+		return;
 	for (g = m->gens; g != NULL; g = g->next)
 		for (i = 0; i < g->n_w; i++)
 			running += g->w[i].pid != 0;
 	m->mxm.workers_running = running;
 	m->mxm.ready = ready_check(m, why, sizeof(why));
-	return metrics_render(m->mx, &m->mxm, body, len);
+	admin_shared_publish(m->ash, &m->mxm, why);
+}
+
+static void
+publish_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	publish(arg);
 }
 
 /* ---- workers -------------------------------------------------------------- */
@@ -365,8 +297,7 @@ generation_commit(struct generation *g)
 	m->mxm.generation = g->id;
 	m->mxm.workers_configured = g->n_w;
 	pool_prune(m);
-	admin_commit(m);
-	probe_setup(m);
+	admin_commit(m, g->conf);
 	if (m->reload_again) {
 		m->reload_again = 0;
 		raise(SIGHUP);
@@ -392,6 +323,7 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 	else if (g->state == GEN_ACTIVE)
 		log_info("worker %u.%u serving again (pid %ld)", g->id, w->index,
 		    (long)w->pid);
+	publish(g->m);
 }
 
 static void
@@ -404,6 +336,7 @@ restart_cb(evutil_socket_t fd, short what, void *arg)
 	if (worker_spawn(w) != DP_OK)
 		log_error("worker %u.%u: cannot start: %s", w->g->id, w->index,
 		    strerror(errno));
+	publish(w->g->m);
 }
 
 static void
@@ -473,12 +406,18 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((w = wproc_by_pid(m, pid)) != NULL)
 			worker_exited(m, w, status);
+		else if (pid == m->admin_pid)
+			admin_exited(m, status);
+		/* else an admin process that was replaced: nothing to do */
+	}
+	publish(m);
 }
 
-/* In a new worker process: lets go of everything that is the master's. */
+/* In a new child (a worker, self; or the admin process, self NULL): lets go
+ * of everything that is the master's but the sockets it serves. */
 static void
 forget_master(struct master *m, struct wproc *self)
 {
@@ -499,18 +438,18 @@ forget_master(struct master *m, struct wproc *self)
 		event_free(g->timer);
 		g->timer = NULL;
 	}
-	if (self->ready_ev != NULL)
+	if (self != NULL && self->ready_ev != NULL)
 		event_free(self->ready_ev);
-	self->ready_ev = NULL;
+	if (self != NULL)
+		self->ready_ev = NULL;
 	for (k = 0; k < m->n_pool; k++)
-		if (!gen_uses(self->g, m->pool[k].fd))
+		if (self == NULL || !gen_uses(self->g, m->pool[k].fd))
 			close(m->pool[k].fd);
-	admin_server_free(m->admin);
-	m->admin = NULL;
+	if (self != NULL && m->admin_listen >= 0)
+		close(m->admin_listen);
 	admin_cancel(m);
-	probe_stop(m);
-	if (m->probe_timer != NULL)
-		event_free(m->probe_timer);
+	event_free(m->admin_restart);
+	event_free(m->publish_tick);
 	event_free(m->sig_hup);
 	event_free(m->sig_term);
 	event_free(m->sig_int);
@@ -588,10 +527,12 @@ static void
 gen_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct generation *g = arg;
+	struct master *m = g->m;
 	unsigned i;
 
 	if (g->state == GEN_STARTING) {
 		generation_abort(g, "did not start in time");
+		publish(m);
 		return;
 	}
 	/* Retiring past its drain timeout and grace: stop waiting. */
@@ -785,8 +726,9 @@ generation_start(struct master *m, struct conf *c)
 }
 
 /* The admin endpoint for c: kept, moved or turned off. The new socket is
- * bound now, so that an address in use fails the reload, and served from
- * admin_commit(), when c takes over. */
+ * bound now, so that a reload to an address in use fails and changes
+ * nothing; the admin process moves to it in admin_commit(), when c takes
+ * over. */
 static int
 admin_prepare(struct master *m, const struct conf *c)
 {
@@ -796,10 +738,10 @@ admin_prepare(struct master *m, const struct conf *c)
 	m->admin_change = 0;
 	m->admin_fd = -1;
 	if (a->len == 0) {
-		m->admin_change = m->admin != NULL;
+		m->admin_change = m->admin_listen >= 0;
 		return DP_OK;
 	}
-	if (m->admin != NULL && dp_addr_equal(&m->admin_addr, a))
+	if (m->admin_listen >= 0 && dp_addr_equal(&m->admin_addr, a))
 		return DP_OK;
 	if (dp_listen_socket(a, &m->admin_fd) != DP_OK) {
 		log_error("%s:%d: admin: cannot listen on %s: %s", c->file,
@@ -821,30 +763,107 @@ admin_cancel(struct master *m)
 	m->admin_change = 0;
 }
 
+/* Starts the admin process on admin_listen with c (its user, its probe). */
 static void
-admin_commit(struct master *m)
+admin_spawn(struct master *m, const struct conf *c)
 {
-	struct admin_handlers h = { metrics_body, ready_check, m };
-	char buf[DP_ADDR_STRLEN];
-	evutil_socket_t fd = m->admin_fd;
+	struct adminproc_params p;
+	sigset_t all, old;
+	pid_t pid;
 
-	if (!m->admin_change)
+	if (m->admin_listen < 0 || m->ash == NULL || m->stopping || c == NULL)
 		return;
-	m->admin_change = 0;
-	m->admin_fd = -1;
-	admin_server_free(m->admin);
-	m->admin = NULL;
-	m->admin_addr.len = 0;
-	if (fd < 0)
-		return;
-	if (admin_server_new(m->base, fd, &h, &m->admin) != DP_OK) {
-		log_error("admin: cannot start the endpoint: out of memory");
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		evutil_socket_t fd = m->admin_listen;
+
+		forget_master(m, NULL);
+		p.conf = c;
+		p.fd = fd;
+		p.mx = m->mx;
+		p.shared = m->ash;
+		exit(adminproc_run(&p));
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_error("admin: cannot start its process: %s", strerror(errno));
 		return;
 	}
-	m->admin_addr = m->admin_new;
-	log_info("admin endpoint on %s (/metrics, /healthz, /readyz)",
-	    dp_addr_str((const struct sockaddr *)&m->admin_addr.ss, buf,
-	    sizeof(buf)));
+	m->admin_pid = pid;
+	m->admin_started_ms = dp_now_ms();
+}
+
+/* Asks the admin process to finish what it serves and end. */
+static void
+admin_retire(struct master *m)
+{
+	if (m->admin_pid > 0)
+		kill(m->admin_pid, SIGTERM);
+	m->admin_pid = 0;
+}
+
+static void
+admin_restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+
+	if (m->admin_pid == 0)
+		admin_spawn(m, m->active != NULL ? m->active->conf :
+		    m->pending != NULL ? m->pending->conf : NULL);
+}
+
+/* The admin process ended on its own: start another (after a pause when
+ * it lived less than a second). */
+static void
+admin_exited(struct master *m, int status)
+{
+	char how[96];
+	struct timeval tv;
+	uint64_t lived = dp_now_ms() - m->admin_started_ms;
+
+	describe_status(status, how, sizeof(how));
+	m->admin_pid = 0;
+	if (m->stopping)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_CONFIG) {
+		/* It said why (e.g. user); another would say the same. */
+		log_error("admin process could not start (%s); the admin "
+		    "endpoint stays down until a reload", how);
+		return;
+	}
+	log_error("admin process %s; restarting it", how);
+	tv = dp_ms_tv(lived < 1000 ? ADMIN_RESTART_DELAY_MS : 0);
+	evtimer_add(m->admin_restart, &tv);
+}
+
+/* c takes over: the admin endpoint moves, ends or stays, and a new admin
+ * process serves it with c (the old one finishes what it serves). */
+static void
+admin_commit(struct master *m, const struct conf *c)
+{
+	char buf[DP_ADDR_STRLEN];
+
+	if (m->admin_change) {
+		if (m->admin_listen >= 0) {
+			/* Closes it for the admin process too, at once. */
+			shutdown(m->admin_listen, SHUT_RDWR);
+			close(m->admin_listen);
+		}
+		m->admin_listen = m->admin_fd;
+		m->admin_fd = -1;
+		m->admin_change = 0;
+		m->admin_addr = m->admin_new;
+		if (m->admin_listen < 0)
+			m->admin_addr.len = 0;
+		else
+			log_info("admin endpoint on %s (/metrics, /healthz, "
+			    "/readyz)", dp_addr_str((const struct sockaddr *)
+			    &m->admin_addr.ss, buf, sizeof(buf)));
+	}
+	admin_retire(m);
+	admin_spawn(m, c);
 }
 
 /* Logs each line of a memory stream's text as an error. */
@@ -938,7 +957,8 @@ stop(struct master *m, int now)
 		close(m->pool[i].fd);
 	m->n_pool = 0;
 	m->active = NULL;
-	probe_stop(m);
+	/* The admin process goes on answering (/readyz: "shutting down")
+	 * until the master exits; it follows then (PR_SET_PDEATHSIG). */
 	for (g = m->gens; g != NULL; ) {
 		struct generation *next = g->next;
 		if (gen_running(g) == 0)
@@ -977,6 +997,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stop(m, 1);
 		break;
 	}
+	publish(m);
 }
 
 int
@@ -988,7 +1009,7 @@ master_run(struct conf *conf)
 
 	memset(&m, 0, sizeof(m));
 	m.admin_fd = -1;
-	m.probe_state = 1;
+	m.admin_listen = -1;
 	m.mxm.start_time = (uint64_t)time(NULL);
 	if ((m.base = event_base_new()) == NULL ||
 	    metrics_region_new(&m.mx) != DP_OK) {
@@ -1001,9 +1022,12 @@ master_run(struct conf *conf)
 	m.sig_int = evsignal_new(m.base, SIGINT, signal_cb, &m);
 	m.sig_quit = evsignal_new(m.base, SIGQUIT, signal_cb, &m);
 	m.sig_chld = evsignal_new(m.base, SIGCHLD, sigchld_cb, &m);
-	m.probe_timer = evtimer_new(m.base, probe_start, &m);
+	m.admin_restart = evtimer_new(m.base, admin_restart_cb, &m);
+	m.publish_tick = event_new(m.base, -1, EV_PERSIST, publish_tick_cb, &m);
+	m.ash = admin_shared_new();
 	if (m.sig_hup == NULL || m.sig_term == NULL || m.sig_int == NULL ||
-	    m.sig_quit == NULL || m.sig_chld == NULL || m.probe_timer == NULL ||
+	    m.sig_quit == NULL || m.sig_chld == NULL || m.admin_restart == NULL ||
+	    m.publish_tick == NULL || m.ash == NULL ||
 	    event_add(m.sig_hup, NULL) != 0 || event_add(m.sig_term, NULL) != 0 ||
 	    event_add(m.sig_int, NULL) != 0 || event_add(m.sig_quit, NULL) != 0 ||
 	    event_add(m.sig_chld, NULL) != 0) {
@@ -1015,7 +1039,13 @@ master_run(struct conf *conf)
 		conf_free(conf);
 		goto out;
 	}
-	admin_commit(&m);	/* /healthz answers while the workers start */
+	{
+		struct timeval second = dp_ms_tv(1000);
+
+		evtimer_add(m.publish_tick, &second);
+	}
+	publish(&m);
+	admin_commit(&m, conf);	/* /healthz answers while the workers start */
 	if (generation_start(&m, conf) != DP_OK) {
 		m.exit_code = 1;
 		goto out;
@@ -1034,13 +1064,17 @@ master_run(struct conf *conf)
 			wproc_signal(&g->w[i], SIGKILL);
 		generation_free(g);
 	}
-	probe_stop(&m);
 	admin_cancel(&m);
-	admin_server_free(m.admin);
+	admin_retire(&m);
+	if (m.admin_listen >= 0)
+		close(m.admin_listen);
 	while (m.n_pool > 0)
 		close(m.pool[--m.n_pool].fd);
-	if (m.probe_timer != NULL)
-		event_free(m.probe_timer);
+	if (m.admin_restart != NULL)
+		event_free(m.admin_restart);
+	if (m.publish_tick != NULL)
+		event_free(m.publish_tick);
+	admin_shared_free(m.ash);
 	if (m.sig_hup != NULL) event_free(m.sig_hup);
 	if (m.sig_term != NULL) event_free(m.sig_term);
 	if (m.sig_int != NULL) event_free(m.sig_int);

@@ -1,6 +1,8 @@
 /* master.h — the master process: binds the listening sockets, starts and
  * supervises the workers, reloads on SIGHUP, drains on SIGTERM/SIGINT, and
- * serves the admin endpoint (/metrics, /healthz, /readyz).
+ * binds the admin endpoint's socket for the admin process it supervises
+ * too (adminproc.h), which serves it: the master itself reads nothing from
+ * the network.
  *
  * Processes rather than threads (DESIGN.md): OpenSSL 3.0 loses much of its
  * speed to lock contention between threads. Every worker shares the master's

@@ -238,8 +238,8 @@ worker_check(const struct conf *c, FILE *errs)
 
 /* Becomes [global] user: its uid, gid and supplementary groups. Refuses to
  * go on as root when that fails. */
-static int
-drop_privileges(const struct conf *c)
+int
+worker_drop_privileges(const struct conf *c)
 {
 	const char *user = c->global.user;
 	struct passwd *pw;
@@ -315,7 +315,7 @@ worker_run(const struct worker_params *p)
 		    w.generation, w.index);
 		goto out;
 	}
-	if (build(&w, stderr) != 0 || drop_privileges(c) != DP_OK)
+	if (build(&w, stderr) != 0 || worker_drop_privileges(c) != DP_OK)
 		goto out;
 	/* After the drop: a change of credentials clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master) {

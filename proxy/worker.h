@@ -39,4 +39,9 @@ struct worker_params {
 #define WORKER_EXIT_CONFIG 78
 int worker_run(const struct worker_params *p);
 
+/* Becomes [global] user (its uid, gid and supplementary groups), as a
+ * worker does; the admin process too. Refuses, logging why, when that fails
+ * or root could be regained. DP_OK when no user is set. */
+int worker_drop_privileges(const struct conf *c);
+
 #endif

@@ -294,6 +294,29 @@ if [ "$(id -u)" = 0 ]; then
   lab_wait_log u 'reload: generation 2 serving' 20 >/dev/null
   like "$(authed "$PORT")" 'result=ok' "... also after a reload, which re-reads the root-only key"
 
+  # The admin endpoint is served by its own process, unprivileged too: the
+  # root master binds its socket but never reads a byte from it.
+  PORT=$(lab_port)
+  AP=$(lab_port)
+  server_conf "$PORT" server-chain $'workers = 1\nuser = nobody\nadmin = 127.0.0.1:'"$AP" >"$LAB/ua.ini"
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 dp_start ua "$LAB/ua.ini" || bail "no daneproxy"
+  admin_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AP/healthz")" = 200 ]; }
+  ok "admin: /healthz answers" _lab_poll 10 admin_up
+  is "$(for p in $(workers_of ua); do uids_of "$p"; done | sort -u)" "$nuid $nuid $nuid $nuid" \
+    "admin: the worker and the admin process (both children of the master) run as nobody"
+  "$LAB_PYTHON" -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.send(b"GET /metrics HTTP/1.1\r\n")
+open(sys.argv[2], "w").write("1"); time.sleep(3)' "$AP" "$LAB/held" &
+  holder=$!
+  lab_wait_file "$LAB/held" 5
+  owner=$(ss -tnpH state established "( sport = :$AP )" | sed -n 's/.*pid=\([0-9]*\),.*/\1/p' | head -1)
+  kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+  isnt "$owner" "$(lab_pid ua)" "admin: a connection is accepted by the admin process, not the root master"
+  is "$(uids_of "${owner:-0}")" "$nuid $nuid $nuid $nuid" "... which runs as nobody"
+  kill -HUP "$(lab_pid ua)"
+  lab_wait_log ua 'reload: generation 2 serving' 20 >/dev/null
+  ok "admin: still answering after a reload (a new admin process took over)" _lab_poll 10 admin_up
+
   # Started without the right to switch users: the workers refuse to run.
   pub=$(mktemp -d)
   chmod 755 "$pub"

@@ -194,5 +194,19 @@ ok "DNS down: /readyz is 503 once the probe times out" _lab_poll 10 dns_down
 like "$(cat "$LAB/body2")" '^not ready: DNS: TLSA dp.test: timeout' "... saying why"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT2/healthz")" 200 "... while /healthz stays 200"
 
+# The admin process (a child of the master that holds no listener of the
+# proxy) is replaced when it dies; the endpoint's socket stays the master's.
+admin_pid=""
+for p in /proc/[0-9]*; do
+  [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$(lab_pid b)" ] || continue
+  ss -ltnpH "( sport = :$PORT2 )" | grep -q "pid=${p#/proc/}," || admin_pid=${p#/proc/}
+done
+ok "the admin process is a child of the master without the proxy's listeners" test -n "$admin_pid"
+kill -KILL "$admin_pid"
+lab_wait_log b 'admin process killed by signal 9' 5 >/dev/null
+ok "... killed, it is logged" grep -q 'admin process killed by signal 9 (Killed); restarting it' "$LAB/b.log"
+healthz2() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT2/healthz")" = 200 ]; }
+ok "... and replaced: /healthz answers again" _lab_poll 10 healthz2
+
 dp_stop_all_checked
 done_testing
