@@ -155,6 +155,7 @@ conn_log(const struct conn_report *r)
 		{ "peer", r->peer },
 		{ "client_name", r->client_name },
 		{ "tlsa", r->tlsa },
+		{ "tlsa_wildcard", r->tlsa_wildcard },
 		{ "outcome", r->outcome },
 		{ "reason", r->reason },
 		{ "tls", r->tls_version },

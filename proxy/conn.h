@@ -24,6 +24,7 @@ struct conn_report {
 	const char *peer;		/* remote address */
 	const char *client_name;	/* ClientName (or NULL) */
 	const char *tlsa;		/* matched record "3 1 1" (or NULL) */
+	const char *tlsa_wildcard;	/* the wildcard that synthesised it (or NULL) */
 	const char *outcome;		/* ok, unauthenticated, refused, error */
 	const char *reason;
 	const char *tls_version;

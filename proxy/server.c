@@ -165,6 +165,8 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 		.peer = c->peer_str,
 		.client_name = c->name[0] != '\0' ? c->name : NULL,
 		.tlsa = c->tlsa[0] != '\0' ? c->tlsa : NULL,
+		.tlsa_wildcard = c->tlsa[0] != '\0' && c->wildcard[0] != '\0' ?
+		    c->wildcard : NULL,
 		.outcome = mx_outcome_name(outcome),
 		.reason = reason,
 		.tls_version = c->ssl != NULL && SSL_is_init_finished(c->ssl) ?

@@ -109,6 +109,9 @@ for mode in validate resolver-ad; do
   accepted "$mode" dev1._device.dp.test "$C/client.crt" "$C/client.key" "wildcard *._device"
   is "$(dp_upstream_last "up-$mode" 'bytes.fromhex(r["proxy"]["ssl"]["tlvs"].get("0xe0", "")).decode()')" \
     '*._device.dp.test' "$mode: a record synthesised from *._device: the SSL sub-TLV 0xE0 names the wildcard"
+  lab_wait_log "dp-$mode" 'client_name=dev1._device.dp.test .*outcome=' 5 >/dev/null
+  like "$(grep 'client_name=dev1._device.dp.test ' "$LAB/dp-$mode.log")" 'tlsa="3 1 1" tlsa_wildcard=\*\._device\.dp\.test outcome=ok' \
+    "$mode: ... and the log line says so"
   accepted "$mode" client.child.dp.test "$C/client.crt" "$C/client.key" "signed child zone"
   accepted "$mode" client.nsec3.dp.test "$C/client.crt" "$C/client.key" "NSEC3 child zone"
   accepted "$mode" multi.dp.test "$C/client.crt" "$C/client.key" "second of two TLSA records"
