@@ -99,35 +99,18 @@ now_us(void)
 
 /* ---- names and the hash table ---- */
 
-/* Lower-cases a valid owner name into buf (CONF_NAME_MAX + 1 bytes):
- * 1..253 characters, labels of 1..63 letters, digits, '-' or '_', no
- * trailing dot. Returns DP_OK or DP_ERR_INVALID. */
+/* Lower-cases a valid owner name (dp_dns_name_check) into buf
+ * (CONF_NAME_MAX + 1 bytes). Returns DP_OK or DP_ERR_INVALID. */
 static int
 name_key(const char *s, char *buf)
 {
-	size_t i, label = 0;
+	size_t n = strnlen(s, CONF_NAME_MAX + 1);
 
-	for (i = 0; s[i] != '\0'; i++) {
-		char ch = s[i];
-		if (i >= CONF_NAME_MAX)
-			return DP_ERR_INVALID;
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if (ch == '.') {
-			if (label == 0)
-				return DP_ERR_INVALID;
-			label = 0;
-		} else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_') {
-			if (++label > 63)
-				return DP_ERR_INVALID;
-		} else {
-			return DP_ERR_INVALID;
-		}
-		buf[i] = ch;
-	}
-	buf[i] = '\0';
-	return label > 0 ? DP_OK : DP_ERR_INVALID;
+	if (dp_dns_name_check(s, n) != DP_OK)
+		return DP_ERR_INVALID;
+	memcpy(buf, s, n + 1);
+	dp_str_lower(buf);
+	return DP_OK;
 }
 
 static uint32_t

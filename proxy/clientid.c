@@ -9,46 +9,12 @@
 #include <string.h>
 
 #include "err.h"
-
-#define LABEL_MAX 63
-
-static int
-name_char_ok(unsigned char c)
-{
-	/* Explicit ranges rather than isalnum(): locale-independent, and no
-	 * octet >= 0x80 (A-labels only) can ever pass. */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+#include "util.h"
 
 static char
 ascii_lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-int
-clientid_name_check(const char *name, size_t len)
-{
-	size_t i, label = 0;
-
-	if (name == NULL || len == 0 || len > CLIENTID_NAME_MAX)
-		return DP_ERR_INVALID;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '.') {
-			/* Covers a leading dot and an empty label "a..b". */
-			if (label == 0)
-				return DP_ERR_INVALID;
-			label = 0;
-			continue;
-		}
-		if (!name_char_ok(c) || ++label > LABEL_MAX)
-			return DP_ERR_INVALID;
-	}
-	/* A trailing dot leaves an empty last label. */
-	return label == 0 ? DP_ERR_INVALID : DP_OK;
 }
 
 int
@@ -61,7 +27,7 @@ clientid_parse_client(const unsigned char *data, size_t len, char *out,
 	if (data == NULL || len < 2 || data[0] == 0 || (size_t)data[0] != len - 1)
 		return DP_ERR_INVALID;
 	n = data[0];
-	if (clientid_name_check((const char *)data + 1, n) != DP_OK)
+	if (dp_dns_name_check((const char *)data + 1, n) != DP_OK)
 		return DP_ERR_INVALID;
 	if (out == NULL || out_size < n + 1)
 		return DP_ERR_SPACE;
@@ -92,7 +58,7 @@ clientid_encode(const char *name, unsigned char *out, size_t out_size,
 	if (name == NULL)
 		return DP_ERR_INVALID;
 	n = strlen(name);
-	if (clientid_name_check(name, n) != DP_OK)
+	if (dp_dns_name_check(name, n) != DP_OK)
 		return DP_ERR_INVALID;
 	if (out == NULL || out_size < n + 1)
 		return DP_ERR_SPACE;
@@ -113,7 +79,7 @@ allow_pattern_check(const char *pattern)
 	if (pattern[0] == '*' && pattern[1] == '.')
 		pattern += 2;
 	/* Any other '*' fails the alphabet check: "**", "*a.b", "a.*.b". */
-	return clientid_name_check(pattern, strlen(pattern));
+	return dp_dns_name_check(pattern, strlen(pattern));
 }
 
 /* Case-insensitive equality of n bytes. The contract promises lower-case

@@ -4,13 +4,11 @@
 
 #include <stddef.h>
 
-#define CLIENTID_NAME_MAX 253		/* characters, no trailing dot */
+#include "util.h"
+
+#define CLIENTID_NAME_MAX DP_DNS_NAME_MAX	/* characters, no trailing dot */
 #define CLIENTID_DEFAULT_TYPE 0xffdc
 
-/* Checks a ClientName of len bytes (not NUL-terminated): letters, digits,
- * '-', '_', '.'; labels of 1..63 octets; no empty label, no leading or
- * trailing dot; 1..253 characters. Returns DP_OK or DP_ERR_INVALID. */
-int clientid_name_check(const char *name, size_t len);
 
 /* Parses extension_data sent by a client (TLS 1.3 leaf CertificateEntry, or
  * the legacy ClientHello form): one length byte L >= 1, then exactly L bytes

@@ -164,12 +164,12 @@ parse_number(const struct keyword *kw, const char *val, uint64_t *out,
 }
 
 /* Checks and normalises a DNS name in place: one trailing dot removed, the
- * ClientName rules (clientid_name_check), lower case. */
+ * ClientName rules (dp_dns_name_check), lower case. */
 static int
 normalize_name(char *s, char *why, size_t why_size)
 {
 	strip_one_dot(s);
-	if (clientid_name_check(s, strlen(s)) != DP_OK) {
+	if (dp_dns_name_check(s, strlen(s)) != DP_OK) {
 		snprintf(why, why_size, "'%s' is not a valid DNS name (letters, "
 		    "digits, '-', '_'; labels of 1..63 separated by dots; at most "
 		    "%d characters)", s, CONF_NAME_MAX);
@@ -615,7 +615,7 @@ parse_label(const struct keyword *kw, void *obj, char *val, char *why,
     size_t why_size)
 {
 	if (*val != '\0' && (strchr(val, '.') != NULL ||
-	    clientid_name_check(val, strlen(val)) != DP_OK ||
+	    dp_dns_name_check(val, strlen(val)) != DP_OK ||
 	    !(val[0] == '_' || isalpha((unsigned char)val[0])))) {
 		snprintf(why, why_size, "'%s' is not a single label starting "
 		    "with '_' or a letter (e.g. _lorawan-ns), nor empty", val);

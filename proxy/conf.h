@@ -13,7 +13,7 @@
 
 #define CONF_MAX_RESOLVERS 8
 #define CONF_MAX_ALLOW 256
-#define CONF_NAME_MAX 253	/* a DNS name in presentation form, no trailing dot */
+#define CONF_NAME_MAX DP_DNS_NAME_MAX	/* a DNS name, no trailing dot (util.h) */
 
 enum conf_dns_mode { DNS_MODE_VALIDATE, DNS_MODE_RESOLVER_AD };
 enum conf_forward { FORWARD_PROXY_V2, FORWARD_PROXY_V1, FORWARD_NONE, FORWARD_HTTP };

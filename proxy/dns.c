@@ -117,33 +117,12 @@ dns_queries_started(const struct dns_client *c)
 	return c->started;
 }
 
-/* A host name as the proxy looks it up: 1..253 characters, labels of 1..63
- * letters, digits, '-' or '_', no trailing dot; or "." (the root, which
- * only the readiness probe asks for). */
+/* A name the proxy looks up: a DNS name (dp_dns_name_check), or "." (the
+ * root, which only the readiness probe asks for). */
 static int
 owner_valid(const char *s)
 {
-	size_t n = strlen(s), label = 0, i;
-
-	if (strcmp(s, ".") == 0)
-		return 1;
-	if (n == 0 || n > CONF_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0;
+	return strcmp(s, ".") == 0 || dp_dns_name_check(s, strlen(s)) == DP_OK;
 }
 
 /* ---- answer parsing, shared by both back ends ---- */

@@ -271,7 +271,7 @@ pick_identity(struct sconn *c)
 	}
 	n = ASN1_STRING_length(dns->d.dNSName);
 	if (n <= 0 || (size_t)n >= sizeof(san) ||
-	    clientid_name_check((const char *)ASN1_STRING_get0_data(dns->d.dNSName),
+	    dp_dns_name_check((const char *)ASN1_STRING_get0_data(dns->d.dNSName),
 	    (size_t)n) != DP_OK) {
 		sconn_refuse(c, MX_HS_NO_CLIENTID,
 		    "SAN dNSName is not a valid name");
@@ -284,7 +284,7 @@ pick_identity(struct sconn *c)
 	if (cs->san_tlsa_prefix != NULL && cs->san_tlsa_prefix[0] != '\0') {
 		if ((size_t)snprintf(c->name, sizeof(c->name), "%s.%s",
 		    cs->san_tlsa_prefix, san) >= sizeof(c->name) ||
-		    clientid_name_check(c->name, strlen(c->name)) != DP_OK) {
+		    dp_dns_name_check(c->name, strlen(c->name)) != DP_OK) {
 			c->name[0] = '\0';
 			sconn_refuse(c, MX_HS_NO_CLIENTID,
 			    "prefixed SAN name too long");

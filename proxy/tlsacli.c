@@ -112,7 +112,7 @@ tlsa_cli_main(int argc, char **argv)
 	len = strlen(name);
 	if (len > 1 && name[len - 1] == '.')
 		name[--len] = '\0';
-	if (clientid_name_check(name, len) != DP_OK) {
+	if (dp_dns_name_check(name, len) != DP_OK) {
 		fprintf(stderr, "daneproxy tlsa: '%s' is not a valid DNS name\n", name);
 		return 1;
 	}

@@ -173,6 +173,34 @@ dp_addr_is_loopback(const struct sockaddr *sa)
 }
 
 int
+dp_dns_name_check(const char *name, size_t len)
+{
+	size_t i, label = 0;
+
+	if (name == NULL || len == 0 || len > DP_DNS_NAME_MAX)
+		return DP_ERR_INVALID;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '.') {
+			/* Covers a leading dot and an empty label "a..b". */
+			if (label == 0)
+				return DP_ERR_INVALID;
+			label = 0;
+			continue;
+		}
+		/* Explicit ranges rather than isalnum(): locale-independent,
+		 * and no octet >= 0x80 can ever pass. */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_') ||
+		    ++label > DP_DNS_LABEL_MAX)
+			return DP_ERR_INVALID;
+	}
+	/* A trailing dot leaves an empty last label. */
+	return label == 0 ? DP_ERR_INVALID : DP_OK;
+}
+
+int
 dp_cidr_parse(const char *s, struct dp_cidr *out)
 {
 	char addr[INET6_ADDRSTRLEN + 1], *end;

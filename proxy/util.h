@@ -74,6 +74,18 @@ void dp_tcp_nodelay(int fd);
 /* True if the address is in 127.0.0.0/8 or is ::1. */
 int dp_addr_is_loopback(const struct sockaddr *sa);
 
+/* The one grammar of a DNS name daneproxy accepts anywhere (a ClientName,
+ * an allow pattern's name, a TLSA owner, a configured host): presentation
+ * form, letters, digits, '-' and '_' (underscore labels are TLSA owners'),
+ * labels of 1..63 octets, no empty label, no leading or trailing dot,
+ * 1..DP_DNS_NAME_MAX characters, A-labels only (no octet >= 0x80). */
+#define DP_DNS_NAME_MAX 253
+#define DP_DNS_LABEL_MAX 63
+
+/* Checks the len bytes at name (not NUL-terminated) against that grammar.
+ * Returns DP_OK or DP_ERR_INVALID. */
+int dp_dns_name_check(const char *name, size_t len);
+
 /* An address prefix: 192.0.2.0/24, 2001:db8::/32, or one address. */
 struct dp_cidr {
 	int family;			/* AF_INET or AF_INET6 */

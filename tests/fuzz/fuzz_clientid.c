@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == DP_OK) {
 		check(size >= 2 && data[0] == size - 1);
 		check(strlen(name) == size - 1);
-		check(clientid_name_check(name, strlen(name)) == DP_OK);
+		check(dp_dns_name_check(name, strlen(name)) == DP_OK);
 		for (i = 0; name[i] != '\0'; i++)
 			check(!(name[i] >= 'A' && name[i] <= 'Z'));
 		check(clientid_encode(name, ext, sizeof(ext), &written) == DP_OK);
@@ -72,8 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = allow_pattern_check(text);
 		check(r == DP_OK || r == DP_ERR_INVALID);
 		if (r == DP_OK && text[0] == '*' && text[1] == '.')
-			check(clientid_name_check(text + 2, strlen(text + 2)) == DP_OK);
-		if (clientid_name_check(text, strlen(text)) == DP_OK) {
+			check(dp_dns_name_check(text + 2, strlen(text + 2)) == DP_OK);
+		if (dp_dns_name_check(text, strlen(text)) == DP_OK) {
 			char *self[1];
 
 			self[0] = text;

@@ -47,26 +47,26 @@ test_name_check(void)
 {
 	char name[400];
 
-	is_int(clientid_name_check("a", 1), DP_OK, "single letter");
-	is_int(clientid_name_check("a.b", 3), DP_OK, "two labels");
-	is_int(clientid_name_check("", 0), DP_ERR_INVALID, "empty name");
-	is_int(clientid_name_check("a.b", 2), DP_ERR_INVALID,
+	is_int(dp_dns_name_check("a", 1), DP_OK, "single letter");
+	is_int(dp_dns_name_check("a.b", 3), DP_OK, "two labels");
+	is_int(dp_dns_name_check("", 0), DP_ERR_INVALID, "empty name");
+	is_int(dp_dns_name_check("a.b", 2), DP_ERR_INVALID,
 	    "len cuts before the last label: trailing dot");
-	is_int(clientid_name_check("ab\0c", 4), DP_ERR_INVALID, "embedded NUL");
+	is_int(dp_dns_name_check("ab\0c", 4), DP_ERR_INVALID, "embedded NUL");
 
 	make_name(name, 1, 63);
-	is_int(clientid_name_check(name, strlen(name)), DP_OK, "63-octet label");
+	is_int(dp_dns_name_check(name, strlen(name)), DP_OK, "63-octet label");
 	make_name(name, 1, 64);
-	is_int(clientid_name_check(name, strlen(name)), DP_ERR_INVALID,
+	is_int(dp_dns_name_check(name, strlen(name)), DP_ERR_INVALID,
 	    "64-octet label");
 	/* 4 labels of 62 + 3 dots = 251, then ".a" = 253. */
 	make_name(name, 4, 62);
 	strcat(name, ".a");
 	is_int(strlen(name), 253, "built a 253-character name");
-	is_int(clientid_name_check(name, strlen(name)), DP_OK,
+	is_int(dp_dns_name_check(name, strlen(name)), DP_OK,
 	    "253 characters accepted");
 	strcat(name, "b");
-	is_int(clientid_name_check(name, strlen(name)), DP_ERR_INVALID,
+	is_int(dp_dns_name_check(name, strlen(name)), DP_ERR_INVALID,
 	    "254 characters refused");
 }
 
