@@ -27,6 +27,9 @@
 #define RESTART_DELAY_MAX_MS 10000
 #define POOL_MAX (2 * CONF_MAX_LISTENERS)
 
+/* Every listener a configuration may have gets its counters. */
+_Static_assert(CONF_MAX_LISTENERS <= MX_MAX_LISTENERS, "metrics: too few listener slots");
+
 enum gen_state { GEN_STARTING, GEN_ACTIVE, GEN_RETIRING };
 
 struct master;

@@ -52,7 +52,7 @@ struct mx_gcounters {
 /* The counters of one worker, or the retired totals. */
 struct mx_block {
 	struct mx_gcounters g;
-	struct mx_lcounters l[CONF_MAX_LISTENERS];
+	struct mx_lcounters l[MX_MAX_LISTENERS];
 };
 
 enum { SLOT_FREE = 0, SLOT_TAKEN = 1 };
@@ -85,7 +85,7 @@ struct mx_listener {
 };
 
 struct mx_region {
-	struct mx_listener listeners[CONF_MAX_LISTENERS];
+	struct mx_listener listeners[MX_MAX_LISTENERS];
 	struct mx_block retired;	/**< workers gone, folded in */
 	struct mx_slot_info info[MX_MAX_SLOTS];
 	struct mx_slot slots[MX_MAX_SLOTS];
@@ -169,7 +169,7 @@ metrics_region_new(struct mx_region **out)
 	if (p == MAP_FAILED)
 		return DP_ERR_NOMEM;
 	*out = p;	/* zero-filled by the kernel */
-	for (i = 0; i < CONF_MAX_LISTENERS; i++)
+	for (i = 0; i < MX_MAX_LISTENERS; i++)
 		(*out)->listeners[i].index = i;
 	return DP_OK;
 }
@@ -208,7 +208,7 @@ metrics_listener_claim(struct mx_region *r, enum mx_role role,
 
 	if (strlen(name) > MX_NAME_MAX)
 		return DP_ERR_INVALID;
-	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
 		l = &r->listeners[i];
 		if (!l->in_use) {
 			if (unused < 0)
@@ -221,7 +221,7 @@ metrics_listener_claim(struct mx_region *r, enum mx_role role,
 		    atomic_load(&l->open) == 0)
 			reusable = i;
 	}
-	if (i == CONF_MAX_LISTENERS) {
+	if (i == MX_MAX_LISTENERS) {
 		/* A new listener: a never used slot first, so that counters
 		 * of listeners gone stay shown as long as possible. */
 		if ((i = unused >= 0 ? unused : reusable) < 0)
@@ -249,7 +249,7 @@ metrics_listener_commit(struct mx_region *r)
 {
 	int i;
 
-	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
 		struct mx_listener *l = &r->listeners[i];
 		if (!l->in_use)
 			continue;
@@ -264,7 +264,7 @@ metrics_listener_rollback(struct mx_region *r)
 {
 	int i;
 
-	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
 		struct mx_listener *l = &r->listeners[i];
 		if (!l->in_use || !l->claimed)
 			continue;
@@ -363,7 +363,7 @@ metrics_slot_release(struct mx_region *r, int slot)
 	    r->info[slot].state != SLOT_TAKEN)
 		return;
 	s = &r->slots[slot];
-	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
 		if ((open = ld(&s->c.l[i].open)) > 0)
 			shared_open_sub(&r->listeners[i].open, open);
 		fold_listener(&r->retired.l[i], &s->c.l[i]);
@@ -482,9 +482,9 @@ sum_global(const struct mx_region *r, struct mx_gcounters *sum)
 /* Per listener: the summed counters and the escaped label prefix. */
 struct mx_view {
 	int n;
-	int index[CONF_MAX_LISTENERS];
-	char labels[CONF_MAX_LISTENERS][2 * MX_NAME_MAX + 40];
-	struct mx_lcounters sum[CONF_MAX_LISTENERS];
+	int index[MX_MAX_LISTENERS];
+	char labels[MX_MAX_LISTENERS][2 * MX_NAME_MAX + 40];
+	struct mx_lcounters sum[MX_MAX_LISTENERS];
 };
 
 static void
@@ -633,7 +633,7 @@ metrics_render(const struct mx_region *r, const struct mx_master *m,
 		goto out;
 	if ((o.p = malloc(o.cap = 64 * 1024)) == NULL)
 		goto out;
-	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
 		const struct mx_listener *l = &r->listeners[i];
 		if (!l->in_use)
 			continue;
@@ -682,7 +682,7 @@ mx_listener_get(enum mx_role role, const char *name)
 
 	if (mx_cur_region == NULL || name == NULL)
 		return &mx_sink_listener;
-	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
 		l = &mx_cur_region->listeners[i];
 		if (l->in_use && l->role == role && strcmp(l->name, name) == 0)
 			return l;

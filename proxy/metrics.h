@@ -2,7 +2,7 @@
  * Prometheus text exposition.
  *
  * The master maps one region (MAP_SHARED | MAP_ANONYMOUS) before the first
- * fork; it holds MX_MAX_SLOTS worker slots, CONF_MAX_LISTENERS listener slots,
+ * fork; it holds MX_MAX_SLOTS worker slots, MX_MAX_LISTENERS listener slots,
  * the "retired" totals and a few master-only numbers. A worker writes only its
  * own slot (single writer: relaxed atomic loads and stores, no locks, no
  * lock-prefixed instructions on the hot path). The one shared-write field is
@@ -22,10 +22,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "conf.h"
-#include "dns.h"
+#include "dnsstatus.h"
 
 #define MX_MAX_SLOTS 256	/* worker slots: workers of every generation alive */
+#define MX_MAX_LISTENERS 64	/* listener slots: at least conf.h's CONF_MAX_LISTENERS */
 
 enum mx_role { MX_SERVER = 0, MX_CLIENT = 1 };
 

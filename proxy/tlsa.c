@@ -33,69 +33,6 @@ struct tlsa_matcher {
 };
 
 int
-tlsa_rrset_add(struct tlsa_rrset *set, uint8_t usage, uint8_t selector,
-    uint8_t mtype, const unsigned char *data, size_t len)
-{
-	struct tlsa_rr *rr;
-	unsigned char *copy = NULL;
-
-	if (set->n >= SIZE_MAX / sizeof(*set->rr) - 1)
-		return DP_ERR_NOMEM;
-	if (len > 0) {
-		if ((copy = malloc(len)) == NULL)
-			return DP_ERR_NOMEM;
-		memcpy(copy, data, len);
-	}
-	if ((rr = realloc(set->rr, (set->n + 1) * sizeof(*rr))) == NULL) {
-		free(copy);
-		return DP_ERR_NOMEM;
-	}
-	set->rr = rr;
-	rr[set->n].usage = usage;
-	rr[set->n].selector = selector;
-	rr[set->n].mtype = mtype;
-	rr[set->n].len = len;
-	rr[set->n].data = copy;
-	set->n++;
-	return DP_OK;
-}
-
-void
-tlsa_rrset_clear(struct tlsa_rrset *set)
-{
-	size_t i;
-
-	if (set == NULL)
-		return;
-	for (i = 0; i < set->n; i++)
-		free(set->rr[i].data);
-	free(set->rr);
-	set->rr = NULL;
-	set->n = 0;
-}
-
-int
-tlsa_rrset_usage(const struct tlsa_rrset *set)
-{
-	size_t i;
-
-	if (set == NULL || set->n == 0)
-		return -1;
-	for (i = 1; i < set->n; i++)
-		if (set->rr[i].usage != set->rr[0].usage)
-			return -1;
-	return set->rr[0].usage;
-}
-
-char *
-tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size)
-{
-	snprintf(buf, buf_size, "%u %u %u", (unsigned)rr->usage,
-	    (unsigned)rr->selector, (unsigned)rr->mtype);
-	return buf;
-}
-
-int
 tlsa_matcher_new(const char *pkix_ca_file, struct tlsa_matcher **out)
 {
 	struct tlsa_matcher *m;

@@ -1,4 +1,4 @@
-/* tlsa.h — TLSA record sets and matching a peer's chain against them
+/* tlsa.h — matching a peer's chain against a TLSA record set (tlsarr.h)
  * (RFC 6698 §2.1, RFC 7671), using OpenSSL's DANE verifier where a chain has
  * to be built and a direct digest comparison when every usable record is
  * DANE-EE. No I/O apart from reading the optional PKIX trust store at
@@ -11,45 +11,7 @@
 
 #include <openssl/x509.h>
 
-#define TLSA_USAGE_PKIX_TA 0
-#define TLSA_USAGE_PKIX_EE 1
-#define TLSA_USAGE_DANE_TA 2
-#define TLSA_USAGE_DANE_EE 3
-#define TLSA_SELECTOR_CERT 0
-#define TLSA_SELECTOR_SPKI 1
-#define TLSA_MTYPE_FULL 0
-#define TLSA_MTYPE_SHA256 1
-#define TLSA_MTYPE_SHA512 2
-
-struct tlsa_rr {
-	uint8_t usage;
-	uint8_t selector;
-	uint8_t mtype;
-	size_t len;
-	unsigned char *data;		/* owned */
-};
-
-/* A TLSA RRset. Zero-initialise before use. */
-struct tlsa_rrset {
-	size_t n;
-	struct tlsa_rr *rr;		/* owned array of n records */
-};
-
-/* Appends a copy of one record (any values, usable or not). Returns DP_OK or
- * DP_ERR_NOMEM. */
-int tlsa_rrset_add(struct tlsa_rrset *set, uint8_t usage, uint8_t selector,
-    uint8_t mtype, const unsigned char *data, size_t len);
-
-/* Frees the records (not set itself) and zeroes it. Accepts NULL. */
-void tlsa_rrset_clear(struct tlsa_rrset *set);
-
-/* The usage every record of set has (0..255), or -1 when set is empty or
- * its records differ in usage. For metrics: what a failed match was up
- * against. */
-int tlsa_rrset_usage(const struct tlsa_rrset *set);
-
-/* Formats "U S M" for one record into buf (>= 12 bytes). Returns buf. */
-char *tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size);
+#include "tlsarr.h"
 
 /* Which peer is verified: the server role verifies clients (purpose
  * sslclient, DANE-TA name checks against the ClientName in SAN dNSNames);

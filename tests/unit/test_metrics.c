@@ -448,12 +448,12 @@ test_listener_reuse(struct mx_region *r)
 	metrics_listener_claim(r, MX_SERVER, "web", "127.0.0.1:8443", 3);
 	metrics_listener_claim(r, MX_CLIENT, "out", "127.0.0.1:9000", 2);
 	metrics_listener_claim(r, MX_CLIENT, "web", "127.0.0.1:9001", 5);
-	for (i = 3; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 3; i < MX_MAX_LISTENERS; i++) {
 		snprintf(name, sizeof(name), "l%d", i);
 		if (metrics_listener_claim(r, MX_SERVER, name, "127.0.0.1:1", 10) != i)
 			ok_all = 0;
 	}
-	ok(ok_all, "listeners 3..%d claimed", CONF_MAX_LISTENERS - 1);
+	ok(ok_all, "listeners 3..%d claimed", MX_MAX_LISTENERS - 1);
 	is_int(metrics_listener_claim(r, MX_SERVER, "one-too-many", "x", 1),
 	    DP_ERR_SPACE, "no free listener slot: DP_ERR_SPACE");
 	metrics_listener_commit(r);
@@ -494,7 +494,7 @@ test_listener_reuse(struct mx_region *r)
 
 	/* l5 has an open connection: never reused while it has. */
 	ok_all = 1;
-	for (i = 0; i < CONF_MAX_LISTENERS; i++) {
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
 		snprintf(name, sizeof(name), "m%d", i);
 		if ((s = metrics_listener_claim(r, MX_SERVER, name, "x", 1)) < 0)
 			break;
@@ -503,7 +503,7 @@ test_listener_reuse(struct mx_region *r)
 	}
 	ok(ok_all, "a listener with open connections keeps its slot");
 	is_int(s, DP_ERR_SPACE, "... so the 63rd claim finds no slot");
-	is_int(i, CONF_MAX_LISTENERS - 2, "62 slots were free to reuse");
+	is_int(i, MX_MAX_LISTENERS - 2, "62 slots were free to reuse");
 	metrics_listener_rollback(r);
 	render(r, NULL);
 	is_int(val("daneproxy_connections_open{listener=\"l5\",role=\"server\"}"),

@@ -1,0 +1,50 @@
+/* tlsarr.h — TLSA records and record sets (RFC 6698 §2.1): the type the DNS
+ * layer and the cache hand around, without OpenSSL (tlsa.h matches them).
+ * Pure: no I/O, no logging. */
+#ifndef DP_TLSARR_H
+#define DP_TLSARR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLSA_USAGE_PKIX_TA 0
+#define TLSA_USAGE_PKIX_EE 1
+#define TLSA_USAGE_DANE_TA 2
+#define TLSA_USAGE_DANE_EE 3
+#define TLSA_SELECTOR_CERT 0
+#define TLSA_SELECTOR_SPKI 1
+#define TLSA_MTYPE_FULL 0
+#define TLSA_MTYPE_SHA256 1
+#define TLSA_MTYPE_SHA512 2
+
+struct tlsa_rr {
+	uint8_t usage;
+	uint8_t selector;
+	uint8_t mtype;
+	size_t len;
+	unsigned char *data;		/* owned */
+};
+
+/* A TLSA RRset. Zero-initialise before use. */
+struct tlsa_rrset {
+	size_t n;
+	struct tlsa_rr *rr;		/* owned array of n records */
+};
+
+/* Appends a copy of one record (any values, usable or not). Returns DP_OK or
+ * DP_ERR_NOMEM. */
+int tlsa_rrset_add(struct tlsa_rrset *set, uint8_t usage, uint8_t selector,
+    uint8_t mtype, const unsigned char *data, size_t len);
+
+/* Frees the records (not set itself) and zeroes it. Accepts NULL. */
+void tlsa_rrset_clear(struct tlsa_rrset *set);
+
+/* The usage every record of set has (0..255), or -1 when set is empty or
+ * its records differ in usage. For metrics: what a failed match was up
+ * against. */
+int tlsa_rrset_usage(const struct tlsa_rrset *set);
+
+/* Formats "U S M" for one record into buf (>= 12 bytes). Returns buf. */
+char *tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size);
+
+#endif
