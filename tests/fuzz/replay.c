@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../unit/tap.h"
+#include "tap.h"
 
 #define REPLAY_MAX_INPUT (1 << 20)
 

@@ -118,6 +118,6 @@ kids=$(for p in /proc/[0-9]*; do [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" =
 is "$(echo "$kids" | wc -w)" 2 "two workers under the master"
 kill -KILL "$master"
 gone() { for p in $kids; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
-ok "master killed: its workers exit too" _lab_poll 5 gone
+ok "master killed: its workers exit too" lab_poll 5 gone
 
 done_testing

@@ -53,7 +53,7 @@ like "$out" 'result=(ok|alert)' "server role, TLS 1.2 offered: answered"
 like "$out" 'tickets=0 ' "... without a session ticket either"
 
 lab_zone_remove _lorawan-ns.revoke || bail "zone update"
-ok "the record is gone from the resolver daneproxy asks" _lab_poll 10 fwd_nxdomain "$NAME"
+ok "the record is gone from the resolver daneproxy asks" lab_poll 10 fwd_nxdomain "$NAME"
 out=$(tc)
 like "$out" 'result=alert alert=40' "server role: the very next connection is refused (handshake_failure)"
 lab_wait_log js 'outcome=refused' 5 >/dev/null
@@ -87,7 +87,7 @@ like "$(cat "$LAB/r-either.log")" 'tlsa="3 1 1 resumed" outcome=ok' "... re-chec
 like "$(get "$CP_DANE")" 'New, TLSv1.3' "dane: authenticated by the record"
 
 lab_zone_remove _443._tcp.revoke || bail "zone update"
-ok "the server's record is gone from the resolver" _lab_poll 10 fwd_nxdomain _443._tcp.revoke.dp.test
+ok "the server's record is gone from the resolver" lab_poll 10 fwd_nxdomain _443._tcp.revoke.dp.test
 unlike "$(get "$CP_EITHER")" 'TLSv1.3' "dane-or-pkix: the session made under DANE is not resumed once the record is gone"
 lab_wait_log r-either 'does not verify by PKIX' 5 >/dev/null
 like "$(cat "$LAB/r-either.log")" 'resumed session: the remote.s certificate does not verify by PKIX' \

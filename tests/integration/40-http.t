@@ -266,7 +266,7 @@ out=$(tc "$SP_H" "$LAB/expect.out" "POST /upload HTTP/1.1\r\n${H}Content-Length:
 is "$(cat "$LAB/expect.out")" "HTTP/1.1 100" "Expect: 100 Continue before any body byte was sent"
 # ... and that client leaves without sending the body: the connection ends.
 ok "Expect: a client gone before its body ends the connection" \
-  _lab_poll 3 _conns_gt dp-h "$c0"
+  lab_poll 3 _conns_gt dp-h "$c0"
 
 # --- WebSocket upgrade: python3-websockets → client role → server role → echo
 lab_ws_echo_start ws || bail "ws_echo did not start"

@@ -45,7 +45,7 @@ named() {
 
 # wait_conns UPSTREAM N: the upstream has recorded N connections.
 _conns_ge() { [ "$(dp_upstream_conns "$1")" -ge "$2" ]; }
-wait_conns() { _lab_poll 10 _conns_ge "$1" "$2"; }
+wait_conns() { lab_poll 10 _conns_ge "$1" "$2"; }
 
 # --- 1. Upgrade: h2c is never tunnelled ---------------------------------------
 H2C='GET /first HTTP/1.1\r\nHost: js\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n'

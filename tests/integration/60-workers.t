@@ -80,7 +80,7 @@ reload_and_wait() { # reload_and_wait PATTERN: SIGHUP, then wait for PATTERN
   lab_wait_log a "$1" 20 || return 1
   # more load went through after it
   n=$(wc -l <"$LAB/load.txt")
-  _lab_poll 20 load_grew "$n"
+  lab_poll 20 load_grew "$n"
 }
 ok "reload 1 (same configuration): generation 2 takes over" reload_and_wait 'reload: generation 2 serving'
 ok "reload 2: generation 3 takes over" reload_and_wait 'reload: generation 3 serving'
@@ -125,7 +125,7 @@ kill -HUP "$(lab_pid a)"
 lab_wait_log a 'reload: generation 6 serving' 20 >/dev/null
 like "$(authed "$PORT2")" 'result=ok' "a reload moving the listener: the new address serves"
 port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-ok "... and the old one is closed once the old workers drained" _lab_poll 15 port_closed "$PORT"
+ok "... and the old one is closed once the old workers drained" lab_poll 15 port_closed "$PORT"
 PORT3=$(lab_port)
 taker=$(lab_hold_port "$PORT3")
 sed "s/^listen = 127.0.0.1:$PORT2\$/listen = 127.0.0.1:$PORT3/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
@@ -185,7 +185,7 @@ t0=$(date +%s%N)
 kill -TERM "$(lab_pid d)"
 lab_wait_log d 'stopping; workers drain' 5 >/dev/null
 lab_wait_log d 'no longer accepting' 5 >/dev/null
-_lab_poll 5 sh -c "! (exec 3<>/dev/tcp/127.0.0.1/$SPORT) 2>/dev/null"
+lab_poll 5 sh -c "! (exec 3<>/dev/tcp/127.0.0.1/$SPORT) 2>/dev/null"
 ok "after SIGTERM the listener refuses new connections" test $? -eq 0
 wait "$xpid"
 like "$(cat "$LAB/xfer1.out")" "echoed=$((30 * 4096)) eof=yes" "a 3 s transfer in progress when SIGTERM came finished, every byte echoed"
@@ -262,9 +262,9 @@ heldpid=$!
 holds() { ss -tnpH state established "( sport = :$PORT )" | grep -c "pid=$1,"; }
 holds_one() { [ "$(holds "$1")" -ge 1 ]; }
 kill -STOP "$wa"; touch "$LAB/go.1"
-_lab_poll 5 holds_one "$wb"; ok "connection 1 is held by worker $wb" test $? -eq 0
+lab_poll 5 holds_one "$wb"; ok "connection 1 is held by worker $wb" test $? -eq 0
 kill -CONT "$wa"; kill -STOP "$wb"; touch "$LAB/go.2"
-_lab_poll 5 holds_one "$wa"; ok "connection 2 is held by worker $wa" test $? -eq 0
+lab_poll 5 holds_one "$wa"; ok "connection 2 is held by worker $wa" test $? -eq 0
 kill -CONT "$wb"
 touch "$LAB/go.3"; lab_wait_file "$LAB/opened.3" 5
 touch "$LAB/go.4"
@@ -301,7 +301,7 @@ if [ "$(id -u)" = 0 ]; then
   server_conf "$PORT" server-chain $'workers = 1\nuser = nobody\nadmin = 127.0.0.1:'"$AP" >"$LAB/ua.ini"
   ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 dp_start ua "$LAB/ua.ini" || bail "no daneproxy"
   admin_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AP/healthz")" = 200 ]; }
-  ok "admin: /healthz answers" _lab_poll 10 admin_up
+  ok "admin: /healthz answers" lab_poll 10 admin_up
   is "$(for p in $(workers_of ua); do uids_of "$p"; done | sort -u)" "$nuid $nuid $nuid $nuid" \
     "admin: the worker and the admin process (both children of the master) run as nobody"
   "$LAB_PYTHON" -c 'import socket, sys, time
@@ -315,7 +315,7 @@ open(sys.argv[2], "w").write("1"); time.sleep(3)' "$AP" "$LAB/held" &
   is "$(uids_of "${owner:-0}")" "$nuid $nuid $nuid $nuid" "... which runs as nobody"
   kill -HUP "$(lab_pid ua)"
   lab_wait_log ua 'reload: generation 2 serving' 20 >/dev/null
-  ok "admin: still answering after a reload (a new admin process took over)" _lab_poll 10 admin_up
+  ok "admin: still answering after a reload (a new admin process took over)" lab_poll 10 admin_up
 
   # Started without the right to switch users: the workers refuse to run.
   pub=$(mktemp -d)

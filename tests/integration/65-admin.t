@@ -41,7 +41,7 @@ L='listener="js",role="server"'
 
 is "$(get /healthz) $(cat "$LAB/body")" "200 ok" "/healthz: 200 ok"
 lab_poll_ready() { [ "$(get /readyz)" = 200 ]; }
-ok "/readyz: 200 once the workers serve and DNS answers the probe" _lab_poll 10 lab_poll_ready
+ok "/readyz: 200 once the workers serve and DNS answers the probe" lab_poll 10 lab_poll_ready
 like "$(cat "$LAB/body")" '^ready' "... saying ready"
 
 # The exposition is well-formed: every sample belongs to a family announced
@@ -93,7 +93,7 @@ done
 dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
   --no-clientid --send "$REQ" --quiet --timeout-ms 8000 >/dev/null
 conns_logged() { [ "$(grep -c 'conn id=.*listener=js' "$LAB/a.log")" -ge "$1" ]; }
-_lab_poll 10 conns_logged 13 || diag "not every connection was logged"
+lab_poll 10 conns_logged 13 || diag "not every connection was logged"
 
 check_traffic() { # check_traffic WHEN
   is "$(metric "daneproxy_connections_total{$L,outcome=\"ok\"}")" 7 "$1: connections ok = 7"
@@ -128,7 +128,7 @@ PY
 holder=$!
 lab_wait_file "$LAB/held" 5
 open_is_1() { [ "$(metric 'daneproxy_connections_open{listener="tiny",role="server"}')" = 1 ]; }
-ok "a held connection shows as open" _lab_poll 5 open_is_1
+ok "a held connection shows as open" lab_poll 5 open_is_1
 for i in 1 2; do
   "$LAB_PYTHON" -c 'import socket,sys; s=socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(3); s.recv(10)' "$TPORT" 2>/dev/null
 done
@@ -190,7 +190,7 @@ PORT2=$(lab_port); APORT2=$(lab_port)
 dp_start b "$LAB/b.ini" || bail "no daneproxy"
 dns_down() { [ "$(curl -s -o "$LAB/body2" -w '%{http_code}' "http://127.0.0.1:$APORT2/readyz")" = 503 ] &&
   grep -q 'timeout' "$LAB/body2"; }
-ok "DNS down: /readyz is 503 once the probe times out" _lab_poll 10 dns_down
+ok "DNS down: /readyz is 503 once the probe times out" lab_poll 10 dns_down
 like "$(cat "$LAB/body2")" '^not ready: DNS: TLSA dp.test: timeout' "... saying why"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT2/healthz")" 200 "... while /healthz stays 200"
 
@@ -206,7 +206,7 @@ kill -KILL "$admin_pid"
 lab_wait_log b 'admin process killed by signal 9' 5 >/dev/null
 ok "... killed, it is logged" grep -q 'admin process killed by signal 9 (Killed); restarting it' "$LAB/b.log"
 healthz2() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT2/healthz")" = 200 ]; }
-ok "... and replaced: /healthz answers again" _lab_poll 10 healthz2
+ok "... and replaced: /healthz answers again" lab_poll 10 healthz2
 
 dp_stop_all_checked
 done_testing

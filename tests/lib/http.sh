@@ -94,7 +94,7 @@ http {
 EOF
 	: >"$LAB/$name.access.jsonl"
 	lab_spawn "$name" /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$LAB/$name.error.log"
-	_lab_poll 10 _http_nginx_ready "$name" "$port" || {
+	lab_poll 10 _http_nginx_ready "$name" "$port" || {
 		diag "lab_nginx_start: $name did not start"
 		return 1
 	}
@@ -127,7 +127,7 @@ nginx_log_count() {
 # nginx_log_wait NAME N [SECONDS=10]: until NAME has logged >= N requests
 # (nginx writes a record when a request is finalised, body included).
 nginx_log_wait() {
-	_lab_poll "${3:-10}" _lab_lines_ge "$LAB/$1.access.jsonl" "$2" || {
+	lab_poll "${3:-10}" _lab_lines_ge "$LAB/$1.access.jsonl" "$2" || {
 		diag "nginx_log_wait: $1 logged $(nginx_log_count "$1") of $2 requests in ${3:-10}s"
 		return 1
 	}
@@ -170,7 +170,7 @@ lab_ws_echo_start() {
 	rm -f "$LAB/$name.port"
 	lab_spawn "$name" "$LAB_PYTHON" "$DP_SOURCE_DIR/tests/lib/ws_echo.py" \
 		--port-file "$LAB/$name.port" --record "$LAB/$name.jsonl"
-	_lab_poll 10 _lab_port_file "$name" || {
+	lab_poll 10 _lab_port_file "$name" || {
 		diag "lab_ws_echo_start: $name did not start"
 		return 1
 	}

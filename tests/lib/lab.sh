@@ -9,7 +9,7 @@
 #
 # Functions (details above each one):
 #   lab_init, lab_skip_unless_root_tools, lab_port, lab_spawn, lab_stop,
-#   lab_pid, lab_wait_log, lab_wait_port, lab_wait_file, lab_hold_port, lab_certs,
+#   lab_pid, lab_poll, lab_wait_log, lab_wait_port, lab_wait_file, lab_hold_port, lab_certs,
 #   lab_dns_start, lab_dns_query_count, lab_zone_remove, lab_upstream_start,
 #   lab_upstream_records, lab_upstream_wait
 # Exported: LAB, LAB_PYTHON (python3 to use), DP_SOURCE_DIR, DP_BUILD, and
@@ -170,9 +170,11 @@ lab_stop() {
 	rm -f "$LAB/$1.pid"
 }
 
-# _lab_poll SECONDS CMD...: run CMD every 50 ms until it succeeds (0) or the
-# time is up (1).
-_lab_poll() {
+# lab_poll SECONDS CMD...: runs CMD (a command or a shell function) every
+# 50 ms until it succeeds (returns 0) or SECONDS (may be fractional: 0.5)
+# have passed (returns 1). The one way a test waits for something: for
+# readiness, a log line, a file, a count; never a fixed sleep.
+lab_poll() {
 	local secs=$1
 	shift
 	local deadline now ms
@@ -213,7 +215,7 @@ _lab_log_has() { # NAME REGEX
 # lab_wait_log NAME REGEX [SECONDS=10]: wait until $LAB/NAME.log has a line
 # matching REGEX (grep -E). Fails at once if NAME's process exits first.
 lab_wait_log() {
-	_lab_poll "${3:-10}" _lab_log_has "$1" "$2" || {
+	lab_poll "${3:-10}" _lab_log_has "$1" "$2" || {
 		diag "lab_wait_log: no /$2/ in $1.log after ${3:-10}s"
 		return 1
 	}
@@ -228,7 +230,7 @@ _lab_tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # lab_wait_port PORT [SECONDS=10]: wait until a TCP connect to 127.0.0.1:PORT
 # succeeds.
 lab_wait_port() {
-	_lab_poll "${2:-10}" _lab_tcp_open "$1" || {
+	lab_poll "${2:-10}" _lab_tcp_open "$1" || {
 		diag "lab_wait_port: nothing accepts on 127.0.0.1:$1 after ${2:-10}s"
 		return 1
 	}
@@ -236,7 +238,7 @@ lab_wait_port() {
 
 # lab_wait_file FILE [SECONDS=10]: wait until FILE exists and is non-empty.
 lab_wait_file() {
-	_lab_poll "${2:-10}" test -s "$1" || {
+	lab_poll "${2:-10}" test -s "$1" || {
 		diag "lab_wait_file: $1 still missing after ${2:-10}s"
 		return 1
 	}
@@ -317,7 +319,7 @@ lab_zone_remove() {
 	(cd "$D" && ldns-signzone -f dp.test.zone.signed dp.test.zone $(cat dp.test.keys)) ||
 		return 1
 	kill -HUP "$(lab_pid nsd)" || return 1
-	_lab_poll 10 _lab_nsd_nxdomain "$1.dp.test" TLSA || {
+	lab_poll 10 _lab_nsd_nxdomain "$1.dp.test" TLSA || {
 		diag "lab_zone_remove: NSD still serves $1.dp.test"
 		return 1
 	}
@@ -507,17 +509,17 @@ EOF
 	_lab_unbound_conf unbound-fwd "$p2" "iterator" >"$D/unbound-fwd.conf"
 
 	lab_spawn nsd nsd -d -c "$D/nsd.conf"
-	_lab_poll 10 _lab_dns_probe "$p0" || {
+	lab_poll 10 _lab_dns_probe "$p0" || {
 		diag "lab_dns_start: NSD does not answer on $LAB_NSD"
 		return 1
 	}
 	lab_spawn unbound-ad unbound -d -c "$D/unbound-ad.conf"
 	lab_spawn unbound-fwd unbound -d -c "$D/unbound-fwd.conf"
-	_lab_poll 10 _lab_dns_probe "$p1" || {
+	lab_poll 10 _lab_dns_probe "$p1" || {
 		diag "lab_dns_start: validating Unbound does not answer on $LAB_AD_RESOLVER"
 		return 1
 	}
-	_lab_poll 10 _lab_dns_probe "$p2" || {
+	lab_poll 10 _lab_dns_probe "$p2" || {
 		diag "lab_dns_start: forwarding Unbound does not answer on $LAB_FWD_RESOLVER"
 		return 1
 	}
@@ -550,7 +552,7 @@ lab_upstream_start() {
 	rm -f "$LAB/$name.port"
 	lab_spawn "$name" "$LAB_PYTHON" "$DP_SOURCE_DIR/tests/lib/upstream.py" \
 		--port-file "$LAB/$name.port" --record "$LAB/$name.jsonl" "$@"
-	_lab_poll 10 _lab_port_file "$name" || {
+	lab_poll 10 _lab_port_file "$name" || {
 		diag "lab_upstream_start: $name did not start"
 		return 1
 	}
@@ -584,7 +586,7 @@ _lab_lines_ge() { # FILE N
 # lab_upstream_wait NAME COUNT [SECONDS=10]: wait until NAME has recorded at
 # least COUNT connections (a record is written when a connection has ended).
 lab_upstream_wait() {
-	_lab_poll "${3:-10}" _lab_lines_ge "$LAB/$1.jsonl" "$2" || {
+	lab_poll "${3:-10}" _lab_lines_ge "$LAB/$1.jsonl" "$2" || {
 		diag "lab_upstream_wait: $1 recorded fewer than $2 connections in ${3:-10}s"
 		return 1
 	}
