@@ -1,6 +1,6 @@
 #!/bin/bash
-# 10-dns.t -- DNSSEC-validated TLSA lookups (proxy/dns.c) through the TLSA
-# cache (proxy/cache.c), with tests/tools/dp-lookup against the lab: both back
+# 10-dns.t -- DNSSEC-validated TLSA lookups (proxy/dane/dns.c) through the TLSA
+# cache (proxy/dane/cache.c), with tests/tools/dp-lookup against the lab: both back
 # ends (validate: libunbound forwarding to the lab's non-validating Unbound,
 # trust anchor = DS of dp.test.; resolver-ad: the lab's validating Unbound and
 # its AD bit), every DNSSEC case of the lab zones, a dead resolver, fail-over,
