@@ -8,7 +8,7 @@
  * ub_resolve_event) and never from inside a libunbound callback (where
  * calling back into libunbound, or freeing its context, is not safe).
  *
- * Both back ends parse the answer packet with the same code (answer_parse):
+ * Both back ends parse the answer with the same pure code (codec/dnsanswer.c):
  * the real RCODE, the CNAME chain, the TLSA RRs at its end, their TTL and the
  * earliest expiration of the RRSIGs over them, the SOA negative TTL. */
 #include "dns.h"
@@ -38,7 +38,6 @@
 #define DNS_EDNS_SIZE 1232
 #define DNS_TCP_MAX (65535 + 2)	/* largest message plus its length prefix */
 #define DNS_UDP_MAX 65535
-#define DNS_CNAME_MAX 16	/* longest CNAME chain followed in a packet */
 #define DNS_TRIES_PER_RESOLVER 2
 /* Unbound's own val-bogus-ttl default: how long a bogus answer may be kept
  * (the cache caps it with negative_cache_ttl). */
@@ -123,169 +122,6 @@ static int
 owner_valid(const char *s)
 {
 	return strcmp(s, ".") == 0 || dp_dns_name_check(s, strlen(s)) == DP_OK;
-}
-
-/* ---- answer parsing, shared by both back ends ---- */
-
-struct answer_info {
-	int rcode;			/**< from the packet header */
-	int ad;				/**< AD bit */
-	int tc;				/**< TC bit */
-	uint32_t tlsa_ttl;		/**< min TTL of the TLSA RRs (if any) */
-	int have_sig;			/**< an RRSIG over them was seen */
-	int64_t sig_left;		/**< seconds until its earliest expiration */
-	int have_soa;
-	uint32_t neg_ttl;		/**< min(SOA TTL, SOA minimum) */
-	struct tlsa_rrset rrset;	/**< TLSA RRs at the end of the CNAME chain */
-	char wildcard[DNS_WILDCARD_MAX];	/**< the wildcard that synthesised them, or "" */
-};
-
-/* If rr, an RRSIG over owner's TLSA RRset, says the RRset was synthesised
- * from a wildcard (its Labels field is below owner's label count; RFC 4034
- * §3.1.3), writes the wildcard's owner ("*." + the rightmost Labels labels,
- * lower case, no final dot) to out. */
-static void
-note_wildcard(const ldns_rr *rr, const ldns_rdf *owner, char *out, size_t size)
-{
-	const ldns_rdf *lab = ldns_rr_rrsig_labels(rr);
-	ldns_rdf *closest;
-	uint8_t n = ldns_dname_label_count(owner), labels;
-	char *s;
-	size_t len;
-
-	if (lab == NULL || (labels = ldns_rdf2native_int8(lab)) >= n ||
-	    (closest = ldns_dname_clone_from(owner, (uint16_t)(n - labels))) == NULL)
-		return;
-	if ((s = ldns_rdf2str(closest)) != NULL) {
-		len = strlen(s);
-		if (len > 0 && s[len - 1] == '.')
-			s[--len] = '\0';
-		snprintf(out, size, "*.%s", s);
-		dp_str_lower(out);
-		free(s);
-	}
-	ldns_rdf_deep_free(closest);
-}
-
-/* Seconds from now until the RRSIG expiration exp (RFC 4034 serial number
- * arithmetic on 32-bit wall-clock seconds); negative when already past. */
-static int64_t
-sig_seconds_left(uint32_t exp)
-{
-	uint32_t now = (uint32_t)time(NULL);
-
-	return (int64_t)(int32_t)(exp - now);
-}
-
-/* Fills info from pkt, a response to "qname TLSA". Returns DP_OK,
- * DP_ERR_NOMEM, or DP_ERR_DNS when an RR is unusably malformed. */
-static int
-answer_parse(const ldns_pkt *pkt, const ldns_rdf *qname,
-    struct answer_info *info)
-{
-	const ldns_rr_list *an = ldns_pkt_answer(pkt);
-	const ldns_rr_list *ns = ldns_pkt_authority(pkt);
-	const ldns_rdf *cur = qname;
-	size_t i, n, hops;
-	int r;
-
-	memset(info, 0, sizeof(*info));
-	info->rcode = ldns_pkt_get_rcode(pkt);
-	info->ad = ldns_pkt_ad(pkt);
-	info->tc = ldns_pkt_tc(pkt);
-	n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
-
-	/* The CNAME chain as the resolver already followed it. */
-	for (hops = 0; hops < DNS_CNAME_MAX; hops++) {
-		const ldns_rdf *next = NULL;
-		for (i = 0; i < n; i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(an, i);
-			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-			    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-			    ldns_rr_rd_count(rr) == 1 &&
-			    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0) {
-				next = ldns_rr_rdf(rr, 0);
-				break;
-			}
-		}
-		if (next == NULL)
-			break;
-		cur = next;
-	}
-
-	for (i = 0; i < n; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(an, i);
-		const ldns_rdf *d;
-		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
-		    ldns_dname_compare(ldns_rr_owner(rr), cur) != 0)
-			continue;
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG) {
-			const ldns_rdf *tc = ldns_rr_rrsig_typecovered(rr);
-			const ldns_rdf *ex = ldns_rr_rrsig_expiration(rr);
-			int64_t left;
-			if (tc == NULL || ex == NULL ||
-			    ldns_rdf2rr_type(tc) != DNS_RR_TYPE_TLSA)
-				continue;
-			left = sig_seconds_left(ldns_rdf2native_int32(ex));
-			if (!info->have_sig || left < info->sig_left)
-				info->sig_left = left;
-			info->have_sig = 1;
-			note_wildcard(rr, cur, info->wildcard, sizeof(info->wildcard));
-			continue;
-		}
-		if ((int)ldns_rr_get_type(rr) != DNS_RR_TYPE_TLSA)
-			continue;
-		/* usage, selector, matching type, data (ldns >= 1.8 splits
-		 * the RDATA this way; an empty data field is malformed) */
-		if (ldns_rr_rd_count(rr) != 4 ||
-		    ldns_rdf_size(ldns_rr_rdf(rr, 0)) != 1 ||
-		    ldns_rdf_size(ldns_rr_rdf(rr, 1)) != 1 ||
-		    ldns_rdf_size(ldns_rr_rdf(rr, 2)) != 1)
-			continue;
-		d = ldns_rr_rdf(rr, 3);
-		if (info->rrset.n == 0 || ldns_rr_ttl(rr) < info->tlsa_ttl)
-			info->tlsa_ttl = ldns_rr_ttl(rr);
-		if ((r = tlsa_rrset_add(&info->rrset,
-		    ldns_rdf2native_int8(ldns_rr_rdf(rr, 0)),
-		    ldns_rdf2native_int8(ldns_rr_rdf(rr, 1)),
-		    ldns_rdf2native_int8(ldns_rr_rdf(rr, 2)),
-		    ldns_rdf_data(d), ldns_rdf_size(d))) != DP_OK) {
-			tlsa_rrset_clear(&info->rrset);
-			return r;
-		}
-	}
-
-	n = ns != NULL ? ldns_rr_list_rr_count(ns) : 0;
-	for (i = 0; i < n; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
-		uint32_t t;
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
-		    ldns_rr_rd_count(rr) != 7)
-			continue;
-		t = ldns_rr_ttl(rr);
-		if (ldns_rdf2native_int32(ldns_rr_rdf(rr, 6)) < t)
-			t = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
-		info->neg_ttl = t;
-		info->have_soa = 1;
-		break;
-	}
-	return DP_OK;
-}
-
-/* TTL of a secure answer: the TLSA TTL, shortened to the earliest RRSIG
- * expiration when signatures came with the packet. */
-static uint32_t
-answer_secure_ttl(const struct answer_info *info)
-{
-	uint32_t ttl = info->tlsa_ttl;
-
-	if (info->have_sig) {
-		if (info->sig_left <= 0)
-			ttl = 0;
-		else if ((uint64_t)info->sig_left < ttl)
-			ttl = (uint32_t)info->sig_left;
-	}
-	return ttl;
 }
 
 /* ---- query life cycle ---- */
@@ -373,17 +209,14 @@ query_timeout_cb(evutil_socket_t fd, short what, void *arg)
  * it (libunbound's verdict, or the AD bit of a trusted resolver). Takes the
  * records out of info. */
 static void
-answer_finish(struct dns_query *q, struct answer_info *info, int secure,
+answer_finish(struct dns_query *q, struct dns_answer *info, int secure,
     const char *insecure_why)
 {
 	char why[64];
 
 	if (info->rcode != LDNS_RCODE_NOERROR &&
 	    info->rcode != LDNS_RCODE_NXDOMAIN) {
-		ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes,
-		    info->rcode);
-		snprintf(why, sizeof(why), "rcode %s",
-		    lt != NULL ? lt->name : "unknown");
+		snprintf(why, sizeof(why), "rcode %s", dns_rcode_str(info->rcode));
 		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
 	} else if (!secure) {
 		query_finish(q, DNS_INSECURE, info->rrset.n > 0 ?
@@ -396,7 +229,7 @@ answer_finish(struct dns_query *q, struct answer_info *info, int secure,
 		    "nodata");
 	} else {
 		dp_strlcpy(q->res.wildcard, info->wildcard, sizeof(q->res.wildcard));
-		query_finish(q, DNS_SECURE, answer_secure_ttl(info),
+		query_finish(q, DNS_SECURE, dns_answer_secure_ttl(info),
 		    &info->rrset, NULL);
 	}
 	tlsa_rrset_clear(&info->rrset);
@@ -407,8 +240,7 @@ ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
     char *why_bogus, int was_ratelimited)
 {
 	struct dns_query *q = arg;
-	struct answer_info info;
-	ldns_pkt *pkt = NULL;
+	struct dns_answer info;
 	char why[160];
 	int r;
 
@@ -425,23 +257,17 @@ ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
 	 * nonzero means the resolution itself failed. */
 	if ((rcode != 0 && rcode != LDNS_RCODE_NXDOMAIN) || packet == NULL ||
 	    packet_len <= 0) {
-		ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rcode);
-		snprintf(why, sizeof(why), "unbound: %s%s",
-		    lt != NULL ? lt->name : "error",
+		snprintf(why, sizeof(why), "unbound: %s%s", dns_rcode_str(rcode),
 		    was_ratelimited ? " (ratelimited)" : "");
 		query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
 		return;
 	}
-	if (ldns_wire2pkt(&pkt, packet, (size_t)packet_len) != LDNS_STATUS_OK) {
-		query_finish(q, DNS_TEMPFAIL, 0, NULL, "unparsable answer");
+	if ((r = dns_answer_parse(packet, (size_t)packet_len, q->owner,
+	    (uint32_t)time(NULL), &info)) != DP_OK) {
+		query_finish(q, DNS_TEMPFAIL, 0, NULL, r == DP_ERR_NOMEM ?
+		    "out of memory" : "unparsable answer");
 		return;
 	}
-	if ((r = answer_parse(pkt, q->qname, &info)) != DP_OK) {
-		ldns_pkt_free(pkt);
-		query_finish(q, DNS_TEMPFAIL, 0, NULL, "out of memory");
-		return;
-	}
-	ldns_pkt_free(pkt);
 	log_debug("dns: %s: validate: sec=%d rcode=%d tlsa=%zu ttl=%u rrsig=%s "
 	    "sig_left=%lld soa=%s neg_ttl=%u", q->owner, sec, info.rcode,
 	    info.rrset.n, info.tlsa_ttl, info.have_sig ? "yes" : "no",
@@ -560,37 +386,25 @@ static int
 ad_handle_packet(struct dns_query *q, const uint8_t *buf, size_t len,
     int over_tcp)
 {
-	ldns_pkt *pkt = NULL;
-	const ldns_rr_list *qd;
-	const ldns_rr *qrr;
-	struct answer_info info;
+	struct dns_answer info;
 	int r;
 
 	/* Cheap checks before parsing: our ID, a response. */
 	if (len < 12 || ((buf[0] << 8) | buf[1]) != ldns_read_uint16(q->wire) ||
 	    (buf[2] & 0x80) == 0)
 		return 0;
-	if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK)
-		return 0;
-	qd = ldns_pkt_question(pkt);
-	if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY || qd == NULL ||
-	    ldns_rr_list_rr_count(qd) != 1 ||
-	    (qrr = ldns_rr_list_rr(qd, 0)) == NULL ||
-	    (int)ldns_rr_get_type(qrr) != DNS_RR_TYPE_TLSA ||
-	    ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN ||
-	    ldns_dname_compare(ldns_rr_owner(qrr), q->qname) != 0) {
-		ldns_pkt_free(pkt);
-		return 0;
-	}
-	if (ldns_pkt_tc(pkt) && !over_tcp) {
-		ldns_pkt_free(pkt);
-		return 2;
-	}
-	r = answer_parse(pkt, q->qname, &info);
-	ldns_pkt_free(pkt);
-	if (r != DP_OK) {
+	r = dns_answer_parse(buf, len, q->owner, (uint32_t)time(NULL), &info);
+	if (r == DP_ERR_NOMEM) {
 		query_finish(q, DNS_TEMPFAIL, 0, NULL, "out of memory");
 		return 1;
+	}
+	if (r != DP_OK || !info.question_ok) {
+		tlsa_rrset_clear(&info.rrset);
+		return 0;
+	}
+	if (info.tc && !over_tcp) {
+		tlsa_rrset_clear(&info.rrset);
+		return 2;
 	}
 	log_debug("dns: %s: resolver-ad: %s rcode=%d ad=%d tlsa=%zu ttl=%u "
 	    "rrsig=%s sig_left=%lld soa=%s neg_ttl=%u", q->owner,

@@ -15,15 +15,13 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "dnsanswer.h"
 #include "dnsstatus.h"
 #include "tlsarr.h"
 
 struct event_base;
 
 
-
-/* "*." + a name of at most 253 characters, NUL. */
-#define DNS_WILDCARD_MAX 256
 
 struct dns_result {
 	enum dns_status status;
