@@ -256,7 +256,7 @@ tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out)
 		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 	SSL_CTX_set_verify(ctx, mode, NULL);
 	/* No resumption: a resumed session would carry an identity without a
-	 * fresh look at the TLSA RRset (SPEC.md §2.5). */
+	 * fresh look at the TLSA RRset. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);

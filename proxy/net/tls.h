@@ -1,5 +1,6 @@
 /* tls.h — SSL_CTX construction for both roles and the dane_clientid
- * extension (SPEC.md §1).
+ * extension (draft-ietf-dance-client-auth: the server asks in its
+ * CertificateRequest, the client answers in its leaf CertificateEntry).
  *
  * The extension callbacks need somewhere to put what they find: the
  * connection attaches a struct tls_clientid to its SSL with

@@ -4,7 +4,7 @@
  * too (adminproc.h), which serves it: the master itself reads nothing from
  * the network.
  *
- * Processes rather than threads (DESIGN.md): OpenSSL 3.0 loses much of its
+ * Processes rather than threads: OpenSSL 3.0 loses much of its
  * speed to lock contention between threads. Every worker shares the master's
  * listening sockets (inherited descriptors, not SO_REUSEPORT), so a worker
  * that stops accepting leaves queued connections to the others: a reload

@@ -11,8 +11,9 @@
 #      tests/fresh/deb.t on it (files, user, -t, a DANE-authenticated
 #      connection through it).
 #
-# podman is configured as DESIGN.md says for these VMs (runc, cgroupfs, host
-# network, rlimits it may not raise).
+# podman is configured for VMs with hybrid cgroups, where the default crun
+# fails: runc, the cgroupfs manager, the host network, and rlimits it does
+# not try to raise.
 set -euo pipefail
 base_tar=$1 src=$2 out=$3 apt_cache=$4
 top=$(cd "$(dirname "$0")/../.." && pwd)

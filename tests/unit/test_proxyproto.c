@@ -1,7 +1,7 @@
 /* test_proxyproto.c — PROXY v1/v2 encoder and v2 decoder, byte by byte.
  *
  * Every expected header below is written out by hand from
- * doc/proxy-protocol.txt and SPEC.md section 3, one field per line, never
+ * HAProxy's doc/proxy-protocol.txt, one field per line, never
  * produced by the encoder under test. Only the CRC32C value was computed
  * elsewhere (an independent bitwise implementation, checked against the
  * "123456789" vector). */
