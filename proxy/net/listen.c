@@ -25,42 +25,6 @@ struct dp_listener {
 	void *arg;
 };
 
-/* Sockets a worker inherited from the master, by address, until a listener
- * takes them. */
-static struct {
-	struct dp_addr addr;
-	evutil_socket_t fd;
-} inherited[LISTEN_MAX_INHERITED];
-static size_t n_inherited;
-
-int
-dp_listen_inherit(const struct dp_addr *addr, evutil_socket_t fd)
-{
-	if (n_inherited == LISTEN_MAX_INHERITED)
-		return DP_ERR_SPACE;
-	inherited[n_inherited].addr = *addr;
-	inherited[n_inherited].fd = fd;
-	n_inherited++;
-	return DP_OK;
-}
-
-/* Removes and returns the inherited socket for addr, or -1. */
-static evutil_socket_t
-inherited_take(const struct dp_addr *addr)
-{
-	evutil_socket_t fd;
-	size_t i;
-
-	for (i = 0; i < n_inherited; i++) {
-		if (!dp_addr_equal(&inherited[i].addr, addr))
-			continue;
-		fd = inherited[i].fd;
-		inherited[i] = inherited[--n_inherited];
-		return fd;
-	}
-	return -1;
-}
-
 int
 dp_listen_socket(const struct dp_addr *addr, evutil_socket_t *out)
 {
@@ -148,13 +112,11 @@ dp_listener_start_fd(struct event_base *base, evutil_socket_t fd,
 
 int
 dp_listener_start(struct event_base *base, const struct dp_addr *addr,
-    const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out)
+    evutil_socket_t fd, const char *name, dp_accept_cb cb, void *arg,
+    struct dp_listener **out)
 {
-	evutil_socket_t fd;
-
 	*out = NULL;
-	if ((fd = inherited_take(addr)) < 0 &&
-	    dp_listen_socket(addr, &fd) != DP_OK)
+	if (fd < 0 && dp_listen_socket(addr, &fd) != DP_OK)
 		return DP_ERR_IO;
 	return dp_listener_start_fd(base, fd, name, cb, arg, out);
 }

@@ -18,12 +18,13 @@ struct dp_listener;
 typedef void (*dp_accept_cb)(void *arg, evutil_socket_t fd,
     struct sockaddr *peer, int peer_len);
 
-/* Starts accepting on addr: on the socket registered for it with
- * dp_listen_inherit() if there is one (a worker's socket, bound by the
- * master), else on a new socket bound now. name appears in log lines.
- * Returns DP_OK or DP_ERR_IO (errno set) / DP_ERR_NOMEM. */
+/* Starts accepting for addr: on fd, a listening socket bound to it (a
+ * worker's, bound by the master; taken, closed on failure too), or with fd
+ * -1 on a new socket bound now. name appears in log lines. Returns DP_OK or
+ * DP_ERR_IO (errno set) / DP_ERR_NOMEM. */
 int dp_listener_start(struct event_base *base, const struct dp_addr *addr,
-    const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out);
+    evutil_socket_t fd, const char *name, dp_accept_cb cb, void *arg,
+    struct dp_listener **out);
 
 /* The same on fd, a socket already bound and listening (ownership taken,
  * closed on failure too). Returns DP_OK or DP_ERR_NOMEM. */
@@ -34,12 +35,6 @@ int dp_listener_start_fd(struct event_base *base, evutil_socket_t fd,
  * close-on-exec, SO_REUSEADDR. Returns DP_OK with *fd set, or DP_ERR_IO with
  * errno set. */
 int dp_listen_socket(const struct dp_addr *addr, evutil_socket_t *fd);
-
-/* Registers fd, a listening socket bound to addr, for the next
- * dp_listener_start() on addr, which takes ownership of it. Process-wide;
- * at most LISTEN_MAX_INHERITED sockets. Returns DP_OK or DP_ERR_SPACE. */
-#define LISTEN_MAX_INHERITED 128
-int dp_listen_inherit(const struct dp_addr *addr, evutil_socket_t fd);
 
 /* Stops accepting and closes the socket (this process's descriptor: other
  * processes sharing the socket keep accepting); accepts NULL. */

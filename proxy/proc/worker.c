@@ -36,6 +36,8 @@ struct worker {
 	struct event *sig_term, *sig_quit, *drain;
 	uint64_t drain_deadline;
 	unsigned generation, index;
+	const int *listen_fds;		/* the master's sockets: servers, then
+					 * clients; NULL: bind them here */
 };
 
 static unsigned
@@ -167,10 +169,12 @@ start(struct worker *w)
 	size_t i;
 
 	for (i = 0; i < w->n_servers; i++, cs = cs->next)
-		if (server_listener_start(w->servers[i]) != DP_OK)
+		if (server_listener_start(w->servers[i], w->listen_fds != NULL ?
+		    w->listen_fds[i] : -1) != DP_OK)
 			return listen_failed(w, cs->where.line, &cs->listen);
 	for (i = 0; i < w->n_clients; i++, cc = cc->next)
-		if (client_route_start(w->clients[i]) != DP_OK)
+		if (client_route_start(w->clients[i], w->listen_fds != NULL ?
+		    w->listen_fds[w->n_servers + i] : -1) != DP_OK)
 			return listen_failed(w, cc->where.line, &cc->listen);
 	return DP_OK;
 }
@@ -292,12 +296,9 @@ int
 worker_run(const struct worker_params *p)
 {
 	const struct conf *c = p->conf;
-	const struct conf_server *cs;
-	const struct conf_client *cc;
 	struct worker w;
 	pid_t master = getppid();
 	int rc = WORKER_EXIT_CONFIG;
-	size_t i = 0;
 
 	reset_signals();
 	memset(&w, 0, sizeof(w));
@@ -306,10 +307,7 @@ worker_run(const struct worker_params *p)
 	w.index = p->index;
 	if (p->mx != NULL)
 		metrics_worker_attach(p->mx, p->slot);
-	for (cs = c->servers; cs != NULL; cs = cs->next)
-		dp_listen_inherit(&cs->listen, p->listen_fds[i++]);
-	for (cc = c->clients; cc != NULL; cc = cc->next)
-		dp_listen_inherit(&cc->listen, p->listen_fds[i++]);
+	w.listen_fds = p->listen_fds;
 	if ((w.base = new_base()) == NULL) {
 		log_error("worker %u.%u: cannot create an event loop",
 		    w.generation, w.index);

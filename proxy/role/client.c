@@ -622,9 +622,9 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 }
 
 int
-client_route_start(struct client_route *rt)
+client_route_start(struct client_route *rt, int fd)
 {
-	return dp_listener_start(rt->base, &rt->conf->listen, rt->conf->name,
+	return dp_listener_start(rt->base, &rt->conf->listen, fd, rt->conf->name,
 	    accept_cb, rt, &rt->listener);
 }
 

@@ -27,8 +27,10 @@ struct tlsa_cache;
 int client_route_new(struct event_base *base, const struct conf_client *cc,
     struct tlsa_cache *cache, FILE *errs, struct client_route **out);
 
-/* Binds and starts accepting. Returns DP_OK or DP_ERR_IO (errno set). */
-int client_route_start(struct client_route *r);
+/* Starts accepting on fd, the listening socket the master bound for this
+ * route (taken, closed on failure too), or with fd -1 on a socket bound now.
+ * Returns DP_OK, DP_ERR_IO (errno set) or DP_ERR_NOMEM. */
+int client_route_start(struct client_route *r, int fd);
 
 /* Stops accepting (draining): connections in progress go on, but an HTTP
  * keep-alive connection (forward = http) takes no new request and closes

@@ -920,9 +920,9 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 }
 
 int
-server_listener_start(struct server_listener *l)
+server_listener_start(struct server_listener *l, int fd)
 {
-	return dp_listener_start(l->base, &l->conf->listen, l->conf->name,
+	return dp_listener_start(l->base, &l->conf->listen, fd, l->conf->name,
 	    accept_cb, l, &l->listener);
 }
 

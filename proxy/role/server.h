@@ -26,8 +26,10 @@ struct server_listener;
 int server_listener_new(struct event_base *base, const struct conf_server *cs,
     struct tlsa_cache *cache, FILE *errs, struct server_listener **out);
 
-/* Binds and starts accepting. Returns DP_OK or DP_ERR_IO (errno set). */
-int server_listener_start(struct server_listener *l);
+/* Starts accepting on fd, the listening socket the master bound for this
+ * listener (taken, closed on failure too), or with fd -1 on a socket bound
+ * now. Returns DP_OK, DP_ERR_IO (errno set) or DP_ERR_NOMEM. */
+int server_listener_start(struct server_listener *l, int fd);
 
 /* Stops accepting (draining): connections in progress go on, but an HTTP
  * keep-alive connection (forward = http) takes no new request and closes
