@@ -155,7 +155,7 @@ base_tarball() {
 }
 
 # new_root NAME: a fresh root from the base, mounted, with this checkout in
-# /root/daneproxy; prints its path.
+# /root/daneproxy; sets NEW_ROOT to its path.
 new_root() {
 	local root=$WORK/$1
 	mkdir "$root"
