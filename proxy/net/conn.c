@@ -10,7 +10,9 @@
 
 #include <event2/event.h>
 
+#include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define LINGER_MAX_BYTES (64 * 1024)
@@ -118,15 +120,18 @@ conn_refused(struct conn_refusals *r, const char *listener, const char *what,
 		    n == 1 ? "" : "s", (unsigned long long)ms);
 }
 
-void
-conn_denied(struct conn_refusals *r, const char *listener,
-    const struct sockaddr *sa)
+int
+conn_source_allowed(const struct conf_cidrs *allow, const struct sockaddr *sa,
+    struct mx_listener *mx, struct conn_refusals *r, const char *listener)
 {
 	char peer[DP_ADDR_STRLEN];
 	uint64_t n, ms;
 
+	if (allow->n == 0 || dp_cidr_match(allow->v, allow->n, sa))
+		return 1;
+	mx_conn_denied(mx);
 	if (!refusal_due(r, &n, &ms))
-		return;
+		return 0;
 	dp_addr_str(sa, peer, sizeof(peer));
 	if (ms == 0)
 		log_warn("listener %s: %s is not in allow_from: connection refused",
@@ -136,6 +141,7 @@ conn_denied(struct conn_refusals *r, const char *listener,
 		    "connection%s in the last %llu ms, the latest from %s", listener,
 		    (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)ms,
 		    peer);
+	return 0;
 }
 
 void

@@ -51,10 +51,16 @@ struct conn_refusals {
 void conn_refused(struct conn_refusals *r, const char *listener,
     const char *what, unsigned limit);
 
-/* Counts one connection from sa refused at accept because sa is not in the
- * listener's allow_from, with a warn line naming the latest source at most
- * once a second. */
-void conn_denied(struct conn_refusals *r, const char *listener,
-    const struct sockaddr *sa);
+struct conf_cidrs;
+struct mx_listener;
+struct sockaddr;
+
+/* allow_from at accept, before any TLS work: 1 when sa lies in allow (or
+ * allow is empty). Otherwise counts the connection as outcome denied in mx,
+ * writes a warn line naming the latest source at most once a second (r),
+ * and returns 0: the caller closes the socket. */
+int conn_source_allowed(const struct conf_cidrs *allow,
+    const struct sockaddr *sa, struct mx_listener *mx,
+    struct conn_refusals *r, const char *listener);
 
 #endif

@@ -482,10 +482,8 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	struct timeval tv;
 
 	/* The source, then the limit, closing at once: no line each. */
-	if (cc->allow_from.n > 0 &&
-	    !dp_cidr_match(cc->allow_from.v, cc->allow_from.n, sa)) {
-		mx_conn_denied(rt->mx);
-		conn_denied(&rt->denied, cc->name, sa);
+	if (!conn_source_allowed(&cc->allow_from, sa, rt->mx, &rt->denied,
+	    cc->name)) {
 		close(fd);
 		return;
 	}

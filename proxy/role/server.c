@@ -818,10 +818,8 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 
 	/* The source, then the limits, closing at once: no TLS, no alert, no
 	 * line each. */
-	if (l->conf->allow_from.n > 0 &&
-	    !dp_cidr_match(l->conf->allow_from.v, l->conf->allow_from.n, sa)) {
-		mx_conn_denied(l->mx);
-		conn_denied(&l->denied, l->conf->name, sa);
+	if (!conn_source_allowed(&l->conf->allow_from, sa, l->mx, &l->denied,
+	    l->conf->name)) {
 		close(fd);
 		return;
 	}
