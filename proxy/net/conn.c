@@ -11,9 +11,10 @@
 #include <event2/event.h>
 
 #include "conf.h"
-#include "log.h"
-#include "metrics.h"
-#include "util.h"
+#include "err.h"
+#include "httprelay.h"
+#include "listen.h"
+#include "relay.h"
 
 #define LINGER_MAX_BYTES (64 * 1024)
 #define LINGER_MAX_MS 2000
@@ -120,8 +121,11 @@ conn_refused(struct conn_refusals *r, const char *listener, const char *what,
 		    n == 1 ? "" : "s", (unsigned long long)ms);
 }
 
-int
-conn_source_allowed(const struct conf_cidrs *allow, const struct sockaddr *sa,
+/* allow_from: 1 when sa lies in allow (or allow is empty). Otherwise counts
+ * the connection as outcome denied in mx, writes a warn line naming the
+ * latest source at most once a second (r), and returns 0. */
+static int
+source_allowed(const struct conf_cidrs *allow, const struct sockaddr *sa,
     struct mx_listener *mx, struct conn_refusals *r, const char *listener)
 {
 	char peer[DP_ADDR_STRLEN];
@@ -144,7 +148,9 @@ conn_source_allowed(const struct conf_cidrs *allow, const struct sockaddr *sa,
 	return 0;
 }
 
-void
+
+/* The line every connection ends with. */
+static void
 conn_log(const struct conn_report *r)
 {
 	char in[24], out[24], ms[24];
@@ -171,4 +177,162 @@ conn_log(const struct conn_report *r)
 	};
 	log_event(ok ? DP_LOG_INFO : DP_LOG_WARN, "conn", kv,
 	    (int)(sizeof(kv) / sizeof(kv[0])));
+}
+
+/* --- the base of both roles */
+
+void
+conn_listener_init(struct conn_listener *l, const struct conn_ops *ops,
+    struct event_base *base, const char *name, const struct dp_addr *listen,
+    const struct conf_where *where, const struct conf_cidrs *allow_from,
+    unsigned max_connections, unsigned max_handshakes,
+    struct mx_listener *mx)
+{
+	l->ops = ops;
+	l->base = base;
+	l->name = name;
+	l->listen = listen;
+	l->where = where;
+	l->allow_from = allow_from;
+	l->max_connections = max_connections;
+	l->max_handshakes = max_handshakes;
+	l->mx = mx;
+	LIST_INIT(&l->conns);
+}
+
+/* The limits, in order; 1: admitted (counted as open in mx). */
+static int
+admit(struct conn_listener *l, const struct sockaddr *sa)
+{
+	if (!source_allowed(l->allow_from, sa, l->mx, &l->denied, l->name))
+		return 0;
+	if (l->n_conns >= l->max_connections) {
+		mx_conn_limit(l->mx);
+		conn_refused(&l->refused_conns, l->name,
+		    "connections open (max_connections)", l->max_connections);
+		return 0;
+	}
+	if (l->n_handshaking >= l->max_handshakes) {
+		mx_conn_limit(l->mx);
+		mx_handshake_failure(l->mx, MX_HS_BUSY);
+		conn_refused(&l->refused_hs, l->name,
+		    "handshakes in progress (max_handshakes)", l->max_handshakes);
+		return 0;
+	}
+	if (mx_conn_open(l->mx) != DP_OK) {
+		/* This listener's other workers hold the rest. */
+		conn_refused(&l->refused_conns, l->name,
+		    "connections open (max_connections)", l->max_connections);
+		return 0;
+	}
+	return 1;
+}
+
+/* Closing at once a connection the limits refuse: no TLS, no alert, no
+ * line each. */
+static void
+accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
+{
+	struct conn_listener *l = arg;
+	struct conn *c;
+
+	if (!admit(l, sa)) {
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, l->ops->conn_size)) == NULL) {
+		mx_conn_close(l->mx, MX_OUT_ERROR, 0, 0);
+		close(fd);
+		return;
+	}
+	c->l = l;
+	c->phase = CONN_HANDSHAKE;
+	c->start_ms = dp_now_ms();
+	log_conn_id(c->id, sizeof(c->id));
+	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
+	    sizeof(c->peer));
+	dp_addr_str(sa, c->peer_str, sizeof(c->peer_str));
+	LIST_INSERT_HEAD(&l->conns, c, link);
+	l->n_conns++;
+	l->n_handshaking++;
+	l->ops->start(c, fd);
+}
+
+int
+conn_listener_start(struct conn_listener *l, int fd)
+{
+	return dp_listener_start(l->base, l->listen, fd, l->name, accept_cb, l,
+	    &l->listener);
+}
+
+void
+conn_listener_stop(struct conn_listener *l)
+{
+	struct conn *c;
+
+	dp_listener_free(l->listener);
+	l->listener = NULL;
+	/* Idle keep-alive HTTP connections close now, busy ones after their
+	 * answer, instead of lingering until the drain timeout cuts them. */
+	LIST_FOREACH(c, &l->conns, link)
+		http_relay_drain(c->hrelay);
+}
+
+unsigned
+conn_listener_active(const struct conn_listener *l)
+{
+	return l->n_conns;
+}
+
+void
+conn_listener_free(struct conn_listener *l)
+{
+	if (l == NULL)
+		return;
+	conn_listener_stop(l);
+	while (!LIST_EMPTY(&l->conns))
+		l->ops->close(LIST_FIRST(&l->conns), "shutting down");
+	if (l->ops->free != NULL)
+		l->ops->free(l);
+	tlsa_matcher_free(l->rules.matcher);
+	SSL_CTX_free(l->ctx);
+	free(l);
+}
+
+void
+conn_established(struct conn *c)
+{
+	if (c->phase == CONN_HANDSHAKE) {
+		c->phase = CONN_ESTABLISHED;
+		c->l->n_handshaking--;
+	}
+}
+
+void
+conn_end(struct conn *c, enum mx_outcome outcome, struct conn_report *rep)
+{
+	struct conn_listener *l = c->l;
+
+	rep->role = l->ops->role;
+	rep->id = c->id;
+	rep->listener = l->name;
+	rep->peer = c->peer_str;
+	rep->outcome = mx_outcome_name(outcome);
+	rep->start_ms = c->start_ms;
+	if (c->relay != NULL) {
+		rep->bytes_in = relay_stats(c->relay)->a_to_b;
+		rep->bytes_out = relay_stats(c->relay)->b_to_a;
+	} else if (c->hrelay != NULL) {
+		rep->bytes_in = http_relay_stats(c->hrelay)->a_to_b;
+		rep->bytes_out = http_relay_stats(c->hrelay)->b_to_a;
+	}
+	conn_log(rep);
+	mx_conn_close(l->mx, outcome, rep->bytes_in, rep->bytes_out);
+	relay_free(c->relay);
+	c->relay = NULL;
+	http_relay_free(c->hrelay);
+	c->hrelay = NULL;
+	conn_established(c);
+	LIST_REMOVE(c, link);
+	l->n_conns--;
 }

@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "conn.h"
 #include "dns.h"
 #include "err.h"
 #include "listen.h"
@@ -29,15 +30,13 @@ struct worker {
 	struct event_base *base;
 	struct dns_client *dns;
 	struct tlsa_cache *cache;
-	struct server_listener **servers;
-	size_t n_servers;
-	struct client_route **clients;
-	size_t n_clients;
+	struct conn_listener **listeners;	/* servers, then clients, in file order */
+	size_t n_listeners;
 	struct event *sig_term, *sig_quit, *drain;
 	uint64_t drain_deadline;
 	unsigned generation, index;
-	const int *listen_fds;		/* the master's sockets: servers, then
-					 * clients; NULL: bind them here */
+	const int *listen_fds;		/* the master's sockets, one per listener;
+					 * NULL: bind them here */
 };
 
 static unsigned
@@ -46,10 +45,8 @@ active_connections(const struct worker *w)
 	unsigned n = 0;
 	size_t i;
 
-	for (i = 0; i < w->n_servers; i++)
-		n += server_listener_active(w->servers[i]);
-	for (i = 0; i < w->n_clients; i++)
-		n += client_route_active(w->clients[i]);
+	for (i = 0; i < w->n_listeners; i++)
+		n += conn_listener_active(w->listeners[i]);
 	return n;
 }
 
@@ -81,10 +78,8 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		return;		/* draining already */
 	log_info("worker %u.%u: no longer accepting, draining %u connections",
 	    w->generation, w->index, active_connections(w));
-	for (i = 0; i < w->n_servers; i++)
-		server_listener_stop(w->servers[i]);
-	for (i = 0; i < w->n_clients; i++)
-		client_route_stop(w->clients[i]);
+	for (i = 0; i < w->n_listeners; i++)
+		conn_listener_stop(w->listeners[i]);
 	w->drain_deadline = dp_now_ms() + w->conf->global.drain_timeout_ms;
 	drain_cb(-1, 0, w);
 }
@@ -125,57 +120,45 @@ build(struct worker *w, FILE *errs)
 			return errors + 1;
 		}
 	}
-	for (n = 0, cs = c->servers; cs != NULL; cs = cs->next)
+	n = 0;
+	for (cs = c->servers; cs != NULL; cs = cs->next)
 		n++;
-	w->servers = calloc(n ? n : 1, sizeof(*w->servers));
-	for (n = 0, cc = c->clients; cc != NULL; cc = cc->next)
+	for (cc = c->clients; cc != NULL; cc = cc->next)
 		n++;
-	w->clients = calloc(n ? n : 1, sizeof(*w->clients));
-	if (w->servers == NULL || w->clients == NULL)
+	if ((w->listeners = calloc(n ? n : 1, sizeof(*w->listeners))) == NULL)
 		return errors + 1;
-	for (cs = c->servers; cs != NULL; cs = cs->next) {
+	for (cs = c->servers; cs != NULL; cs = cs->next)
 		if (server_listener_new(w->base, cs, w->cache, errs,
-		    &w->servers[w->n_servers]) != DP_OK)
-			errors++;
+		    &w->listeners[w->n_listeners]) == DP_OK)
+			w->n_listeners++;
 		else
-			w->n_servers++;
-	}
-	for (cc = c->clients; cc != NULL; cc = cc->next) {
+			errors++;
+	for (cc = c->clients; cc != NULL; cc = cc->next)
 		if (client_route_new(w->base, cc, w->cache, errs,
-		    &w->clients[w->n_clients]) != DP_OK)
-			errors++;
+		    &w->listeners[w->n_listeners]) == DP_OK)
+			w->n_listeners++;
 		else
-			w->n_clients++;
-	}
+			errors++;
 	return errors;
-}
-
-static int
-listen_failed(const struct worker *w, int line, const struct dp_addr *a)
-{
-	char addr[DP_ADDR_STRLEN];
-
-	log_error("%s:%d: listen: cannot listen on %s: %s", w->conf->file, line,
-	    dp_addr_str((const struct sockaddr *)&a->ss, addr, sizeof(addr)),
-	    strerror(errno));
-	return DP_ERR_IO;
 }
 
 static int
 start(struct worker *w)
 {
-	const struct conf_server *cs = w->conf->servers;
-	const struct conf_client *cc = w->conf->clients;
+	const struct conn_listener *l;
+	char addr[DP_ADDR_STRLEN];
 	size_t i;
 
-	for (i = 0; i < w->n_servers; i++, cs = cs->next)
-		if (server_listener_start(w->servers[i], w->listen_fds != NULL ?
-		    w->listen_fds[i] : -1) != DP_OK)
-			return listen_failed(w, cs->where.line, &cs->listen);
-	for (i = 0; i < w->n_clients; i++, cc = cc->next)
-		if (client_route_start(w->clients[i], w->listen_fds != NULL ?
-		    w->listen_fds[w->n_servers + i] : -1) != DP_OK)
-			return listen_failed(w, cc->where.line, &cc->listen);
+	for (i = 0; i < w->n_listeners; i++) {
+		l = w->listeners[i];
+		if (conn_listener_start(w->listeners[i], w->listen_fds != NULL ?
+		    w->listen_fds[i] : -1) == DP_OK)
+			continue;
+		log_error("%s:%d: listen: cannot listen on %s: %s", w->conf->file,
+		    l->where->line, dp_addr_str((const struct sockaddr *)
+		    &l->listen->ss, addr, sizeof(addr)), strerror(errno));
+		return DP_ERR_IO;
+	}
 	return DP_OK;
 }
 
@@ -184,12 +167,9 @@ teardown(struct worker *w)
 {
 	size_t i;
 
-	for (i = 0; i < w->n_servers; i++)
-		server_listener_free(w->servers[i]);
-	for (i = 0; i < w->n_clients; i++)
-		client_route_free(w->clients[i]);
-	free(w->servers);
-	free(w->clients);
+	for (i = 0; i < w->n_listeners; i++)
+		conn_listener_free(w->listeners[i]);
+	free(w->listeners);
 	tlsa_cache_free(w->cache);
 	dns_client_free(w->dns);
 	if (w->sig_term != NULL)

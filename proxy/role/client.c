@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-#include "cache.h"
 #include "conn.h"
+#include "dane.h"
 #include "err.h"
 #include "httprelay.h"
 #include "listen.h"
@@ -35,41 +36,30 @@
 #define CLIENT_SESSION_MAX_AGE_S 3600
 
 struct client_route {
-	struct event_base *base;
+	struct conn_listener base;	/* first: conn.c's part, with the TLS
+					 * context and the DANE rules (cache NULL
+					 * with verify_server = pkix; the matcher
+					 * re-checks resumed sessions) */
 	const struct conf_client *conf;
-	struct tlsa_cache *cache;	/* not owned; NULL with verify_server = pkix */
-	struct tlsa_matcher *matcher;	/* re-checks resumed sessions against TLSA */
-	SSL_CTX *ctx;
 	SSL_SESSION *session;		/* the latest session the remote gave us */
-	struct dp_listener *listener;
 	struct http_relay_opts hopts;	/* forward = http with header_out */
 	const char *hdrop[1];
 	struct http1_add hadd[1];
 	struct evdns_base *dns;		/* only when connect is a host name */
 	struct dp_addr remote;		/* when connect is an IP literal */
 	int remote_literal;
-	struct cconn *conns;
-	unsigned n_conns;
-	struct mx_listener *mx;		/* metrics of this route */
-	struct conn_refusals refused;	/* max_connections */
-	struct conn_refusals denied;	/* allow_from */
 };
 
 struct cconn {
+	struct conn base;		/* first: conn.c's part */
 	struct client_route *rt;
-	struct cconn *prev, *next;
-	char id[LOG_CONN_ID_LEN];
-	char peer_str[DP_ADDR_STRLEN];
-	uint64_t start_ms;
 	struct bufferevent *lbev;	/* the local client, plain TCP */
 	struct bufferevent *tbev;	/* TLS to the remote */
 	struct evdns_getaddrinfo_request *gai;
-	struct cache_wait *wait;	/* the remote's TLSA lookup */
+	struct dane_check dane;		/* the remote's TLSA answer, kept to
+					 * re-check a resumption */
 	char auth[24];			/* how the remote is authenticated: "3 1 1", "pkix" */
-	struct tlsa_answer *answer;	/* the remote's TLSA RRset, kept to re-check a resumption */
 	struct event *timer;		/* resolve + connect + handshake */
-	struct relay *relay;
-	struct http_relay *hrelay;
 	char reason_buf[200];
 };
 
@@ -77,51 +67,25 @@ struct cconn {
 static void
 cconn_end(struct cconn *c, enum mx_outcome outcome, const char *reason)
 {
-	struct client_route *rt = c->rt;
 	SSL *ssl = c->tbev != NULL ? bufferevent_openssl_get_ssl(c->tbev) : NULL;
 	struct conn_report rep = {
-		.role = "client",
-		.id = c->id,
-		.listener = rt->conf->name,
-		.peer = c->peer_str,
-		.client_name = rt->conf->client_name,
+		.client_name = c->rt->conf->client_name,
 		.tlsa = c->auth[0] != '\0' ? c->auth : NULL,
-		.outcome = mx_outcome_name(outcome),
 		.reason = reason,
 		.tls_version = ssl != NULL && SSL_is_init_finished(ssl) ?
 		    SSL_get_version(ssl) : NULL,
-		.start_ms = c->start_ms,
 	};
 
-	if (c->relay != NULL) {
-		rep.bytes_in = relay_stats(c->relay)->a_to_b;
-		rep.bytes_out = relay_stats(c->relay)->b_to_a;
-	} else if (c->hrelay != NULL) {
-		rep.bytes_in = http_relay_stats(c->hrelay)->a_to_b;
-		rep.bytes_out = http_relay_stats(c->hrelay)->b_to_a;
-	}
-	conn_log(&rep);
-	mx_conn_close(rt->mx, outcome, rep.bytes_in, rep.bytes_out);
-	if (c->wait != NULL)
-		tlsa_cache_cancel(c->wait);
-	tlsa_answer_unref(c->answer);
+	conn_end(&c->base, outcome, &rep);
+	dane_check_clear(&c->dane);
 	if (c->gai != NULL)
 		evdns_getaddrinfo_cancel(c->gai);
-	relay_free(c->relay);
-	http_relay_free(c->hrelay);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->tbev != NULL)
 		bufferevent_free(c->tbev);
 	if (c->lbev != NULL)
 		bufferevent_free(c->lbev);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		rt->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	rt->n_conns--;
 	free(c);
 }
 
@@ -130,8 +94,8 @@ cconn_end(struct cconn *c, enum mx_outcome outcome, const char *reason)
 static void
 cconn_fail(struct cconn *c, const char *reason)
 {
-	if (c->rt->conf->forward == FORWARD_HTTP && c->relay == NULL &&
-	    c->hrelay == NULL) {
+	if (c->rt->conf->forward == FORWARD_HTTP && c->base.relay == NULL &&
+	    c->base.hrelay == NULL) {
 		char resp[400];
 		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 502 Bad Gateway\r\n"
 		    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
@@ -149,14 +113,14 @@ cconn_fail(struct cconn *c, const char *reason)
 static void
 cconn_fail_hs(struct cconn *c, enum mx_hs_reason why, const char *reason)
 {
-	mx_handshake_failure(c->rt->mx, why);
+	mx_handshake_failure(c->base.l->mx, why);
 	cconn_fail(c, reason);
 }
 
 static void
 cconn_fail_up(struct cconn *c, enum mx_up_reason why, const char *reason)
 {
-	mx_upstream_error(c->rt->mx, why);
+	mx_upstream_error(c->base.l->mx, why);
 	cconn_fail(c, reason);
 }
 
@@ -188,7 +152,7 @@ pkix_still_valid(struct client_route *rt, SSL *ssl)
 
 	if (peer == NULL || (xs = X509_STORE_CTX_new()) == NULL)
 		goto out;
-	if (!X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(rt->ctx), peer,
+	if (!X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(rt->base.ctx), peer,
 	    SSL_get_peer_cert_chain(ssl)) ||
 	    !X509_STORE_CTX_set_default(xs, "ssl_server") ||
 	    !X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(xs),
@@ -209,11 +173,9 @@ static int
 resumed_still_valid(struct cconn *c, SSL *ssl)
 {
 	struct client_route *rt = c->rt;
-	struct tlsa_result res;
 	X509 *peer = SSL_get0_peer_certificate(ssl);
-	int r = DP_ERR_NOMATCH;
 
-	if (c->answer == NULL || c->answer->status != DNS_SECURE) {
+	if (c->dane.answer == NULL) {
 		/* PKIX now (chosen, or fallen back to because the records are
 		 * gone): the session may have been authenticated by DANE
 		 * alone, and resumption skips verification. */
@@ -227,18 +189,15 @@ resumed_still_valid(struct cconn *c, SSL *ssl)
 		    "certificate does not verify by PKIX (its TLSA records are gone)");
 		return 0;
 	}
-	if (peer != NULL && (r = tlsa_match(rt->matcher, &c->answer->rrset, peer,
-	    SSL_get_peer_cert_chain(ssl), rt->conf->server_name,
-	    TLSA_PEER_SERVER, &res)) == DP_OK && res.matched) {
-		snprintf(c->auth, sizeof(c->auth), "%u %u %u resumed",
-		    res.rr.usage, res.rr.selector, res.rr.mtype);
-		mx_dane(rt->mx, res.rr.usage, 1);
-		tlsa_result_clear(&res);
+	if (peer != NULL)
+		dane_match(&c->dane, peer, SSL_get_peer_cert_chain(ssl),
+		    rt->conf->server_name);
+	else
+		dane_failed_by_tls(&c->dane, "resumed session without a certificate");
+	if (c->dane.verdict == DANE_MATCHED) {
+		snprintf(c->auth, sizeof(c->auth), "%s resumed", c->dane.tlsa);
 		return 1;
 	}
-	if (r == DP_ERR_NOMATCH)
-		mx_dane(rt->mx, tlsa_rrset_usage(&c->answer->rrset), 0);
-	ERR_clear_error();
 	SSL_SESSION_free(rt->session);	/* never offer it again */
 	rt->session = NULL;
 	cconn_fail_hs(c, MX_HS_MISMATCH,
@@ -268,25 +227,28 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		uint8_t u, sel, mt;
 		int r;
 
 		event_del(c->timer);
+		conn_established(&c->base);
 		if (SSL_session_reused(ssl)) {
 			if (!resumed_still_valid(c, ssl))
 				return;
-		} else if (SSL_get0_dane_tlsa(ssl, &u, &sel, &mt, NULL, NULL) >= 0) {
-			snprintf(c->auth, sizeof(c->auth), "%u %u %u", u, sel, mt);
-			mx_dane(c->rt->mx, u, 1);
+		} else if (c->dane.answer != NULL) {	/* DANE was in force */
+			if (!dane_matched_by_tls(&c->dane, ssl)) {
+				cconn_fail_hs(c, c->dane.why, c->dane.reason);
+				return;
+			}
+			dp_strlcpy(c->auth, c->dane.tlsa, sizeof(c->auth));
 		}
 		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
 		if (c->rt->hopts.rw.n_add > 0)
-			r = http_relay_start(c->rt->base, c->lbev, c->tbev,
-			    &c->rt->hopts, relay_done, c, &c->hrelay);
+			r = http_relay_start(c->base.l->base, c->lbev, c->tbev,
+			    &c->rt->hopts, relay_done, c, &c->base.hrelay);
 		else
-			r = relay_start(c->rt->base, c->lbev, "client", c->tbev,
+			r = relay_start(c->base.l->base, c->lbev, "client", c->tbev,
 			    "remote", c->rt->conf->idle_timeout_ms, relay_done, c,
-			    &c->relay);
+			    &c->base.relay);
 		if (r != DP_OK)
 			cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
@@ -310,9 +272,8 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			snprintf(c->reason_buf, sizeof(c->reason_buf),
 			    "remote not authenticated: %s",
 			    X509_verify_cert_error_string(v));
-			if (c->answer != NULL)	/* DANE was in force */
-				mx_dane(c->rt->mx,
-				    tlsa_rrset_usage(&c->answer->rrset), 0);
+			if (c->dane.answer != NULL)	/* DANE was in force */
+				dane_failed_by_tls(&c->dane, c->reason_buf);
 			cconn_fail_hs(c, MX_HS_MISMATCH, c->reason_buf);
 		} else {
 			snprintf(c->reason_buf, sizeof(c->reason_buf),
@@ -335,7 +296,8 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	/* Waiting for the TLSA answer counts as handshake time, as for the
 	 * server role; resolving and connecting as connect time. */
-	if (c->wait == NULL && (c->gai != NULL || remote_bytes_written(c) == 0))
+	if (!dane_waiting(&c->dane) &&
+	    (c->gai != NULL || remote_bytes_written(c) == 0))
 		cconn_fail_up(c, MX_UP_CONNECT_TIMEOUT, "remote connect timeout");
 	else
 		cconn_fail_hs(c, MX_HS_TIMEOUT, "remote handshake timeout");
@@ -397,126 +359,50 @@ remote_go(struct cconn *c)
 		c->gai = req;
 }
 
-/* Decides with the remote's TLSA answer how it must authenticate, then
- * connects; or ends c. RFC 7672 §2.2: secure records → DANE only; securely
- * absent or insecure → PKIX if allowed; bogus or failed → never. */
+/* The remote's TLSA answer is in (dane.h step 1): DANE with the records,
+ * PKIX, or no connection at all. */
 static void
-remote_with_tlsa(struct cconn *c, struct tlsa_answer *ans)
-{
-	const struct conf_client *cc = c->rt->conf;
-	SSL *ssl = bufferevent_openssl_get_ssl(c->tbev);
-	int usable = 0;
-
-	if (ans->status == DNS_SECURE &&
-	    (usable = tls_client_use_tlsa(ssl, cc, &ans->rrset)) < 0) {
-		cconn_fail_hs(c, MX_HS_TLS, "remote TLSA records: TLS error");
-		return;
-	}
-	if (usable > 0) {
-		tlsa_answer_ref(ans);
-		c->answer = ans;
-		remote_go(c);
-		return;
-	}
-	switch (ans->status) {
-	case DNS_SECURE:
-	case DNS_SECURE_NXDOMAIN:
-	case DNS_SECURE_NODATA:
-	case DNS_INSECURE:
-		if (cc->verify_server == VERIFY_DANE_OR_PKIX) {
-			dp_strlcpy(c->auth, "pkix", sizeof(c->auth));
-			remote_go(c);
-			return;
-		}
-		break;
-	default:
-		break;
-	}
-	snprintf(c->reason_buf, sizeof(c->reason_buf), "remote TLSA %s: %s%s%s",
-	    cc->tlsa_name, ans->status == DNS_SECURE ? "no usable record" :
-	    dns_status_str(ans->status), ans->why != NULL ? ": " : "",
-	    ans->why != NULL ? ans->why : "");
-	/* Secure records of which none is usable: nothing to match. */
-	cconn_fail_hs(c, ans->status == DNS_SECURE ? MX_HS_NO_TLSA :
-	    mx_hs_dns(ans->status), c->reason_buf);
-}
-
-static void
-tlsa_answer_cb(void *arg, struct tlsa_answer *ans)
+remote_looked_up(void *arg, struct dane_check *d)
 {
 	struct cconn *c = arg;
+	int usable;
 
-	c->wait = NULL;
-	remote_with_tlsa(c, ans);
-	tlsa_answer_unref(ans);
-}
-
-static void
-remote_tlsa(struct cconn *c)
-{
-	struct tlsa_answer *ans = NULL;
-	int r;
-
-	r = tlsa_cache_get(c->rt->cache, c->rt->conf->tlsa_name, tlsa_answer_cb,
-	    c, &ans, &c->wait);
-	if (r == DP_ERR_AGAIN)
+	if (d->verdict == DANE_RECORDS) {
+		usable = tls_client_use_tlsa(bufferevent_openssl_get_ssl(c->tbev),
+		    c->rt->conf, &d->answer->rrset);
+		if (usable < 0) {
+			cconn_fail_hs(c, MX_HS_TLS, "remote TLSA records: TLS error");
+			return;
+		}
+		if (usable == 0)
+			dane_unusable(d);
+	}
+	switch (d->verdict) {
+	case DANE_RECORDS:
+		remote_go(c);
 		return;
-	if (r != DP_OK) {
-		if (r == DP_ERR_BUSY)
-			cconn_fail_hs(c, MX_HS_BUSY, "too many TLSA lookups in flight");
-		else
-			cconn_fail_hs(c, MX_HS_DNS_ERROR, "remote TLSA lookup failed");
+	case DANE_PKIX:
+		dp_strlcpy(c->auth, "pkix", sizeof(c->auth));
+		remote_go(c);
+		return;
+	default:
+		cconn_fail_hs(c, d->why, d->reason);
 		return;
 	}
-	remote_with_tlsa(c, ans);
-	tlsa_answer_unref(ans);
 }
 
 static void
-accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
+cconn_start(struct conn *base, evutil_socket_t fd)
 {
-	struct client_route *rt = arg;
+	struct cconn *c = (struct cconn *)base;
+	struct client_route *rt = (struct client_route *)base->l;
 	const struct conf_client *cc = rt->conf;
-	struct cconn *c;
 	SSL *ssl = NULL;
 	struct timeval tv;
 
-	/* The source, then the limit, closing at once: no line each. */
-	if (!conn_source_allowed(&cc->allow_from, sa, rt->mx, &rt->denied,
-	    cc->name)) {
-		close(fd);
-		return;
-	}
-	if (rt->n_conns >= cc->max_connections) {
-		mx_conn_limit(rt->mx);
-		conn_refused(&rt->refused, cc->name,
-		    "connections open (max_connections)", cc->max_connections);
-		close(fd);
-		return;
-	}
-	if (mx_conn_open(rt->mx) != DP_OK) {
-		/* This route's other workers hold the rest. */
-		conn_refused(&rt->refused, cc->name,
-		    "connections open (max_connections)", cc->max_connections);
-		close(fd);
-		return;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		mx_conn_close(rt->mx, MX_OUT_ERROR, 0, 0);
-		close(fd);
-		return;
-	}
 	c->rt = rt;
-	c->start_ms = dp_now_ms();
-	log_conn_id(c->id, sizeof(c->id));
-	dp_addr_str(sa, c->peer_str, sizeof(c->peer_str));
-	c->next = rt->conns;
-	if (rt->conns != NULL)
-		rt->conns->prev = c;
-	rt->conns = c;
-	rt->n_conns++;
-
-	if ((c->lbev = bufferevent_socket_new(rt->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if ((c->lbev = bufferevent_socket_new(rt->base.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);
 		cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
@@ -524,14 +410,10 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	/* Nothing is read from the local client before the remote is
 	 * authenticated. */
 	bufferevent_disable(c->lbev, EV_READ);
-	if ((c->timer = evtimer_new(rt->base, timeout_cb, c)) == NULL ||
-	    (ssl = SSL_new(rt->ctx)) == NULL ||
-	    tls_client_prepare(ssl, cc) != DP_OK) {
-		SSL_free(ssl);
-		cconn_end(c, MX_OUT_ERROR, "out of memory");
-		return;
-	}
-	if (!SSL_set_ex_data(ssl, tls_conn_index(), c)) {
+	if ((c->timer = evtimer_new(rt->base.base, timeout_cb, c)) == NULL ||
+	    (ssl = SSL_new(rt->base.ctx)) == NULL ||
+	    tls_client_prepare(ssl, cc) != DP_OK ||
+	    !SSL_set_ex_data(ssl, tls_conn_index(), c)) {
 		SSL_free(ssl);
 		cconn_end(c, MX_OUT_ERROR, "out of memory");
 		return;
@@ -542,7 +424,7 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 	    (uint64_t)time(NULL) < (uint64_t)SSL_SESSION_get_time(rt->session) +
 	    CLIENT_SESSION_MAX_AGE_S)
 		SSL_set_session(ssl, rt->session);
-	c->tbev = bufferevent_openssl_socket_new(rt->base, -1, ssl,
+	c->tbev = bufferevent_openssl_socket_new(rt->base.base, -1, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->tbev == NULL) {
 		/* libevent freed ssl already (BEV_OPT_CLOSE_ON_FREE). */
@@ -560,12 +442,36 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 		remote_go(c);
 		return;
 	}
-	remote_tlsa(c);
+	dane_lookup(&c->dane, &rt->base.rules, cc->tlsa_name, remote_looked_up, c);
 }
+
+static void
+cconn_close(struct conn *c, const char *reason)
+{
+	cconn_end((struct cconn *)c, MX_OUT_ERROR, reason);
+}
+
+static void
+route_free(struct conn_listener *base)
+{
+	struct client_route *rt = (struct client_route *)base;
+
+	if (rt->dns != NULL)
+		evdns_base_free(rt->dns, 1);
+	SSL_SESSION_free(rt->session);
+}
+
+static const struct conn_ops client_ops = {
+	.role = "client",
+	.conn_size = sizeof(struct cconn),
+	.start = cconn_start,
+	.close = cconn_close,
+	.free = route_free,
+};
 
 int
 client_route_new(struct event_base *base, const struct conf_client *cc,
-    struct tlsa_cache *cache, FILE *errs, struct client_route **out)
+    struct tlsa_cache *cache, FILE *errs, struct conn_listener **out)
 {
 	struct client_route *rt;
 	char addr[DP_ADDR_STRLEN + 8];
@@ -574,11 +480,19 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 	*out = NULL;
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		return DP_ERR_NOMEM;
-	rt->base = base;
+	/* max_handshakes is the server role's: the client role's handshakes
+	 * are its own, one per local connection. */
+	conn_listener_init(&rt->base, &client_ops, base, cc->name, &cc->listen,
+	    &cc->where, &cc->allow_from, cc->max_connections, UINT_MAX,
+	    mx_listener_get(MX_CLIENT, cc->name));
 	rt->conf = cc;
-	rt->cache = cache;
-	rt->mx = mx_listener_get(MX_CLIENT, cc->name);
-	rt->hopts.mx = rt->mx;
+	rt->base.rules = (struct dane_rules){
+		.pkix_fallback = cc->verify_server == VERIFY_DANE_OR_PKIX,
+		.peer = TLSA_PEER_SERVER,
+		.cache = cache,
+		.mx = rt->base.mx,
+	};
+	rt->hopts.mx = rt->base.mx;
 	if (cc->forward == FORWARD_HTTP && cc->header_out[0] != '\0') {
 		/* The local client's own copies of the header go; ours comes. */
 		rt->hdrop[0] = cc->header_out;
@@ -593,13 +507,13 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		rt->hopts.limits.max_headers = cc->max_request_headers;
 		rt->hopts.idle_timeout_ms = cc->idle_timeout_ms;
 	}
-	if ((r = tls_client_ctx_new(cc, errs, &rt->ctx)) != DP_OK)
+	if ((r = tls_client_ctx_new(cc, errs, &rt->base.ctx)) != DP_OK)
 		goto fail;
-	SSL_CTX_set_session_cache_mode(rt->ctx, SSL_SESS_CACHE_CLIENT |
+	SSL_CTX_set_session_cache_mode(rt->base.ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
-	SSL_CTX_sess_set_new_cb(rt->ctx, new_session_cb);
+	SSL_CTX_sess_set_new_cb(rt->base.ctx, new_session_cb);
 	if (cc->verify_server != VERIFY_PKIX &&
-	    (r = tlsa_matcher_new(cc->ca_file, &rt->matcher)) != DP_OK)
+	    (r = tlsa_matcher_new(cc->ca_file, &rt->base.rules.matcher)) != DP_OK)
 		goto fail;
 	snprintf(addr, sizeof(addr), strchr(cc->connect_host, ':') != NULL ?
 	    "[%s]:%u" : "%s:%u", cc->connect_host, cc->connect_port);
@@ -612,49 +526,9 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		r = DP_ERR_DNS;
 		goto fail;
 	}
-	*out = rt;
+	*out = &rt->base;
 	return DP_OK;
  fail:
-	client_route_free(rt);
+	conn_listener_free(&rt->base);
 	return r;
-}
-
-int
-client_route_start(struct client_route *rt, int fd)
-{
-	return dp_listener_start(rt->base, &rt->conf->listen, fd, rt->conf->name,
-	    accept_cb, rt, &rt->listener);
-}
-
-void
-client_route_stop(struct client_route *rt)
-{
-	struct cconn *c;
-
-	dp_listener_free(rt->listener);
-	rt->listener = NULL;
-	for (c = rt->conns; c != NULL; c = c->next)
-		http_relay_drain(c->hrelay);
-}
-
-unsigned
-client_route_active(const struct client_route *rt)
-{
-	return rt->n_conns;
-}
-
-void
-client_route_free(struct client_route *rt)
-{
-	if (rt == NULL)
-		return;
-	client_route_stop(rt);
-	while (rt->conns != NULL)
-		cconn_end(rt->conns, MX_OUT_ERROR, "shutting down");
-	if (rt->dns != NULL)
-		evdns_base_free(rt->dns, 1);
-	SSL_SESSION_free(rt->session);
-	tlsa_matcher_free(rt->matcher);
-	SSL_CTX_free(rt->ctx);
-	free(rt);
 }

@@ -15,32 +15,16 @@
 
 #include "conf.h"
 
+struct conn_listener;
 struct event_base;
-struct client_route;
-
 struct tlsa_cache;
 
-/* Builds a route for cc (TLS context). cache (shared, not owned) serves the
- * remote's TLSA lookups; it may be NULL only with verify_server = pkix.
- * Problems go to errs as "FILE:LINE: key: reason". Returns DP_OK or an
+/* Builds a route for cc (TLS context). Nothing is bound yet; conn.h's
+ * conn_listener_* start, stop, count and free it. cache (shared, not owned)
+ * serves the remote's TLSA lookups; it may be NULL only with verify_server =
+ * pkix. Problems go to errs as "FILE:LINE: key: reason". Returns DP_OK or an
  * error code. */
 int client_route_new(struct event_base *base, const struct conf_client *cc,
-    struct tlsa_cache *cache, FILE *errs, struct client_route **out);
-
-/* Starts accepting on fd, the listening socket the master bound for this
- * route (taken, closed on failure too), or with fd -1 on a socket bound now.
- * Returns DP_OK, DP_ERR_IO (errno set) or DP_ERR_NOMEM. */
-int client_route_start(struct client_route *r, int fd);
-
-/* Stops accepting (draining): connections in progress go on, but an HTTP
- * keep-alive connection (forward = http) takes no new request and closes
- * once its requests are answered. */
-void client_route_stop(struct client_route *r);
-
-/* Connections open now. */
-unsigned client_route_active(const struct client_route *r);
-
-/* Closes every connection and frees the route; accepts NULL. */
-void client_route_free(struct client_route *r);
+    struct tlsa_cache *cache, FILE *errs, struct conn_listener **out);
 
 #endif

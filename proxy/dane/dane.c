@@ -1,0 +1,194 @@
+/* dane.c — see dane.h. */
+#include "dane.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "cache.h"
+#include "clientid.h"
+#include "err.h"
+#include "util.h"
+
+static void
+refuse(struct dane_check *d, enum mx_hs_reason why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+refuse(struct dane_check *d, enum mx_hs_reason why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->reason_buf, sizeof(d->reason_buf), fmt, ap);
+	va_end(ap);
+	d->verdict = DANE_REFUSED;
+	d->why = why;
+	d->reason = d->reason_buf;
+}
+
+/* Securely no records to match, or insecure ones: PKIX where the rules
+ * accept it; otherwise refused with why. */
+static void
+no_dane(struct dane_check *d, enum mx_hs_reason why, const char *what,
+    const char *detail)
+{
+	if (d->rules->pkix_fallback) {
+		d->verdict = DANE_PKIX;
+		return;
+	}
+	refuse(d, why, "TLSA lookup: %s%s%s", what, detail != NULL ? ": " : "",
+	    detail != NULL ? detail : "");
+}
+
+/* The verdict of step 1 for an answer. */
+static void
+decide(struct dane_check *d, struct tlsa_answer *ans)
+{
+	switch (ans->status) {
+	case DNS_SECURE:
+		break;
+	case DNS_SECURE_NXDOMAIN:
+	case DNS_SECURE_NODATA:
+	case DNS_INSECURE:
+		no_dane(d, mx_hs_dns(ans->status), dns_status_str(ans->status),
+		    ans->why);
+		return;
+	default:
+		/* Bogus or failed: never PKIX instead (RFC 7672 §2.2). */
+		refuse(d, mx_hs_dns(ans->status), "TLSA lookup: %s%s%s",
+		    dns_status_str(ans->status), ans->why != NULL ? ": " : "",
+		    ans->why != NULL ? ans->why : "");
+		return;
+	}
+	dp_strlcpy(d->wildcard, ans->wildcard != NULL ? ans->wildcard : "",
+	    sizeof(d->wildcard));
+	if (ans->wildcard != NULL && d->rules->refuse_wildcard) {
+		refuse(d, MX_HS_NOT_ALLOWED, "TLSA record synthesised from the "
+		    "wildcard %s (tlsa_wildcard = refuse)", ans->wildcard);
+		return;
+	}
+	tlsa_answer_ref(ans);
+	d->answer = ans;
+	d->verdict = DANE_RECORDS;
+}
+
+static void
+answer_cb(void *arg, struct tlsa_answer *ans)
+{
+	struct dane_check *d = arg;
+
+	d->wait = NULL;
+	decide(d, ans);
+	tlsa_answer_unref(ans);
+	d->cb(d->arg, d);	/* may free d */
+}
+
+void
+dane_lookup(struct dane_check *d, const struct dane_rules *rules,
+    const char *name, dane_cb cb, void *arg)
+{
+	struct tlsa_answer *ans = NULL;
+	int r;
+
+	d->rules = rules;
+	d->cb = cb;
+	d->arg = arg;
+	if (rules->allow != NULL && !allow_match(rules->allow, rules->n_allow,
+	    name)) {
+		refuse(d, MX_HS_NOT_ALLOWED, "name not allowed");
+	} else {
+		r = tlsa_cache_get(rules->cache, name, answer_cb, d, &ans,
+		    &d->wait);
+		if (r == DP_ERR_AGAIN)
+			return;		/* answer_cb goes on */
+		if (r == DP_OK) {
+			decide(d, ans);
+			tlsa_answer_unref(ans);
+		} else if (r == DP_ERR_BUSY) {
+			refuse(d, MX_HS_BUSY, "too many TLSA lookups in flight");
+		} else {
+			refuse(d, MX_HS_DNS_ERROR, "TLSA lookup: %s",
+			    dp_strerror(r));
+		}
+	}
+	cb(arg, d);
+}
+
+static void
+matched(struct dane_check *d, uint8_t usage, uint8_t selector, uint8_t mtype)
+{
+	d->verdict = DANE_MATCHED;
+	snprintf(d->tlsa, sizeof(d->tlsa), "%u %u %u", usage, selector, mtype);
+	mx_dane(d->rules->mx, usage, 1);
+}
+
+/* A mismatch against the records held: counted with the usage they share. */
+static void
+count_mismatch(struct dane_check *d)
+{
+	mx_dane(d->rules->mx, tlsa_rrset_usage(&d->answer->rrset), 0);
+}
+
+void
+dane_match(struct dane_check *d, X509 *leaf, STACK_OF(X509) *chain,
+    const char *name)
+{
+	struct tlsa_result res;
+	int r;
+
+	r = tlsa_match(d->rules->matcher, &d->answer->rrset, leaf, chain, name,
+	    d->rules->peer, &res);
+	if (r == DP_OK && res.matched) {
+		matched(d, res.rr.usage, res.rr.selector, res.rr.mtype);
+		sk_X509_pop_free(d->verified, X509_free);
+		d->verified = res.verified;	/* transferred */
+		return;
+	}
+	if (r == DP_ERR_NOMATCH)
+		count_mismatch(d);
+	refuse(d, MX_HS_MISMATCH, "DANE: %s", r == DP_ERR_NOMATCH &&
+	    res.reason != NULL ? res.reason : dp_strerror(r));
+	ERR_clear_error();
+}
+
+void
+dane_unusable(struct dane_check *d)
+{
+	tlsa_answer_unref(d->answer);
+	d->answer = NULL;
+	no_dane(d, MX_HS_NO_TLSA, "no usable record", NULL);
+}
+
+int
+dane_matched_by_tls(struct dane_check *d, SSL *ssl)
+{
+	uint8_t u, s, m;
+
+	if (SSL_get0_dane_tlsa(ssl, &u, &s, &m, NULL, NULL) < 0) {
+		/* Not expected with DANE in force: fail closed. */
+		refuse(d, MX_HS_MISMATCH, "handshake done without a TLSA match");
+		return 0;
+	}
+	matched(d, u, s, m);
+	return 1;
+}
+
+void
+dane_failed_by_tls(struct dane_check *d, const char *reason)
+{
+	count_mismatch(d);
+	refuse(d, MX_HS_MISMATCH, "%s", reason);
+}
+
+void
+dane_check_clear(struct dane_check *d)
+{
+	if (d->wait != NULL)
+		tlsa_cache_cancel(d->wait);
+	tlsa_answer_unref(d->answer);
+	sk_X509_pop_free(d->verified, X509_free);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,101 @@
+/* sconn.h — the server role's connection, shared by server.c (accept, the
+ * handshake, the DANE decision) and server_up.c (the upstream: connect,
+ * PROXY header or HTTP, relay). Internal to the server module. */
+#ifndef DP_SCONN_H
+#define DP_SCONN_H
+
+#include <sys/socket.h>
+
+#include <event2/util.h>
+#include <openssl/ssl.h>
+
+#include "clientid.h"
+#include "conf.h"
+#include "conn.h"
+#include "dane.h"
+#include "http1.h"
+#include "httprelay.h"
+#include "tls.h"
+
+struct server_listener {
+	struct conn_listener base;	/* first: conn.c's part, with the TLS
+					 * context and the DANE rules */
+	const struct conf_server *conf;
+};
+
+/* A connection's way from accept to relay. The handshake runs under
+ * SSL_MODE_ASYNC: the certificate callback (verify_cb) pauses its job in
+ * SC_PAUSED, the event loop runs the DANE check (SC_CHECKING) and resumes
+ * the job with the decision (SC_DECIDED, or SC_ABORTED: a no whatever
+ * client_auth says). The handshake then goes on in that state. */
+enum sconn_state {
+	SC_HANDSHAKE,		/* TLS handshake, no certificate seen yet */
+	SC_PAUSED,		/* the job waits in verify_cb for the check to start */
+	SC_CHECKING,		/* the job waits; the DANE check runs */
+	SC_DECIDED,		/* c->dane has the verdict */
+	SC_ABORTED,		/* fail the handshake */
+	SC_CONNECTING,		/* handshake done, connecting to the upstream */
+	SC_RELAY,
+};
+
+struct sconn {
+	struct conn base;		/* first: conn.c's part */
+	enum sconn_state state;
+	struct sockaddr_storage local;
+	evutil_socket_t fd;
+	SSL *ssl;
+	struct event *ev;		/* socket readiness while handshaking */
+	struct event *timer;		/* handshake, then connect timeout */
+	struct tls_clientid cid;	/* filled by the extension callback */
+	X509 *leaf;			/* borrowed from the paused job */
+	STACK_OF(X509) *chain;
+	struct dane_check dane;
+	char name[CLIENTID_NAME_MAX + 1];	/* identity being checked */
+	/* The name a DANE-TA match looks for among the certificate's SAN
+	 * dNSNames: the ClientName, or after a SAN fallback the SAN itself
+	 * (name then carries san_tlsa_prefix, which no SAN has). */
+	char cert_name[CLIENTID_NAME_MAX + 1];
+	const char *reason;		/* why not authenticated / why it ended */
+	char reason_buf[200];
+	int hs_fail;			/* enum mx_hs_reason behind reason; -1: none
+					 * (or counted already) */
+
+	struct bufferevent *cbev;	/* client side after the handshake */
+	struct bufferevent *ubev;	/* upstream */
+
+	/* forward = http: what every request gets and loses. */
+	struct http_relay_opts hopts;
+	struct http1_add hadd[6];
+	const char *hdrop[6];
+	char id_value[CLIENTID_NAME_MAX + DNS_WILDCARD_MAX + 16];
+	char xff[DP_ADDR_STRLEN];
+	char *client_cert;		/* RFC 9440 values, malloc'd */
+	char *client_cert_chain;
+};
+
+static inline struct server_listener *
+sconn_listener(const struct sconn *c)
+{
+	return (struct server_listener *)c->base.l;
+}
+
+/* The DANE check authenticated the client. */
+static inline int
+sconn_authenticated(const struct sconn *c)
+{
+	return c->dane.verdict == DANE_MATCHED;
+}
+
+/* server.c: ends c (log line, metrics, frees); with linger the client socket
+ * is closed gracefully (an alert just written survives). */
+void sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
+    int linger);
+void sconn_timer_arm(struct sconn *c, unsigned ms);
+
+/* server_up.c: the handshake is done; connect to the upstream, then
+ * relay. */
+void sconn_upstream_connect(struct sconn *c);
+/* connect_timeout_ms passed while connecting. */
+void sconn_upstream_timeout(struct sconn *c);
+
+#endif

@@ -1,0 +1,284 @@
+/* server_up.c — the server role after the handshake: connect to the
+ * upstream, announce the client (PROXY header, or the HTTP header set every
+ * request gets), relay. See server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "err.h"
+#include "proxyproto.h"
+#include "relay.h"
+#include "sconn.h"
+#include "util.h"
+
+static void
+relay_done(void *arg, const struct relay_stats *st, const char *reason)
+{
+	struct sconn *c = arg;
+
+	sconn_end(c, sconn_authenticated(c) ? MX_OUT_OK : MX_OUT_UNAUTHENTICATED,
+	    reason, 0);
+}
+
+static int
+send_proxy_header(struct sconn *c)
+{
+	const struct conf_server *cs = sconn_listener(c)->conf;
+	unsigned char buf[PP2_HEADER_MAX];
+	char key_alg[32];
+	size_t len = 0;
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+	const unsigned char *alpn = NULL;
+	unsigned alpn_len = 0;
+	int r;
+
+	if (cs->forward == FORWARD_NONE || cs->forward == FORWARD_HTTP)
+		return DP_OK;
+	if (cs->forward == FORWARD_PROXY_V1) {
+		r = pp1_encode((struct sockaddr *)&c->base.peer,
+		    (struct sockaddr *)&c->local, (char *)buf, sizeof(buf), &len);
+	} else {
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+		struct pp_info info = {
+			.src = (struct sockaddr *)&c->base.peer,
+			.dst = (struct sockaddr *)&c->local,
+			.ssl = 1,
+			.cert_conn = peer != NULL,
+			.verified = sconn_authenticated(c),
+			.tls_version = SSL_get_version(c->ssl),
+			.cipher = SSL_get_cipher_name(c->ssl),
+			.sig_alg = peer != NULL ?
+			    OBJ_nid2ln(X509_get_signature_nid(peer)) : NULL,
+			.key_alg = peer != NULL ? tls_key_alg(X509_get0_pubkey(peer),
+			    key_alg, sizeof(key_alg)) : NULL,
+			.identity = sconn_authenticated(c) ? c->name : NULL,
+			.tlsa_wildcard = sconn_authenticated(c) &&
+			    c->dane.wildcard[0] != '\0' ? c->dane.wildcard : NULL,
+			.authority = SSL_get_servername(c->ssl,
+			    TLSEXT_NAMETYPE_host_name),
+			.alpn = alpn,
+			.alpn_len = alpn_len,
+			.unique_id = c->base.id,
+			.identity_tlv = cs->pp2_identity_tlv,
+			.minimal = cs->pp2_minimal,
+			.crc32c = cs->pp2_crc32c,
+		};
+		r = pp2_encode(&info, buf, sizeof(buf), &len);
+	}
+	if (r != DP_OK)
+		return r;
+	return bufferevent_write(c->ubev, buf, len) == 0 ? DP_OK : DP_ERR_NOMEM;
+}
+
+/* ":base64(DER):", an RFC 8941 byte sequence as RFC 9440 wants; NULL on
+ * failure. */
+static char *
+cert_sf_bytes(X509 *x)
+{
+	unsigned char *der = NULL;
+	char *out = NULL;
+	int n = i2d_X509(x, &der);
+
+	if (n > 0 && (out = malloc((size_t)(4 * ((n + 2) / 3)) + 3)) != NULL) {
+		out[0] = ':';
+		n = EVP_EncodeBlock((unsigned char *)out + 1, der, n);
+		out[n + 1] = ':';
+		out[n + 2] = '\0';
+	}
+	OPENSSL_free(der);
+	return out;
+}
+
+/* RFC 9440 Client-Cert-Chain: the certificates of the verified chain
+ * besides the leaf, up to and including the trust anchor, as a list of byte
+ * sequences. Only what the DANE decision verified: after a DANE-EE match
+ * (which looks at the leaf alone) chain is NULL and there is no header,
+ * whatever else the client sent. NULL when there is nothing to send. */
+static char *
+cert_chain_sf(STACK_OF(X509) *chain)
+{
+	size_t len = 0, cap = 0;
+	char *out = NULL, *one, *grown;
+	int i;
+
+	for (i = 1; chain != NULL && i < sk_X509_num(chain); i++) {
+		if ((one = cert_sf_bytes(sk_X509_value(chain, i))) == NULL)
+			break;
+		if (len + strlen(one) + 3 > cap) {
+			cap = (len + strlen(one) + 3) * 2;
+			if ((grown = realloc(out, cap)) == NULL) {
+				free(one);
+				break;
+			}
+			out = grown;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s%s",
+		    len > 0 ? ", " : "", one);
+		free(one);
+	}
+	return out;
+}
+
+/* forward = http: the header set every request of this connection loses
+ * (whatever the client sent under these names) and gets. */
+static void
+http_setup(struct sconn *c)
+{
+	const struct conf_server *cs = sconn_listener(c)->conf;
+	struct http_relay_opts *o = &c->hopts;
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+	size_t na = 0, nd = 0;
+	char *colon;
+
+	c->hdrop[nd++] = cs->http_header;
+	c->hdrop[nd++] = "DANE-Client-TLSA";
+	c->hdrop[nd++] = "Client-Cert";
+	c->hdrop[nd++] = "Client-Cert-Chain";
+	if (cs->add_xff)
+		c->hdrop[nd++] = "X-Forwarded-For";
+	if (cs->add_xfp)
+		c->hdrop[nd++] = "X-Forwarded-Proto";
+	if (sconn_authenticated(c)) {
+		/* A record synthesised from a wildcard says so, as a
+		 * parameter: one key may then speak for many names. */
+		if (c->dane.wildcard[0] != '\0')
+			snprintf(c->id_value, sizeof(c->id_value),
+			    "%s; wildcard=\"%s\"", c->name, c->dane.wildcard);
+		else
+			dp_strlcpy(c->id_value, c->name, sizeof(c->id_value));
+		c->hadd[na++] = (struct http1_add){ cs->http_header, c->id_value };
+		if (cs->add_tlsa_header)
+			c->hadd[na++] = (struct http1_add){ "DANE-Client-TLSA",
+			    c->dane.tlsa };
+		if (cs->add_client_cert && peer != NULL &&
+		    (c->client_cert = cert_sf_bytes(peer)) != NULL)
+			c->hadd[na++] = (struct http1_add){ "Client-Cert", c->client_cert };
+		if (cs->add_client_cert_chain &&
+		    (c->client_cert_chain = cert_chain_sf(c->dane.verified)) != NULL)
+			c->hadd[na++] = (struct http1_add){ "Client-Cert-Chain",
+			    c->client_cert_chain };
+	}
+	if (cs->add_xff) {
+		/* The address without the port (and without IPv6 brackets). */
+		const char *src = c->base.peer_str;
+
+		dp_strlcpy(c->xff, src[0] == '[' ? src + 1 : src, sizeof(c->xff));
+		if ((colon = strrchr(c->xff, src[0] == '[' ? ']' : ':')) != NULL)
+			*colon = '\0';
+		c->hadd[na++] = (struct http1_add){ "X-Forwarded-For", c->xff };
+	}
+	if (cs->add_xfp)
+		c->hadd[na++] = (struct http1_add){ "X-Forwarded-Proto", "https" };
+	o->limits.max_head = cs->max_request_head;
+	o->limits.max_headers = cs->max_request_headers;
+	o->rw.managed = c->hdrop;
+	o->rw.n_managed = nd;
+	o->rw.add = c->hadd;
+	o->rw.n_add = na;
+	o->rw.upgrade_protocols = cs->upgrade_protocols;
+	o->rw.underscores = (enum http1_underscores)cs->underscores;
+	o->idle_timeout_ms = cs->idle_timeout_ms;
+	o->upstream_timeout_ms = cs->upstream_timeout_ms;
+	o->mx = c->base.l->mx;
+}
+
+static void
+upstream_connected(struct sconn *c)
+{
+	const struct conf_server *cs = sconn_listener(c)->conf;
+	int r;
+
+	event_del(c->timer);
+	dp_tcp_nodelay(bufferevent_getfd(c->ubev));
+	if ((r = send_proxy_header(c)) != DP_OK) {
+		sconn_end(c, MX_OUT_ERROR, "cannot encode PROXY header", 1);
+		return;
+	}
+	c->cbev = bufferevent_openssl_socket_new(c->base.l->base, c->fd, c->ssl,
+	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+	if (c->cbev == NULL) {
+		c->ssl = NULL;	/* libevent freed it (BEV_OPT_CLOSE_ON_FREE) */
+		sconn_end(c, MX_OUT_ERROR, "out of memory", 1);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
+	c->state = SC_RELAY;
+	if (cs->forward == FORWARD_HTTP) {
+		http_setup(c);
+		r = http_relay_start(c->base.l->base, c->cbev, c->ubev, &c->hopts,
+		    relay_done, c, &c->base.hrelay);
+	} else {
+		r = relay_start(c->base.l->base, c->cbev, "client", c->ubev,
+		    "upstream", cs->idle_timeout_ms, relay_done, c, &c->base.relay);
+	}
+	if (r != DP_OK)
+		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
+}
+
+/* The upstream could not be reached: close the client's TLS cleanly.
+ * mx_why: the upstream error to count, -1 for none (our own failure). */
+static void
+upstream_failed(struct sconn *c, int http_status, int mx_why, const char *why)
+{
+	if (mx_why >= 0)
+		mx_upstream_error(c->base.l->mx, (enum mx_up_reason)mx_why);
+	snprintf(c->reason_buf, sizeof(c->reason_buf), "upstream %s", why);
+	if (sconn_listener(c)->conf->forward == FORWARD_HTTP) {
+		/* Small enough for the socket buffer: one try, no waiting. */
+		const char *resp = http1_error_response(http_status);
+		(void)SSL_write(c->ssl, resp, (int)strlen(resp));
+	}
+	(void)SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	sconn_end(c, MX_OUT_ERROR, c->reason_buf, 1);
+}
+
+static void
+upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sconn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		upstream_connected(c);
+	else if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+		upstream_failed(c, 502, MX_UP_CONNECT,
+		    strerror(EVUTIL_SOCKET_ERROR() != 0 ?
+		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
+}
+
+void
+sconn_upstream_connect(struct sconn *c)
+{
+	const struct conf_server *cs = sconn_listener(c)->conf;
+
+	c->state = SC_CONNECTING;
+	/* Reads and writes from now on are plain: no job switches. */
+	SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
+	c->ubev = bufferevent_socket_new(c->base.l->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->ubev == NULL) {
+		upstream_failed(c, 502, -1, "connect: out of memory");
+		return;
+	}
+	bufferevent_setcb(c->ubev, NULL, NULL, upstream_event_cb, c);
+	sconn_timer_arm(c, cs->connect_timeout_ms);
+	if (bufferevent_socket_connect(c->ubev, (struct sockaddr *)&cs->upstream.ss,
+	    (int)cs->upstream.len) != 0)
+		upstream_failed(c, 502, MX_UP_CONNECT, strerror(errno));
+}
+
+/* --- the handshake */
+
+void
+sconn_upstream_timeout(struct sconn *c)
+{
+	upstream_failed(c, 504, MX_UP_CONNECT_TIMEOUT, "connect timeout");
+}
