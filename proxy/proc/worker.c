@@ -17,7 +17,6 @@
 #include "conn.h"
 #include "dns.h"
 #include "err.h"
-#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"

@@ -24,8 +24,6 @@
 #include "dane.h"
 #include "err.h"
 #include "httprelay.h"
-#include "listen.h"
-#include "log.h"
 #include "metrics.h"
 #include "relay.h"
 #include "tls.h"

@@ -14,7 +14,6 @@
 #include <openssl/x509v3.h>
 
 #include "err.h"
-#include "log.h"
 #include "sconn.h"
 #include "util.h"
 
