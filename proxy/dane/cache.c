@@ -59,7 +59,7 @@ struct tlsa_cache {
 	size_t n_buckets;		/**< a power of two */
 	struct cache_entry *lru_head;	/**< most recently used */
 	struct cache_entry *lru_tail;	/**< next to go */
-	struct cache_stats st;
+	struct cache_stats st;		/**< what it holds now */
 };
 
 /* Handed to waiters when no answer object can be allocated: never freed. */
@@ -405,7 +405,6 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 
 	if (e != NULL && e->ans != NULL) {
 		if (c->now() < e->ans->expires_ms) {
-			c->st.hits++;
 			mx_tlsa_cache_hit();
 			lru_remove(c, e);
 			lru_push(c, e);
@@ -423,15 +422,14 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 	w->cb = cb;
 	w->arg = arg;
 	if (e != NULL && e->q != NULL) {
-		c->st.merged++;
-		mx_tlsa_cache_miss();
+		mx_tlsa_cache_merged();
 		wait_append(&e->waiters, w);
 		*wait = w;
 		return DP_ERR_AGAIN;
 	}
 
 	if (c->st.inflight >= c->max_inflight) {
-		c->st.busy++;
+		mx_tlsa_cache_busy();
 		free(w);
 		if (e != NULL)
 			entry_free(c, e);	/* expired, nothing to keep */
@@ -459,7 +457,6 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 		return r;
 	}
 	c->st.inflight++;
-	c->st.misses++;
 	mx_tlsa_cache_miss();
 	mx_tlsa_lookup_start();
 	wait_append(&e->waiters, w);
