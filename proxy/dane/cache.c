@@ -21,6 +21,7 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "tlsa.h"
 #include "util.h"
 
 #define CACHE_BUCKETS_MIN 64
@@ -282,6 +283,8 @@ answer_new(const char *name, struct dns_result *res)
 	if (res->status == DNS_SECURE) {
 		a->rrset = res->rrset;	/* taken, as dns.h allows */
 		memset(&res->rrset, 0, sizeof(res->rrset));
+		/* Once per answer, not once per handshake that uses it. */
+		tlsa_rrset_prepare(&a->rrset);
 	}
 	return a;
 }

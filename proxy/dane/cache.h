@@ -25,7 +25,8 @@
 struct tlsa_answer {
 	int refs;
 	enum dns_status status;
-	struct tlsa_rrset rrset;	/* DNS_SECURE only */
+	struct tlsa_rrset rrset;	/* DNS_SECURE only; prepared
+					 * (tlsa_rrset_prepare) */
 	uint64_t expires_ms;		/* dp_now_ms() time */
 	char *why;			/* copy of the result's why, may be NULL */
 	char *name;			/* owner name */

@@ -308,6 +308,9 @@ test_miss_merge_hit(void)
 	ok(got.tag[0] == 0 && got.tag[199] == 199, "in arrival order");
 	is_int(got.ans[0]->status, DNS_SECURE, "status secure");
 	is_int(got.ans[0]->rrset.n, 2, "two records");
+	ok(got.ans[0]->rrset.rr[0].prep == TLSA_RR_USE &&
+	    got.ans[0]->rrset.rr[1].prep == TLSA_RR_USE,
+	    "records prepared as the answer entered the cache");
 	is_int(got.ans[0]->refs, 201, "refs: 200 callbacks + the cache");
 	is_str(got.ans[0]->name, "dev1._device.dp.test", "answer carries the name");
 	is_int(got.ans[0]->expires_ms, fake_now + 100000, "expires after the TTL");
