@@ -18,7 +18,7 @@
 
 /* ---- the fake DNS client ---- */
 
-#define MAX_FAKE 64
+#define MAX_FAKE 256
 
 struct dns_client {
 	uint64_t started;
@@ -613,6 +613,52 @@ test_lru_refs(void)
 	tlsa_cache_free(c);
 }
 
+/* More entries than the table has buckets, twice over: every entry is still
+ * found after the table grew, and the least recently used still goes first. */
+static void
+test_grow(void)
+{
+	struct dns_client dns = { 0 };
+	struct conf_dns cd = conf_default();
+	struct tlsa_cache *c;
+	struct tlsa_answer *ans;
+	struct cache_wait *w;
+	struct cache_stats st;
+	char name[64];
+	int i, all_hit = 1;
+
+	cd.cache_max_entries = 200;
+	c = cache_make(&dns, &cd);
+	fake_reset();
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "g%d.dp.test", i);
+		tlsa_cache_get(c, name, on_answer, NULL, &ans, &w);
+		complete(i, DNS_SECURE, 60, 1);
+	}
+	got_reset();
+	tlsa_cache_stats(c, &st);
+	is_int(st.entries, 200, "grow: 200 entries held");
+	for (i = 199; i >= 0; i--) {
+		snprintf(name, sizeof(name), "g%d.dp.test", i);
+		if (tlsa_cache_get(c, name, on_answer, NULL, &ans, &w) != DP_OK)
+			all_hit = 0;
+		tlsa_answer_unref(ans);
+	}
+	ok(all_hit, "grow: every entry found after the table grew");
+	is_int(n_fake, 200, "grow: no lookup repeated");
+	/* Used last in reverse: g199 is now the least recently used. */
+	tlsa_cache_get(c, "g200.dp.test", on_answer, NULL, &ans, &w);
+	complete(200, DNS_SECURE, 60, 1);
+	got_reset();
+	is_int(tlsa_cache_get(c, "g0.dp.test", on_answer, NULL, &ans, &w), DP_OK,
+	    "grow: the most recently used stays");
+	tlsa_answer_unref(ans);
+	is_int(tlsa_cache_get(c, "g199.dp.test", on_answer, NULL, &ans, &w),
+	    DP_ERR_AGAIN, "grow: the least recently used went");
+	tlsa_cache_free(c);
+	got_reset();
+}
+
 /* Lookups completed from a libevent loop, as dns.c does. */
 static struct tlsa_cache *loop_cache;
 
@@ -694,6 +740,7 @@ main(void)
 	test_tempfail_busy();
 	test_cancel();
 	test_lru_refs();
+	test_grow();
 	test_event_loop();
 	test_metrics_hooks();
 	metrics_worker_attach(NULL, -1);
