@@ -29,6 +29,7 @@ tlsa_rrset_add(struct tlsa_rrset *set, uint8_t usage, uint8_t selector,
 	rr[set->n].usage = usage;
 	rr[set->n].selector = selector;
 	rr[set->n].mtype = mtype;
+	rr[set->n].prep = TLSA_RR_UNPREPARED;
 	rr[set->n].len = len;
 	rr[set->n].data = copy;
 	set->n++;

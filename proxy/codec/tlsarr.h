@@ -17,10 +17,29 @@
 #define TLSA_MTYPE_SHA256 1
 #define TLSA_MTYPE_SHA512 2
 
+/* Whether a record counts, as tlsa_rrset_prepare() (dane/tlsa.h) decided it
+ * once for its whole set, so that matching need not parse or compare records
+ * again. Whether PKIX usages count depends on the matcher (a trust store), so
+ * that is left to matching. */
+enum tlsa_rr_prep {
+	TLSA_RR_UNPREPARED = 0,	/* as tlsa_rrset_add leaves a record */
+	TLSA_RR_USE,		/* well-formed; Full, or the strongest digest
+				 * of its usage and selector in the set */
+	TLSA_RR_WEAKER,		/* well-formed, but the set has a stronger
+				 * digest for its usage and selector
+				 * (RFC 7671 §9): ignored */
+	TLSA_RR_MALFORMED,	/* usage > 3, selector > 1, unknown matching
+				 * type, a digest of the wrong length, no data,
+				 * or Full data that is not exactly one DER
+				 * certificate (selector 0) or
+				 * SubjectPublicKeyInfo (selector 1): ignored */
+};
+
 struct tlsa_rr {
 	uint8_t usage;
 	uint8_t selector;
 	uint8_t mtype;
+	uint8_t prep;			/* enum tlsa_rr_prep */
 	size_t len;
 	unsigned char *data;		/* owned */
 };
@@ -31,8 +50,8 @@ struct tlsa_rrset {
 	struct tlsa_rr *rr;		/* owned array of n records */
 };
 
-/* Appends a copy of one record (any values, usable or not). Returns DP_OK or
- * DP_ERR_NOMEM. */
+/* Appends a copy of one record (any values, usable or not), not prepared
+ * (TLSA_RR_UNPREPARED). Returns DP_OK or DP_ERR_NOMEM. */
 int tlsa_rrset_add(struct tlsa_rrset *set, uint8_t usage, uint8_t selector,
     uint8_t mtype, const unsigned char *data, size_t len);
 

@@ -41,7 +41,9 @@ struct mx_lcounters {
 /* What one worker counted for its TLSA cache and lookups. */
 struct mx_gcounters {
 	mx_u64 cache_hits;
-	mx_u64 cache_misses;
+	mx_u64 cache_misses;		/**< lookups started or joined */
+	mx_u64 cache_merged;		/**< of those, joined */
+	mx_u64 cache_busy;
 	mx_u64 inflight;		/**< gauge */
 	mx_u64 results[MX_DNS_N];	/**< lookups by dns_status */
 	mx_u64 buckets[MX_LATENCY_BUCKETS + 1];	/**< per bucket (not cumulative); last: +Inf */
@@ -331,6 +333,8 @@ fold_global(struct mx_gcounters *to, const struct mx_gcounters *from)
 
 	add(&to->cache_hits, ld(&from->cache_hits));
 	add(&to->cache_misses, ld(&from->cache_misses));
+	add(&to->cache_merged, ld(&from->cache_merged));
+	add(&to->cache_busy, ld(&from->cache_busy));
 	for (i = 0; i < MX_DNS_N; i++)
 		add(&to->results[i], ld(&from->results[i]));
 	for (i = 0; i <= MX_LATENCY_BUCKETS; i++)
@@ -562,6 +566,14 @@ render_tlsa(struct mx_out *o, const struct mx_gcounters *g)
 	    "TLSA lookups that started or joined a DNS query.");
 	out_printf(o, "daneproxy_tlsa_cache_misses_total %" PRIu64 "\n",
 	    ld(&g->cache_misses));
+	out_family(o, "tlsa_cache_merged_total", "counter",
+	    "TLSA cache misses that joined a DNS query already in flight.");
+	out_printf(o, "daneproxy_tlsa_cache_merged_total %" PRIu64 "\n",
+	    ld(&g->cache_merged));
+	out_family(o, "tlsa_cache_busy_total", "counter",
+	    "TLSA lookups refused: max_inflight DNS queries in flight.");
+	out_printf(o, "daneproxy_tlsa_cache_busy_total %" PRIu64 "\n",
+	    ld(&g->cache_busy));
 	out_family(o, "tlsa_lookups_in_flight", "gauge",
 	    "TLSA DNS queries waiting for an answer.");
 	out_printf(o, "daneproxy_tlsa_lookups_in_flight %" PRIu64 "\n",
@@ -789,6 +801,19 @@ void
 mx_tlsa_cache_miss(void)
 {
 	add(&mx_cur->g.cache_misses, 1);
+}
+
+void
+mx_tlsa_cache_merged(void)
+{
+	add(&mx_cur->g.cache_misses, 1);
+	add(&mx_cur->g.cache_merged, 1);
+}
+
+void
+mx_tlsa_cache_busy(void)
+{
+	add(&mx_cur->g.cache_busy, 1);
 }
 
 void

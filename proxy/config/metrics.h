@@ -195,9 +195,14 @@ void mx_dane(struct mx_listener *l, int usage, int matched);
  * connection for reason r. */
 void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
 
-/* TLSA cache and lookups (per worker, shown summed). */
+/* TLSA cache and lookups (per worker, shown summed). The cache reports
+ * each get that reaches a verdict with exactly one of the first four;
+ * daneproxy_tlsa_cache_misses_total shows misses and merged joins
+ * together. */
 void mx_tlsa_cache_hit(void);		/* fresh entry (positive or negative) */
-void mx_tlsa_cache_miss(void);		/* a lookup was started, or merged */
+void mx_tlsa_cache_miss(void);		/* a lookup was started */
+void mx_tlsa_cache_merged(void);	/* joined the lookup in flight for the name */
+void mx_tlsa_cache_busy(void);		/* refused: max_inflight lookups in flight */
 void mx_tlsa_lookup_start(void);	/* in flight +1 */
 void mx_tlsa_lookup_done(enum dns_status s, uint64_t usec);	/* in flight -1 */
 void mx_tlsa_lookup_cancel(void);	/* in flight -1, no result counted */

@@ -11,41 +11,47 @@
  * Delivery moves the waiters to a list on the stack before the first
  * callback runs and always takes the head of that list: a callback may then
  * cancel any other waiter (it is unlinked from whichever list it is on), start
- * new lookups, or evict the very entry that was answered. */
+ * new lookups, or evict the very entry that was answered.
+ *
+ * The lists are <sys/queue.h>'s: a bucket's chain (LIST), the LRU list and
+ * the waiter lists (TAILQ). */
 #include "cache.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "tlsa.h"
 #include "util.h"
 
 #define CACHE_BUCKETS_MIN 64
 
-struct wait_list {
-	struct cache_wait *head, *tail;
-};
+TAILQ_HEAD(wait_list, cache_wait);
 
 struct cache_wait {
 	struct wait_list *list;		/**< the list this waiter is on */
-	struct cache_wait *prev, *next;
+	TAILQ_ENTRY(cache_wait) link;	/**< on *list */
 	cache_cb cb;
 	void *arg;
 };
+
+LIST_HEAD(bucket, cache_entry);
+TAILQ_HEAD(lru_list, cache_entry);
 
 struct cache_entry {
 	struct tlsa_cache *c;
 	char *name;			/**< lower-cased key */
 	uint32_t hash;
-	struct cache_entry *hnext;	/**< bucket chain */
-	struct cache_entry *lru_prev, *lru_next;
+	LIST_ENTRY(cache_entry) chain;	/**< on its bucket */
+	TAILQ_ENTRY(cache_entry) lru;	/**< on c->lru, exactly when ans != NULL */
 	struct tlsa_answer *ans;	/**< answered state: one reference */
 	struct dns_query *q;		/**< in-flight state */
 	uint64_t q_start_us;		/**< when q started, for its latency */
-	struct wait_list waiters;	/**< in-flight state */
+	struct wait_list waiters;	/**< in-flight state, FIFO */
 };
 
 struct tlsa_cache {
@@ -55,11 +61,11 @@ struct tlsa_cache {
 	unsigned max_inflight;
 	unsigned max_entries;
 	uint64_t (*now)(void);		/**< clock, ms */
-	struct cache_entry **buckets;
+	struct bucket *buckets;
 	size_t n_buckets;		/**< a power of two */
-	struct cache_entry *lru_head;	/**< most recently used */
-	struct cache_entry *lru_tail;	/**< next to go */
-	struct cache_stats st;
+	struct lru_list lru;		/**< answered entries, most recently
+					 * used first, next to go last */
+	struct cache_stats st;		/**< what it holds now */
 };
 
 /* Handed to waiters when no answer object can be allocated: never freed. */
@@ -130,7 +136,7 @@ entry_find(struct tlsa_cache *c, const char *key, uint32_t h)
 {
 	struct cache_entry *e;
 
-	for (e = c->buckets[h & (c->n_buckets - 1)]; e != NULL; e = e->hnext)
+	LIST_FOREACH(e, &c->buckets[h & (c->n_buckets - 1)], chain)
 		if (e->hash == h && strcmp(e->name, key) == 0)
 			return e;
 	return NULL;
@@ -141,17 +147,19 @@ entry_find(struct tlsa_cache *c, const char *key, uint32_t h)
 static void
 table_grow(struct tlsa_cache *c)
 {
-	struct cache_entry **nb, *e, *next;
+	struct bucket *nb;
+	struct cache_entry *e;
 	size_t n = c->n_buckets * 2, i;
 
 	if (c->st.entries <= c->n_buckets ||
 	    (nb = calloc(n, sizeof(*nb))) == NULL)
 		return;
+	for (i = 0; i < n; i++)
+		LIST_INIT(&nb[i]);
 	for (i = 0; i < c->n_buckets; i++) {
-		for (e = c->buckets[i]; e != NULL; e = next) {
-			next = e->hnext;
-			e->hnext = nb[e->hash & (n - 1)];
-			nb[e->hash & (n - 1)] = e;
+		while ((e = LIST_FIRST(&c->buckets[i])) != NULL) {
+			LIST_REMOVE(e, chain);
+			LIST_INSERT_HEAD(&nb[e->hash & (n - 1)], e, chain);
 		}
 	}
 	free(c->buckets);
@@ -159,63 +167,19 @@ table_grow(struct tlsa_cache *c)
 	c->n_buckets = n;
 }
 
-/* ---- LRU and waiter lists ---- */
-
-static void
-lru_remove(struct tlsa_cache *c, struct cache_entry *e)
-{
-	if (e->lru_prev != NULL)
-		e->lru_prev->lru_next = e->lru_next;
-	else if (c->lru_head == e)
-		c->lru_head = e->lru_next;
-	else
-		return;		/* not on the list */
-	if (e->lru_next != NULL)
-		e->lru_next->lru_prev = e->lru_prev;
-	else
-		c->lru_tail = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void
-lru_push(struct tlsa_cache *c, struct cache_entry *e)
-{
-	e->lru_prev = NULL;
-	e->lru_next = c->lru_head;
-	if (c->lru_head != NULL)
-		c->lru_head->lru_prev = e;
-	else
-		c->lru_tail = e;
-	c->lru_head = e;
-}
+/* ---- waiters ---- */
 
 static void
 wait_append(struct wait_list *l, struct cache_wait *w)
 {
 	w->list = l;
-	w->next = NULL;
-	w->prev = l->tail;
-	if (l->tail != NULL)
-		l->tail->next = w;
-	else
-		l->head = w;
-	l->tail = w;
+	TAILQ_INSERT_TAIL(l, w, link);
 }
 
 static void
 wait_unlink(struct cache_wait *w)
 {
-	struct wait_list *l = w->list;
-
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		l->head = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	else
-		l->tail = w->prev;
-	w->prev = w->next = NULL;
+	TAILQ_REMOVE(w->list, w, link);
 	w->list = NULL;
 }
 
@@ -226,23 +190,17 @@ wait_unlink(struct cache_wait *w)
 static void
 entry_free(struct tlsa_cache *c, struct cache_entry *e)
 {
-	struct cache_entry **pp;
 	struct cache_wait *w;
 
-	for (pp = &c->buckets[e->hash & (c->n_buckets - 1)]; *pp != NULL;
-	    pp = &(*pp)->hnext) {
-		if (*pp == e) {
-			*pp = e->hnext;
-			break;
-		}
-	}
-	lru_remove(c, e);
+	LIST_REMOVE(e, chain);
+	if (e->ans != NULL)
+		TAILQ_REMOVE(&c->lru, e, lru);
 	if (e->q != NULL) {
 		dns_query_cancel(e->q);
 		c->st.inflight--;
 		mx_tlsa_lookup_cancel();
 	}
-	while ((w = e->waiters.head) != NULL) {
+	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
 		wait_unlink(w);
 		free(w);
 	}
@@ -256,8 +214,11 @@ entry_free(struct tlsa_cache *c, struct cache_entry *e)
 static void
 evict(struct tlsa_cache *c)
 {
-	while (c->st.entries > c->max_entries && c->lru_tail != NULL)
-		entry_free(c, c->lru_tail);
+	struct cache_entry *e;
+
+	while (c->st.entries > c->max_entries &&
+	    (e = TAILQ_LAST(&c->lru, lru_list)) != NULL)
+		entry_free(c, e);
 }
 
 static struct tlsa_answer *
@@ -282,6 +243,8 @@ answer_new(const char *name, struct dns_result *res)
 	if (res->status == DNS_SECURE) {
 		a->rrset = res->rrset;	/* taken, as dns.h allows */
 		memset(&res->rrset, 0, sizeof(res->rrset));
+		/* Once per answer, not once per handshake that uses it. */
+		tlsa_rrset_prepare(&a->rrset);
 	}
 	return a;
 }
@@ -292,7 +255,7 @@ on_dns_result(void *arg, struct dns_result *res)
 	struct cache_entry *e = arg;
 	struct tlsa_cache *c = e->c;
 	struct tlsa_answer *a;
-	struct wait_list delivering = { NULL, NULL };
+	struct wait_list delivering = TAILQ_HEAD_INITIALIZER(delivering);
 	struct cache_wait *w;
 	uint64_t now = c->now();
 	unsigned cap;
@@ -313,22 +276,21 @@ on_dns_result(void *arg, struct dns_result *res)
 		ttl = 0;	/* handed to the waiters, never cached */
 
 	/* Settle the entry before any callback runs. */
-	while ((w = e->waiters.head) != NULL) {
-		wait_unlink(w);
-		wait_append(&delivering, w);
-	}
+	TAILQ_CONCAT(&delivering, &e->waiters, link);
+	TAILQ_FOREACH(w, &delivering, link)
+		w->list = &delivering;
 	if (ttl > 0 && a != &oom_answer) {
 		a->expires_ms = now + (uint64_t)ttl * 1000;
 		tlsa_answer_ref(a);
 		e->ans = a;
-		lru_push(c, e);
+		TAILQ_INSERT_HEAD(&c->lru, e, lru);
 		evict(c);
 	} else {
 		entry_free(c, e);
 	}
 	e = NULL;	/* may be gone from here on */
 
-	while ((w = delivering.head) != NULL) {
+	while ((w = TAILQ_FIRST(&delivering)) != NULL) {
 		cache_cb cb = w->cb;
 		void *cb_arg = w->arg;
 		wait_unlink(w);
@@ -346,6 +308,7 @@ tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
     struct tlsa_cache **out)
 {
 	struct tlsa_cache *c;
+	size_t i;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -355,6 +318,9 @@ tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
 		return DP_ERR_NOMEM;
 	}
 	c->n_buckets = CACHE_BUCKETS_MIN;
+	for (i = 0; i < c->n_buckets; i++)
+		LIST_INIT(&c->buckets[i]);
+	TAILQ_INIT(&c->lru);
 	c->dns = dns;
 	c->max_ttl = conf->cache_max_ttl;
 	c->neg_ttl = conf->negative_ttl;
@@ -369,13 +335,14 @@ tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
 void
 tlsa_cache_free(struct tlsa_cache *c)
 {
+	struct cache_entry *e;
 	size_t i;
 
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->n_buckets; i++)
-		while (c->buckets[i] != NULL)
-			entry_free(c, c->buckets[i]);
+		while ((e = LIST_FIRST(&c->buckets[i])) != NULL)
+			entry_free(c, e);
 	free(c->buckets);
 	free(c);
 }
@@ -405,16 +372,15 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 
 	if (e != NULL && e->ans != NULL) {
 		if (c->now() < e->ans->expires_ms) {
-			c->st.hits++;
 			mx_tlsa_cache_hit();
-			lru_remove(c, e);
-			lru_push(c, e);
+			TAILQ_REMOVE(&c->lru, e, lru);
+			TAILQ_INSERT_HEAD(&c->lru, e, lru);
 			tlsa_answer_ref(e->ans);
 			*ans = e->ans;
 			return DP_OK;
 		}
 		/* Expired: the entry turns into a lookup below. */
-		lru_remove(c, e);
+		TAILQ_REMOVE(&c->lru, e, lru);
 		tlsa_answer_unref(e->ans);
 		e->ans = NULL;
 	}
@@ -423,15 +389,14 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 	w->cb = cb;
 	w->arg = arg;
 	if (e != NULL && e->q != NULL) {
-		c->st.merged++;
-		mx_tlsa_cache_miss();
+		mx_tlsa_cache_merged();
 		wait_append(&e->waiters, w);
 		*wait = w;
 		return DP_ERR_AGAIN;
 	}
 
 	if (c->st.inflight >= c->max_inflight) {
-		c->st.busy++;
+		mx_tlsa_cache_busy();
 		free(w);
 		if (e != NULL)
 			entry_free(c, e);	/* expired, nothing to keep */
@@ -447,8 +412,8 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 		}
 		e->c = c;
 		e->hash = h;
-		e->hnext = c->buckets[h & (c->n_buckets - 1)];
-		c->buckets[h & (c->n_buckets - 1)] = e;
+		TAILQ_INIT(&e->waiters);
+		LIST_INSERT_HEAD(&c->buckets[h & (c->n_buckets - 1)], e, chain);
 		c->st.entries++;
 	}
 	e->q_start_us = now_us();
@@ -459,7 +424,6 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 		return r;
 	}
 	c->st.inflight++;
-	c->st.misses++;
 	mx_tlsa_cache_miss();
 	mx_tlsa_lookup_start();
 	wait_append(&e->waiters, w);

@@ -7,9 +7,13 @@
  * cached. At most cache_max_entries entries are kept (least recently used
  * first out); entries with waiters are never evicted.
  *
- * Counts into metrics.h's TLSA hooks: a hit per fresh answer, a miss per
- * lookup started or joined, and each DNS query's start and end (result and
- * latency), or its cancellation when the cache is freed. */
+ * Every event is counted once, in metrics.h's TLSA hooks (the counters
+ * /metrics exports, which tests read back the same way): each get that
+ * reaches a verdict as a hit (fresh answer), a miss (lookup started), a
+ * merged join (lookup already in flight) or busy (max_inflight reached); and
+ * each DNS query's start and end (result and latency), or its cancellation
+ * when the cache is freed. tlsa_cache_stats() tells only what the cache holds
+ * now. */
 #ifndef DP_CACHE_H
 #define DP_CACHE_H
 
@@ -21,7 +25,8 @@
 struct tlsa_answer {
 	int refs;
 	enum dns_status status;
-	struct tlsa_rrset rrset;	/* DNS_SECURE only */
+	struct tlsa_rrset rrset;	/* DNS_SECURE only; prepared
+					 * (tlsa_rrset_prepare) */
 	uint64_t expires_ms;		/* dp_now_ms() time */
 	char *why;			/* copy of the result's why, may be NULL */
 	char *name;			/* owner name */
@@ -40,11 +45,8 @@ typedef void (*cache_cb)(void *arg, struct tlsa_answer *ans);
 struct tlsa_cache;
 struct cache_wait;
 
+/* What the cache holds now; event counts are in metrics.h. */
 struct cache_stats {
-	uint64_t hits;		/* answered from a fresh entry */
-	uint64_t misses;	/* a new lookup was started */
-	uint64_t merged;	/* joined a lookup already in flight */
-	uint64_t busy;		/* refused: max_inflight reached */
 	unsigned inflight;	/* lookups in flight now */
 	unsigned entries;	/* entries held now */
 };
@@ -72,7 +74,7 @@ int tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
  * others (and still fills the cache). */
 void tlsa_cache_cancel(struct cache_wait *w);
 
-/* Copies the counters. */
+/* Copies what the cache holds now. */
 void tlsa_cache_stats(const struct tlsa_cache *c, struct cache_stats *out);
 
 /* Test hook: replaces the clock used for expiry (default dp_now_ms; NULL

@@ -59,20 +59,6 @@ owner_valid(const char *s)
 
 static void query_stop_io(struct dns_query *q);
 
-static void
-query_unlink(struct dns_query *q)
-{
-	if (q->c == NULL)
-		return;
-	if (q->prev != NULL)
-		q->prev->next = q->next;
-	else
-		q->c->head = q->next;
-	if (q->next != NULL)
-		q->next->prev = q->prev;
-	q->prev = q->next = NULL;
-}
-
 /* Frees everything of q; q must be unlinked and its I/O stopped. */
 static void
 query_free(struct dns_query *q)
@@ -117,7 +103,7 @@ query_deliver_cb(evutil_socket_t fd, short what, void *arg)
 
 	/* Unlinked first: the callback may free the client (and with it every
 	 * other query) or start new lookups. */
-	query_unlink(q);
+	LIST_REMOVE(q, link);
 	q->cb(q->arg, &q->res);
 	query_free(q);
 }
@@ -192,6 +178,7 @@ dns_client_new(struct event_base *base, const struct conf_dns *conf,
 		snprintf(err, err_size, "out of memory");
 		return DP_ERR_NOMEM;
 	}
+	LIST_INIT(&c->queries);
 	c->base = base;
 	c->mode = conf->mode;
 	c->timeout_ms = conf->timeout_ms;
@@ -244,9 +231,9 @@ dns_client_free(struct dns_client *c)
 
 	if (c == NULL)
 		return;
-	while ((q = c->head) != NULL) {
+	while ((q = LIST_FIRST(&c->queries)) != NULL) {
 		query_stop_io(q);
-		query_unlink(q);
+		LIST_REMOVE(q, link);
 		query_free(q);
 	}
 	/* Its events are on c->base: free it before the base. */
@@ -289,14 +276,11 @@ dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
 		goto fail;
 	/* Linked before starting: a synchronous libunbound answer finishes q
 	 * right away, and a finished q must be on the list to be freed. */
-	q->next = c->head;
-	if (c->head != NULL)
-		c->head->prev = q;
-	c->head = q;
+	LIST_INSERT_HEAD(&c->queries, q, link);
 	r = c->mode == DNS_MODE_VALIDATE ? dns_ub_start(q) : dns_ad_start(q);
 	if (r != DP_OK) {
 		query_stop_io(q);
-		query_unlink(q);
+		LIST_REMOVE(q, link);
 		goto fail;
 	}
 	c->started++;
@@ -314,6 +298,6 @@ dns_query_cancel(struct dns_query *q)
 	if (q == NULL)
 		return;
 	query_stop_io(q);
-	query_unlink(q);
+	LIST_REMOVE(q, link);
 	query_free(q);
 }

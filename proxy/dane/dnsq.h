@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <ldns/ldns.h>
 
@@ -19,6 +20,8 @@ struct ub_ctx;
 #define DNS_UDP_MAX 65535
 #define DNS_TRIES_PER_RESOLVER 2
 
+LIST_HEAD(dns_queries, dns_query);
+
 struct dns_client {
 	struct event_base *base;	/**< not owned */
 	enum conf_dns_mode mode;
@@ -27,7 +30,7 @@ struct dns_client {
 	struct dp_addr resolvers[CONF_MAX_RESOLVERS];
 	struct ub_ctx *ub;		/**< validate mode */
 	uint64_t started;		/**< lookups started */
-	struct dns_query *head;		/**< live queries (pending or finished
+	struct dns_queries queries;	/**< live queries (pending or finished
 					 * but not yet delivered) */
 };
 
@@ -39,7 +42,7 @@ struct ad_udp {
 
 struct dns_query {
 	struct dns_client *c;
-	struct dns_query *prev, *next;	/**< on c->head */
+	LIST_ENTRY(dns_query) link;	/**< on c->queries until delivery */
 	dns_cb cb;
 	void *arg;
 	char *owner;			/**< as given */

@@ -5,7 +5,11 @@
  * directly: RFC 7671 §5.1 makes DANE-EE a pure key/certificate match, with no
  * chain, no dates and no names, so building a chain would only cost time.
  * Anything else goes through OpenSSL's DANE verifier on a scratch SSL, never
- * the live connection's (SSL_dane_enable would overwrite its SNI name). */
+ * the live connection's (SSL_dane_enable would overwrite its SNI name).
+ *
+ * Which records count is decided once per set, by tlsa_rrset_prepare() when
+ * the cache takes an answer: a match neither parses Full records to see
+ * whether they are usable nor weighs digests against each other. */
 #include "tlsa.h"
 
 #include <limits.h>
@@ -108,60 +112,78 @@ tlsa_full_parses(const struct tlsa_rr *rr)
 	return ok;
 }
 
-static int
-tlsa_rr_usable(const struct tlsa_matcher *m, const struct tlsa_rr *rr)
+/* What a record is worth by itself: TLSA_RR_USE or TLSA_RR_MALFORMED. */
+static uint8_t
+tlsa_rr_shape(const struct tlsa_rr *rr)
 {
-	if (rr->usage > TLSA_USAGE_DANE_EE || rr->selector > TLSA_SELECTOR_SPKI)
-		return 0;
-	if (rr->usage <= TLSA_USAGE_PKIX_EE && !m->have_pkix)
-		return 0;
-	if (rr->data == NULL)
-		return 0;
+	if (rr->usage > TLSA_USAGE_DANE_EE || rr->selector > TLSA_SELECTOR_SPKI ||
+	    rr->data == NULL)
+		return TLSA_RR_MALFORMED;
 	switch (rr->mtype) {
 	case TLSA_MTYPE_FULL:
-		return rr->len > 0 && tlsa_full_parses(rr);
+		return rr->len > 0 && tlsa_full_parses(rr) ?
+		    TLSA_RR_USE : TLSA_RR_MALFORMED;
 	case TLSA_MTYPE_SHA256:
-		return rr->len == SHA256_LEN;
+		return rr->len == SHA256_LEN ? TLSA_RR_USE : TLSA_RR_MALFORMED;
 	case TLSA_MTYPE_SHA512:
-		return rr->len == SHA512_LEN;
+		return rr->len == SHA512_LEN ? TLSA_RR_USE : TLSA_RR_MALFORMED;
 	}
-	return 0;
+	return TLSA_RR_MALFORMED;
 }
 
-/* Marks in use[] the records that count: usable ones, and among digest
- * records of one usage+selector only those of the strongest digest present
- * (RFC 7671 §9; the mtype numbers happen to order by strength). Returns the
- * number marked; *all_ee is set if every marked record is DANE-EE. */
-static size_t
-tlsa_select(const struct tlsa_matcher *m, const struct tlsa_rrset *set,
-    unsigned char *use, int *all_ee)
+/* Among the well-formed digest records of one usage+selector only those of
+ * the strongest digest present count (RFC 7671 §9; the mtype numbers happen
+ * to order by strength). Which usages count at all is the matcher's say
+ * (tlsa_rr_counts), and does not change this: agility never looks across
+ * usages. */
+void
+tlsa_rrset_prepare(struct tlsa_rrset *set)
 {
 	uint8_t best[4][2] = { { 0 } };
-	const struct tlsa_rr *rr;
-	size_t i, n = 0;
+	struct tlsa_rr *rr;
+	size_t i;
 
+	if (set == NULL)
+		return;
+	/* A record that does not parse leaves errors that are the zone's. */
+	ERR_set_mark();
 	for (i = 0; i < set->n; i++) {
 		rr = &set->rr[i];
-		if (!(use[i] = (unsigned char)tlsa_rr_usable(m, rr)))
-			continue;
-		if (rr->mtype > best[rr->usage][rr->selector])
+		if (rr->prep == TLSA_RR_UNPREPARED)
+			rr->prep = tlsa_rr_shape(rr);
+		if (rr->prep != TLSA_RR_MALFORMED &&
+		    rr->mtype > best[rr->usage][rr->selector])
 			best[rr->usage][rr->selector] = rr->mtype;
 	}
-	*all_ee = 1;
+	ERR_pop_to_mark();
 	for (i = 0; i < set->n; i++) {
 		rr = &set->rr[i];
-		if (!use[i])
+		if (rr->prep == TLSA_RR_MALFORMED)
 			continue;
-		if (rr->mtype != TLSA_MTYPE_FULL &&
-		    rr->mtype != best[rr->usage][rr->selector]) {
-			use[i] = 0;
-			continue;
-		}
-		if (rr->usage != TLSA_USAGE_DANE_EE)
-			*all_ee = 0;
-		n++;
+		rr->prep = rr->mtype == TLSA_MTYPE_FULL ||
+		    rr->mtype == best[rr->usage][rr->selector] ?
+		    TLSA_RR_USE : TLSA_RR_WEAKER;
 	}
-	return n;
+}
+
+static int
+tlsa_rrset_prepared(const struct tlsa_rrset *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->rr[i].prep == TLSA_RR_UNPREPARED)
+			return 0;
+	return 1;
+}
+
+/* Whether a record of a prepared set takes part in a match by m: PKIX
+ * usages only with a trust store. */
+static int
+tlsa_rr_counts(const struct tlsa_matcher *m, const struct tlsa_rr *rr)
+{
+	return rr->prep == TLSA_RR_USE &&
+	    (rr->usage >= TLSA_USAGE_DANE_TA || m->have_pkix);
 }
 
 /* The leaf's encodings and digests, computed when a record first needs one. */
@@ -210,7 +232,7 @@ leaf_enc_get(struct tlsa_matcher *m, X509 *leaf, struct leaf_enc *e,
 /* DANE-EE only: RFC 7671 §5.1, the presented leaf matches or not. */
 static int
 tlsa_match_ee(struct tlsa_matcher *m, const struct tlsa_rrset *set,
-    const unsigned char *use, X509 *leaf, struct tlsa_result *res)
+    X509 *leaf, struct tlsa_result *res)
 {
 	struct leaf_enc e;
 	const struct tlsa_rr *rr;
@@ -221,7 +243,7 @@ tlsa_match_ee(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 	memset(&e, 0, sizeof(e));
 	for (i = 0; i < set->n; i++) {
 		rr = &set->rr[i];
-		if (!use[i])
+		if (!tlsa_rr_counts(m, rr))
 			continue;
 		if ((r = leaf_enc_get(m, leaf, &e, rr->selector, rr->mtype,
 		    &p, &len)) != DP_OK)
@@ -291,8 +313,8 @@ tlsa_verify_reason(int err)
 /* Chains, dates, purposes and names: OpenSSL's DANE verifier. */
 static int
 tlsa_match_openssl(struct tlsa_matcher *m, const struct tlsa_rrset *set,
-    const unsigned char *use, X509 *leaf, STACK_OF(X509) *chain,
-    const char *name, enum tlsa_peer peer, struct tlsa_result *res)
+    X509 *leaf, STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer,
+    struct tlsa_result *res)
 {
 	SSL *scratch = NULL;
 	X509_STORE_CTX *xs = NULL;
@@ -314,7 +336,7 @@ tlsa_match_openssl(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 	SSL_dane_set_flags(scratch, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	for (i = 0; i < set->n; i++) {
 		rr = &set->rr[i];
-		if (!use[i])
+		if (!tlsa_rr_counts(m, rr))
 			continue;
 		ret = SSL_dane_tlsa_add(scratch, rr->usage, rr->selector,
 		    rr->mtype, rr->data, rr->len);
@@ -403,8 +425,9 @@ tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
     X509 *leaf, STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer,
     struct tlsa_result *res)
 {
-	unsigned char *use = NULL;
-	int r, all_ee;
+	struct tlsa_rrset copy = { 0, NULL };
+	size_t i, usable = 0;
+	int r, all_ee = 1;
 
 	memset(res, 0, sizeof(*res));
 	/* Parsing records and chains leaves errors that are the peer's, not
@@ -420,20 +443,33 @@ tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 		r = DP_ERR_NOMATCH;
 		goto out;
 	}
-	if ((use = calloc(set->n, 1)) == NULL) {
-		r = DP_ERR_NOMEM;
-		goto out;
+	if (!tlsa_rrset_prepared(set)) {
+		/* The records, not their data: those stay the caller's. */
+		if ((copy.rr = calloc(set->n, sizeof(*copy.rr))) == NULL) {
+			r = DP_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(copy.rr, set->rr, set->n * sizeof(*copy.rr));
+		copy.n = set->n;
+		tlsa_rrset_prepare(&copy);
+		set = &copy;
 	}
-	if (tlsa_select(m, set, use, &all_ee) == 0) {
+	for (i = 0; i < set->n; i++) {
+		if (!tlsa_rr_counts(m, &set->rr[i]))
+			continue;
+		usable++;
+		if (set->rr[i].usage != TLSA_USAGE_DANE_EE)
+			all_ee = 0;
+	}
+	if (usable == 0) {
 		res->reason = "no usable TLSA record";
 		r = DP_ERR_NOMATCH;
 		goto out;
 	}
 	if (all_ee)
-		r = tlsa_match_ee(m, set, use, leaf, res);
+		r = tlsa_match_ee(m, set, leaf, res);
 	else
-		r = tlsa_match_openssl(m, set, use, leaf, chain, name, peer,
-		    res);
+		r = tlsa_match_openssl(m, set, leaf, chain, name, peer, res);
  out:
 	if (r == DP_OK || r == DP_ERR_NOMATCH)
 		ERR_pop_to_mark();
@@ -445,6 +481,6 @@ tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 		if (res->reason == NULL)
 			res->reason = "internal error";
 	}
-	free(use);
+	free(copy.rr);	/* not tlsa_rrset_clear: the data are set's */
 	return r;
 }

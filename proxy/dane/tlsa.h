@@ -21,6 +21,16 @@ enum tlsa_peer { TLSA_PEER_CLIENT, TLSA_PEER_SERVER };
 
 struct tlsa_matcher;
 
+/* Decides once, for every record of set, whether it counts (enum
+ * tlsa_rr_prep, tlsarr.h): its usage, selector and matching type, the length
+ * of a digest, whether Full(0) data parses, and digest agility among the
+ * set's records (RFC 7671 §9); tlsa_match then only reads the verdicts. The
+ * TLSA cache prepares every DNS_SECURE answer as it arrives. Records added
+ * afterwards leave the set unprepared until it is prepared again (records
+ * already judged are not parsed twice). Accepts NULL. Leaves OpenSSL's error
+ * queue as it found it. */
+void tlsa_rrset_prepare(struct tlsa_rrset *set);
+
 /* Creates a matcher: a DANE-enabled SSL_CTX, digests fetched once, and, if
  * pkix_ca_file is not NULL, a trust store that makes PKIX-TA/PKIX-EE records
  * usable (without one they are ignored). Returns DP_OK, DP_ERR_TLS (errors
@@ -52,8 +62,11 @@ void tlsa_result_clear(struct tlsa_result *res);
  * matching usable record authenticates; per usage+selector only the
  * strongest digest present counts (RFC 7671 §9). DANE-EE: no name and no
  * date checks. DANE-TA: chain to the record's TA, dates, key usage/purpose,
- * and name among SAN dNSNames. Returns DP_OK with res->matched = 1, or
- * DP_ERR_NOMATCH with res->reason, or DP_ERR_TLS / DP_ERR_NOMEM. */
+ * and name among SAN dNSNames. A set with a record not prepared
+ * (tlsa_rrset_prepare; e.g. built by hand) is matched all the same: it is
+ * prepared on a copy for this call alone, set itself is not changed.
+ * Returns DP_OK with res->matched = 1, or DP_ERR_NOMATCH with res->reason,
+ * or DP_ERR_TLS / DP_ERR_NOMEM. */
 int tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
     X509 *leaf, STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer,
     struct tlsa_result *res);

@@ -2,7 +2,9 @@
  *
  * This program is linked without dns.c: it provides dns_lookup_tlsa() and
  * friends itself, records every lookup, and completes lookups by hand (from
- * an event loop for one case, directly for the rest) with a fake clock. */
+ * an event loop for one case, directly for the rest) with a fake clock.
+ * What the cache counts is read back from the metrics region this program
+ * attaches to, as /metrics renders it: the cache's one counting path. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,7 @@
 
 /* ---- the fake DNS client ---- */
 
-#define MAX_FAKE 64
+#define MAX_FAKE 256
 
 struct dns_client {
 	uint64_t started;
@@ -204,6 +206,61 @@ fake_reset(void)
 	memset(fake_q, 0, sizeof(fake_q));
 }
 
+/* The value of one sample in an exposition, or -1. */
+static long long
+sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/* ---- what the cache counted, read back through the metrics ---- */
+
+static struct mx_region *mx_region;
+
+/* Makes the hooks count into a new, zeroed region from here on. */
+static void
+counters_reset(void)
+{
+	int slot;
+
+	metrics_worker_attach(NULL, -1);
+	metrics_region_free(mx_region);
+	mx_region = NULL;
+	if (metrics_region_new(&mx_region) != DP_OK ||
+	    (slot = metrics_slot_take(mx_region, 1)) < 0)
+		abort();
+	metrics_worker_attach(mx_region, slot);
+}
+
+/* The value of one sample of the exposition now, or -1. */
+static long long
+counter(const char *series)
+{
+	char *text = NULL;
+	size_t len;
+	long long v;
+
+	if (metrics_render(mx_region, NULL, &text, &len) != DP_OK)
+		abort();
+	v = sample(text, series);
+	free(text);
+	return v;
+}
+
+#define HITS "daneproxy_tlsa_cache_hits_total"
+#define MISSES "daneproxy_tlsa_cache_misses_total"	/* started or joined */
+#define MERGED "daneproxy_tlsa_cache_merged_total"
+#define BUSY "daneproxy_tlsa_cache_busy_total"
+
 /* ---- tests ---- */
 
 static void
@@ -219,6 +276,7 @@ test_miss_merge_hit(void)
 	int i, rc, all_again = 1, same = 1;
 
 	fake_reset();
+	counters_reset();
 	memset(wt, 0, sizeof(wt));
 	rc = tlsa_cache_get(c, "dev1._device.dp.test", on_answer, &wt[0], &ans, &w);
 	is_int(rc, DP_ERR_AGAIN, "miss: DP_ERR_AGAIN");
@@ -234,9 +292,11 @@ test_miss_merge_hit(void)
 	}
 	ok(all_again, "199 more gets while pending: all DP_ERR_AGAIN");
 	is_int(n_fake, 1, "200 gets, exactly one lookup");
+	is_int(counter(MISSES) - counter(MERGED), 1, "counted: 1 lookup started");
+	is_int(counter(MERGED), 199, "counted: 199 merged");
+	is_int(counter(MISSES), 200, "counted: 200 misses, merged included");
+	is_int(counter(HITS), 0, "counted: no hit yet");
 	tlsa_cache_stats(c, &st);
-	is_int(st.misses, 1, "stats: 1 miss");
-	is_int(st.merged, 199, "stats: 199 merged");
 	is_int(st.inflight, 1, "stats: 1 in flight");
 
 	complete(0, DNS_SECURE, 100, 2);
@@ -248,6 +308,9 @@ test_miss_merge_hit(void)
 	ok(got.tag[0] == 0 && got.tag[199] == 199, "in arrival order");
 	is_int(got.ans[0]->status, DNS_SECURE, "status secure");
 	is_int(got.ans[0]->rrset.n, 2, "two records");
+	ok(got.ans[0]->rrset.rr[0].prep == TLSA_RR_USE &&
+	    got.ans[0]->rrset.rr[1].prep == TLSA_RR_USE,
+	    "records prepared as the answer entered the cache");
 	is_int(got.ans[0]->refs, 201, "refs: 200 callbacks + the cache");
 	is_str(got.ans[0]->name, "dev1._device.dp.test", "answer carries the name");
 	is_int(got.ans[0]->expires_ms, fake_now + 100000, "expires after the TTL");
@@ -259,8 +322,9 @@ test_miss_merge_hit(void)
 	rc = tlsa_cache_get(c, "DEV1._Device.DP.test", on_answer, NULL, &ans, &w);
 	is_int(rc, DP_OK, "names are case-insensitive");
 	tlsa_answer_unref(ans);
+	is_int(counter(HITS), 2, "counted: 2 hits");
+	is_int(counter(MISSES), 200, "counted: no more misses");
 	tlsa_cache_stats(c, &st);
-	is_int(st.hits, 2, "stats: 2 hits");
 	is_int(st.entries, 1, "stats: 1 entry");
 	is_int(st.inflight, 0, "stats: 0 in flight");
 	is_int(n_fake, 1, "still one lookup");
@@ -342,6 +406,7 @@ test_tempfail_busy(void)
 	char name[128];
 
 	fake_reset();
+	counters_reset();
 	tlsa_cache_get(c, "t.dp.test", on_answer, NULL, &ans, &w);
 	tlsa_cache_get(c, "t.dp.test", on_answer, NULL, &ans, &w);
 	complete(0, DNS_TEMPFAIL, 300, 0);
@@ -368,8 +433,9 @@ test_tempfail_busy(void)
 	is_int(rc, DP_ERR_BUSY, "fifth lookup in flight: DP_ERR_BUSY");
 	rc = tlsa_cache_get(c, "busy0.dp.test", on_answer, NULL, &ans, &w);
 	is_int(rc, DP_ERR_AGAIN, "joining a lookup in flight is still allowed");
+	is_int(counter(BUSY), 1, "counted: 1 busy");
+	is_int(counter(MERGED), 2, "counted: 2 merged (t, then busy0)");
 	tlsa_cache_stats(c, &st);
-	is_int(st.busy, 1, "stats: 1 busy");
 	is_int(st.inflight, 4, "stats: 4 in flight");
 	complete(2, DNS_SECURE, 60, 1);
 	rc = tlsa_cache_get(c, "busy9.dp.test", on_answer, NULL, &ans, &w);
@@ -547,6 +613,52 @@ test_lru_refs(void)
 	tlsa_cache_free(c);
 }
 
+/* More entries than the table has buckets, twice over: every entry is still
+ * found after the table grew, and the least recently used still goes first. */
+static void
+test_grow(void)
+{
+	struct dns_client dns = { 0 };
+	struct conf_dns cd = conf_default();
+	struct tlsa_cache *c;
+	struct tlsa_answer *ans;
+	struct cache_wait *w;
+	struct cache_stats st;
+	char name[64];
+	int i, all_hit = 1;
+
+	cd.cache_max_entries = 200;
+	c = cache_make(&dns, &cd);
+	fake_reset();
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "g%d.dp.test", i);
+		tlsa_cache_get(c, name, on_answer, NULL, &ans, &w);
+		complete(i, DNS_SECURE, 60, 1);
+	}
+	got_reset();
+	tlsa_cache_stats(c, &st);
+	is_int(st.entries, 200, "grow: 200 entries held");
+	for (i = 199; i >= 0; i--) {
+		snprintf(name, sizeof(name), "g%d.dp.test", i);
+		if (tlsa_cache_get(c, name, on_answer, NULL, &ans, &w) != DP_OK)
+			all_hit = 0;
+		tlsa_answer_unref(ans);
+	}
+	ok(all_hit, "grow: every entry found after the table grew");
+	is_int(n_fake, 200, "grow: no lookup repeated");
+	/* Used last in reverse: g199 is now the least recently used. */
+	tlsa_cache_get(c, "g200.dp.test", on_answer, NULL, &ans, &w);
+	complete(200, DNS_SECURE, 60, 1);
+	got_reset();
+	is_int(tlsa_cache_get(c, "g0.dp.test", on_answer, NULL, &ans, &w), DP_OK,
+	    "grow: the most recently used stays");
+	tlsa_answer_unref(ans);
+	is_int(tlsa_cache_get(c, "g199.dp.test", on_answer, NULL, &ans, &w),
+	    DP_ERR_AGAIN, "grow: the least recently used went");
+	tlsa_cache_free(c);
+	got_reset();
+}
+
 /* Lookups completed from a libevent loop, as dns.c does. */
 static struct tlsa_cache *loop_cache;
 
@@ -584,69 +696,40 @@ test_event_loop(void)
 	is_int(dns_queries_started(&dns), 1, "fake counts lookups");
 }
 
-/* The value of one sample in an exposition, or -1. */
-static long long
-sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-	const char *p = text;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, series, n) == 0 && p[n] == ' ')
-			return strtoll(p + n + 1, NULL, 10);
-		if ((p = strchr(p, '\n')) != NULL)
-			p++;
-	}
-	return -1;
-}
-
-/* What the cache tells the metrics: hits, misses (new and merged), one
- * lookup's result, and the in-flight gauge back to 0 once the cache is
- * freed with a lookup pending. */
+/* What the cache tells the metrics: hits, misses (new and merged), merged
+ * joins alone, one lookup's result, and the in-flight gauge back to 0 once
+ * the cache is freed with a lookup pending. */
 static void
 test_metrics_hooks(void)
 {
 	struct dns_client dns = { 0 };
 	struct conf_dns cd = conf_default();
 	struct tlsa_cache *c = cache_make(&dns, &cd);
-	struct mx_region *r = NULL;
 	struct tlsa_answer *ans = NULL;
 	struct cache_wait *w = NULL;
-	char *text = NULL;
-	size_t len;
-	int slot;
 
 	fake_reset();
-	if (metrics_region_new(&r) != DP_OK || (slot = metrics_slot_take(r, 1)) < 0) {
-		ok(0, "metrics region");
-		return;
-	}
-	metrics_worker_attach(r, slot);
+	counters_reset();
 	tlsa_cache_get(c, "m1.dp.test", on_answer, NULL, &ans, &w);	/* miss */
 	tlsa_cache_get(c, "m1.dp.test", on_answer, NULL, &ans, &w);	/* merged */
 	tlsa_cache_get(c, "m2.dp.test", on_answer, NULL, &ans, &w);	/* miss */
-	metrics_render(r, NULL, &text, &len);
-	is_int(sample(text, "daneproxy_tlsa_lookups_in_flight"), 2,
+	is_int(counter("daneproxy_tlsa_lookups_in_flight"), 2,
 	    "metrics: two lookups in flight");
-	free(text);
 	complete(0, DNS_SECURE, 100, 1);
 	tlsa_cache_get(c, "m1.dp.test", on_answer, NULL, &ans, &w);	/* hit */
 	tlsa_answer_unref(ans);
 	tlsa_cache_free(c);	/* m2 still in flight: cancelled */
-	metrics_render(r, NULL, &text, &len);
-	is_int(sample(text, "daneproxy_tlsa_cache_hits_total"), 1, "metrics: 1 hit");
-	is_int(sample(text, "daneproxy_tlsa_cache_misses_total"), 3,
-	    "metrics: 3 misses (2 lookups, 1 merged)");
-	is_int(sample(text, "daneproxy_tlsa_lookups_total{result=\"secure\"}"), 1,
+	is_int(counter(HITS), 1, "metrics: 1 hit");
+	is_int(counter(MISSES), 3, "metrics: 3 misses (2 lookups, 1 merged)");
+	is_int(counter(MERGED), 1, "metrics: 1 merged");
+	is_int(counter(BUSY), 0, "metrics: none busy");
+	is_int(counter("daneproxy_tlsa_lookups_total{result=\"secure\"}"), 1,
 	    "metrics: 1 secure result");
-	is_int(sample(text, "daneproxy_tlsa_lookup_duration_seconds_count"), 1,
+	is_int(counter("daneproxy_tlsa_lookup_duration_seconds_count"), 1,
 	    "metrics: 1 latency observed (not the cancelled one)");
-	is_int(sample(text, "daneproxy_tlsa_lookups_in_flight"), 0,
+	is_int(counter("daneproxy_tlsa_lookups_in_flight"), 0,
 	    "metrics: freeing the cache cancels the one in flight: gauge 0");
-	free(text);
 	got_reset();
-	metrics_worker_attach(NULL, -1);
-	metrics_region_free(r);
 }
 
 int
@@ -657,7 +740,10 @@ main(void)
 	test_tempfail_busy();
 	test_cancel();
 	test_lru_refs();
+	test_grow();
 	test_event_loop();
 	test_metrics_hooks();
+	metrics_worker_attach(NULL, -1);
+	metrics_region_free(mx_region);
 	return done_testing();
 }

@@ -265,6 +265,8 @@ test_two_workers(struct mx_region *r)
 	mx_dane(web, 17, 0);
 	mx_upstream_error(web, MX_UP_CONNECT_TIMEOUT);
 	mx_tlsa_cache_miss();
+	mx_tlsa_cache_merged();
+	mx_tlsa_cache_busy();
 	mx_tlsa_lookup_start();
 	mx_tlsa_lookup_done(DNS_SECURE, 500);		/* le 0.001 */
 	mx_tlsa_lookup_start();
@@ -286,6 +288,7 @@ test_two_workers(struct mx_region *r)
 	mx_conn_close(web, MX_OUT_UNAUTHENTICATED, 1, 2);
 	mx_tlsa_cache_hit();
 	mx_tlsa_cache_hit();
+	mx_tlsa_cache_merged();
 	mx_tlsa_lookup_start();
 	mx_tlsa_lookup_done(DNS_TIMEOUT, 20000000);	/* +Inf only */
 	mx_tlsa_lookup_start();
@@ -342,7 +345,10 @@ test_two_workers(struct mx_region *r)
 	is_int(count_prefix("daneproxy_upstream_errors_total{"), 3 * MX_UP_N,
 	    "three listeners x every upstream reason");
 	is_int(val("daneproxy_tlsa_cache_hits_total"), 2, "cache hits summed");
-	is_int(val("daneproxy_tlsa_cache_misses_total"), 1, "cache misses summed");
+	is_int(val("daneproxy_tlsa_cache_misses_total"), 3,
+	    "cache misses summed: 1 started, 2 merged");
+	is_int(val("daneproxy_tlsa_cache_merged_total"), 2, "merged joins summed");
+	is_int(val("daneproxy_tlsa_cache_busy_total"), 1, "busy refusals");
 	is_int(val("daneproxy_tlsa_lookups_in_flight"), 1, "1 lookup in flight");
 	is_int(val("daneproxy_tlsa_lookups_total{result=\"secure\"}"), 1, "1 secure");
 	is_int(val("daneproxy_tlsa_lookups_total{result=\"bogus\"}"), 1, "1 bogus");
@@ -392,8 +398,12 @@ test_two_workers(struct mx_region *r)
 	    "outcome=\"refused\"}"), 1, "A released: out's refusal stays");
 	is_int(val("daneproxy_tlsa_lookup_duration_seconds_count"), 4,
 	    "A released: histogram count unchanged");
-	is_int(val("daneproxy_tlsa_cache_misses_total"), 1,
-	    "A released: cache miss stays");
+	is_int(val("daneproxy_tlsa_cache_misses_total"), 3,
+	    "A released: cache misses stay");
+	is_int(val("daneproxy_tlsa_cache_merged_total"), 2,
+	    "A released: merged joins stay");
+	is_int(val("daneproxy_tlsa_cache_busy_total"), 1,
+	    "A released: busy refusal stays");
 
 	/* A new worker takes the freed slot, which starts from zero. */
 	a = metrics_slot_take(r, 2);

@@ -263,9 +263,9 @@ free_pki(void)
 }
 
 /* Runs one match and checks its outcome: want_rr "U S M" for a match, or
- * want_reason for a failure. The set is cleared afterwards. */
+ * want_reason for a failure. */
 static void
-expect(struct tlsa_matcher *m, struct tlsa_rrset *set, X509 *x,
+expect_one(struct tlsa_matcher *m, const struct tlsa_rrset *set, X509 *x,
     STACK_OF(X509) *chain, enum tlsa_peer peer, const char *want_rr,
     const char *want_reason, const char *desc)
 {
@@ -302,6 +302,30 @@ expect(struct tlsa_matcher *m, struct tlsa_rrset *set, X509 *x,
 		ERR_print_errors_fp(stdout);
 	}
 	tlsa_result_clear(&res);
+}
+
+/* expect_one() twice: on the set as built, which tlsa_match prepares on a
+ * copy, then on the set prepared as the cache prepares answers. The set is
+ * cleared afterwards. */
+static void
+expect(struct tlsa_matcher *m, struct tlsa_rrset *set, X509 *x,
+    STACK_OF(X509) *chain, enum tlsa_peer peer, const char *want_rr,
+    const char *want_reason, const char *desc)
+{
+	char d[256];
+	size_t i;
+	int unprepared = 1;
+
+	snprintf(d, sizeof(d), "%s [as built]", desc);
+	expect_one(m, set, x, chain, peer, want_rr, want_reason, d);
+	for (i = 0; set != NULL && i < set->n; i++)
+		if (set->rr[i].prep != TLSA_RR_UNPREPARED)
+			unprepared = 0;
+	if (!unprepared)
+		ok(0, "%s: tlsa_match left the caller's set as it was", d);
+	tlsa_rrset_prepare(set);
+	snprintf(d, sizeof(d), "%s [prepared]", desc);
+	expect_one(m, set, x, chain, peer, want_rr, want_reason, d);
 	tlsa_rrset_clear(set);
 }
 
@@ -316,7 +340,7 @@ static void
 test_rrset(void)
 {
 	struct tlsa_rrset set = { 0 };
-	struct tlsa_rr rr = { 255, 255, 255, 0, NULL };
+	struct tlsa_rr rr = { .usage = 255, .selector = 255, .mtype = 255 };
 	unsigned char d[3] = { 1, 2, 3 };
 	char buf[12];
 
@@ -343,6 +367,8 @@ test_rrset(void)
 	tlsa_rrset_clear(&set);
 	tlsa_rrset_clear(NULL);
 	ok(1, "rrset_clear twice and on NULL");
+	tlsa_rrset_prepare(NULL);
+	ok(1, "rrset_prepare(NULL)");
 	tlsa_matcher_free(NULL);
 	ok(1, "matcher_free(NULL)");
 }
@@ -542,6 +568,70 @@ test_unusable(struct tlsa_matcher *m)
 	NOMATCH(m, &set, NULL, NULL, C, "no peer certificate", "no leaf");
 }
 
+/* The verdicts tlsa_rrset_prepare records, and preparing again after a
+ * record is added. */
+static void
+test_prepare(void)
+{
+	static const struct {
+		int prep;
+		const char *what;
+	} want[] = {
+		{ TLSA_RR_WEAKER, "3 1 1 beside 3 1 2: weaker" },
+		{ TLSA_RR_USE, "3 1 2: the strongest digest" },
+		{ TLSA_RR_USE, "3 1 0: Full counts beside digests" },
+		{ TLSA_RR_USE, "3 0 1: agility is per selector" },
+		{ TLSA_RR_USE, "2 0 1: agility is per usage" },
+		{ TLSA_RR_USE, "1 1 1: PKIX is the matcher's say, not the record's" },
+		{ TLSA_RR_MALFORMED, "3 0 0 that is no certificate" },
+		{ TLSA_RR_MALFORMED, "3 1 0 that is no SubjectPublicKeyInfo" },
+		{ TLSA_RR_MALFORMED, "3 1 2 of 63 bytes" },
+		{ TLSA_RR_MALFORMED, "usage 4" },
+		{ TLSA_RR_MALFORMED, "selector 2" },
+		{ TLSA_RR_MALFORMED, "matching type 3" },
+		{ TLSA_RR_MALFORMED, "2 0 0 without data" },
+	};
+	struct tlsa_rrset set = { 0 };
+	unsigned char junk[40];
+	size_t i;
+	int unprepared = 1;
+
+	memset(junk, 0x30, sizeof(junk));
+	add_rr(&set, leaf, 3, 1, 1, 0);
+	add_rr(&set, leaf, 3, 1, 2, 0);
+	add_rr(&set, leaf, 3, 1, 0, 0);
+	add_rr(&set, leaf, 3, 0, 1, 0);
+	add_rr(&set, inter, 2, 0, 1, 0);
+	add_rr(&set, leaf, 1, 1, 1, 0);
+	tlsa_rrset_add(&set, 3, 0, 0, junk, sizeof(junk));
+	tlsa_rrset_add(&set, 3, 1, 0, junk, sizeof(junk));
+	add_raw(&set, 3, 1, 2, 63);
+	add_raw(&set, 4, 1, 1, 32);
+	add_raw(&set, 3, 2, 1, 32);
+	add_raw(&set, 3, 1, 3, 32);
+	tlsa_rrset_add(&set, 2, 0, 0, NULL, 0);
+	if (set.n != sizeof(want) / sizeof(want[0]))
+		die("test_prepare: records and verdicts differ in number");
+	for (i = 0; i < set.n; i++)
+		if (set.rr[i].prep != TLSA_RR_UNPREPARED)
+			unprepared = 0;
+	ok(unprepared, "prepare: records are added unprepared");
+	tlsa_rrset_prepare(&set);
+	for (i = 0; i < set.n; i++)
+		is_int(set.rr[i].prep, want[i].prep, "prepare: %s", want[i].what);
+	ok(ERR_peek_error() == 0, "prepare: OpenSSL error queue left clean");
+
+	add_rr(&set, leaf, 3, 0, 2, 0);
+	is_int(set.rr[set.n - 1].prep, TLSA_RR_UNPREPARED,
+	    "prepare: a record added later is unprepared");
+	tlsa_rrset_prepare(&set);
+	is_int(set.rr[3].prep, TLSA_RR_WEAKER,
+	    "prepare again: 3 0 1 is weaker once 3 0 2 joins");
+	is_int(set.rr[set.n - 1].prep, TLSA_RR_USE, "prepare again: 3 0 2 counts");
+	is_int(set.rr[1].prep, TLSA_RR_USE, "prepare again: earlier verdicts stand");
+	tlsa_rrset_clear(&set);
+}
+
 static void
 test_mixed(struct tlsa_matcher *m)
 {
@@ -634,6 +724,7 @@ main(void)
 	test_dane_ta(m);
 	test_agility(m);
 	test_unusable(m);
+	test_prepare();
 	test_mixed(m);
 	tlsa_matcher_free(m);
 	if (mkdtemp(dir) == NULL)
