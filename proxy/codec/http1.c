@@ -29,27 +29,26 @@
  *   keep_alive 0: what follows is no longer HTTP.
  * - Rewrite also returns DP_ERR_INVALID when an added name is not a token or
  *   an added value holds a CTL (CR, LF, NUL...): that would be header
- *   injection. */
+ *   injection.
+ *
+ * The parts: http1_rewrite.c rewrites a request head, http1_chunked.c
+ * scans a chunked body; http1lex.h is the lexical ground they share. */
 #include "http1.h"
 
 #include <stddef.h>
 #include <string.h>
 
 #include "err.h"
-#include "util.h"
+#include "http1lex.h"
 
 #define HTTP1_LEADING_EMPTY_LINES 2	/* RFC 9112 §2.2: "at least one" */
 #define HTTP1_CL_DIGITS_MAX 18		/* < 2^63: no overflow to check */
-#define HTTP1_VERSION_LEN 8		/* "HTTP/1.x" */
-#define CHUNK_LINE_MAX 4096
-#define CHUNK_TRAILERS_MAX 16384
-#define CHUNK_SIZE_MAX ((uint64_t)1 << 62)
 
 /* ---- characters -------------------------------------------------------- */
 
 /* RFC 9110 §5.6.2 tchar. */
-static int
-is_tchar(unsigned char c)
+int
+http1_is_tchar(unsigned char c)
 {
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 	    (c >= 'A' && c <= 'Z'))
@@ -64,15 +63,15 @@ is_tchar(unsigned char c)
 	}
 }
 
-static int
-is_ows(unsigned char c)
+int
+http1_is_ows(unsigned char c)
 {
 	return c == ' ' || c == '\t';
 }
 
 /* A byte allowed inside a field value: VCHAR, obs-text, SP, HT. */
-static int
-is_value_char(unsigned char c)
+int
+http1_is_value_char(unsigned char c)
 {
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
@@ -90,35 +89,29 @@ is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static unsigned char
-ascii_lower(unsigned char c)
+unsigned char
+http1_ascii_lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
 /* True if the n bytes at s equal lit, ASCII case-insensitively. */
-static int
-ieq(const char *s, size_t n, const char *lit)
+int
+http1_ieq(const char *s, size_t n, const char *lit)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (lit[i] == '\0' ||
-		    ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)lit[i]))
+		    http1_ascii_lower((unsigned char)s[i]) != http1_ascii_lower((unsigned char)lit[i]))
 			return 0;
 	return lit[n] == '\0';
 }
 
 /* ---- comma-separated lists (RFC 9110 §5.6.1) ---------------------------- */
 
-struct list_iter {
-	const char *p;
-	const char *end;
-	int done;
-};
-
-static void
-list_init(struct list_iter *it, const char *s, size_t n)
+void
+http1_list_init(struct list_iter *it, const char *s, size_t n)
 {
 	it->p = s;
 	it->end = s + n;
@@ -126,8 +119,8 @@ list_init(struct list_iter *it, const char *s, size_t n)
 }
 
 /* Gives the next element, OWS-trimmed and possibly empty; 0 at the end. */
-static int
-list_next(struct list_iter *it, const char **elem, size_t *elem_len)
+int
+http1_list_next(struct list_iter *it, const char **elem, size_t *elem_len)
 {
 	const char *comma, *s, *e;
 
@@ -140,9 +133,9 @@ list_next(struct list_iter *it, const char **elem, size_t *elem_len)
 		it->p = comma + 1;
 	else
 		it->done = 1;
-	while (s < e && is_ows((unsigned char)*s))
+	while (s < e && http1_is_ows((unsigned char)*s))
 		s++;
-	while (e > s && is_ows((unsigned char)e[-1]))
+	while (e > s && http1_is_ows((unsigned char)e[-1]))
 		e--;
 	*elem = s;
 	*elem_len = (size_t)(e - s);
@@ -177,18 +170,18 @@ parse_field(const char *p, size_t n, struct http1_field *f)
 {
 	size_t i = 0, vs, ve, k;
 
-	while (i < n && is_tchar((unsigned char)p[i]))
+	while (i < n && http1_is_tchar((unsigned char)p[i]))
 		i++;
 	if (i == 0 || i == n || p[i] != ':')
 		return DP_ERR_INVALID;
 	vs = i + 1;
 	ve = n;
-	while (vs < ve && is_ows((unsigned char)p[vs]))
+	while (vs < ve && http1_is_ows((unsigned char)p[vs]))
 		vs++;
-	while (ve > vs && is_ows((unsigned char)p[ve - 1]))
+	while (ve > vs && http1_is_ows((unsigned char)p[ve - 1]))
 		ve--;
 	for (k = vs; k < ve; k++)
-		if (!is_value_char((unsigned char)p[k]))
+		if (!http1_is_value_char((unsigned char)p[k]))
 			return DP_ERR_INVALID;
 	f->name = p;
 	f->name_len = i;
@@ -211,13 +204,13 @@ parse_connection(const struct http1_field *f, struct conn_opts *c)
 	const char *e;
 	size_t n;
 
-	list_init(&it, f->value, f->value_len);
-	while (list_next(&it, &e, &n)) {
-		if (ieq(e, n, "close"))
+	http1_list_init(&it, f->value, f->value_len);
+	while (http1_list_next(&it, &e, &n)) {
+		if (http1_ieq(e, n, "close"))
 			c->close = 1;
-		else if (ieq(e, n, "keep-alive"))
+		else if (http1_ieq(e, n, "keep-alive"))
 			c->keep_alive = 1;
-		else if (ieq(e, n, "upgrade"))
+		else if (http1_ieq(e, n, "upgrade"))
 			c->upgrade = 1;
 	}
 }
@@ -275,7 +268,7 @@ parse_request_line(const char *p, size_t n, struct http1_request *req)
 {
 	size_t i = 0, t;
 
-	while (i < n && is_tchar((unsigned char)p[i]))
+	while (i < n && http1_is_tchar((unsigned char)p[i]))
 		i++;
 	if (i == 0 || i == n || p[i] != ' ')
 		return DP_ERR_INVALID;
@@ -299,20 +292,20 @@ parse_request_line(const char *p, size_t n, struct http1_request *req)
 static void
 note_request_field(const struct http1_field *f, struct req_seen *s)
 {
-	if (ieq(f->name, f->name_len, "content-length")) {
+	if (http1_ieq(f->name, f->name_len, "content-length")) {
 		s->n_cl++;
 		s->cl = f;
-	} else if (ieq(f->name, f->name_len, "transfer-encoding")) {
+	} else if (http1_ieq(f->name, f->name_len, "transfer-encoding")) {
 		s->n_te++;
 		s->te = f;
-	} else if (ieq(f->name, f->name_len, "host")) {
+	} else if (http1_ieq(f->name, f->name_len, "host")) {
 		s->n_host++;
-	} else if (ieq(f->name, f->name_len, "connection")) {
+	} else if (http1_ieq(f->name, f->name_len, "connection")) {
 		parse_connection(f, &s->conn);
-	} else if (ieq(f->name, f->name_len, "upgrade")) {
+	} else if (http1_ieq(f->name, f->name_len, "upgrade")) {
 		s->n_upgrade++;
-	} else if (ieq(f->name, f->name_len, "expect")) {
-		if (ieq(f->value, f->value_len, "100-continue"))
+	} else if (http1_ieq(f->name, f->name_len, "expect")) {
+		if (http1_ieq(f->value, f->value_len, "100-continue"))
 			s->expect_continue = 1;
 	}
 }
@@ -325,13 +318,13 @@ check_request_te(const struct http1_field *te)
 	const char *e;
 	size_t n;
 
-	if (ieq(te->value, te->value_len, "chunked"))
+	if (http1_ieq(te->value, te->value_len, "chunked"))
 		return DP_OK;
-	list_init(&it, te->value, te->value_len);
-	while (list_next(&it, &e, &n)) {
+	http1_list_init(&it, te->value, te->value_len);
+	while (http1_list_next(&it, &e, &n)) {
 		if (n == 0)
 			continue;
-		if (!ieq(e, n, "chunked"))
+		if (!http1_ieq(e, n, "chunked"))
 			return HTTP1_ERR_NOT_IMPLEMENTED;
 	}
 	/* Empty, "chunked," or "chunked, chunked": malformed, not unknown. */
@@ -445,7 +438,7 @@ parse_status_line(const char *p, size_t n, struct http1_response *res)
 	if (n > 12 && p[12] != ' ')
 		return DP_ERR_INVALID;
 	for (i = 13; i < n; i++)
-		if (!is_value_char((unsigned char)p[i]))
+		if (!http1_is_value_char((unsigned char)p[i]))
 			return DP_ERR_INVALID;
 	res->version_minor = p[7] - '0';
 	res->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
@@ -473,8 +466,8 @@ note_response_cl(const struct http1_field *f, struct resp_seen *s)
 	size_t n;
 	uint64_t v;
 
-	list_init(&it, f->value, f->value_len);
-	while (list_next(&it, &e, &n)) {
+	http1_list_init(&it, f->value, f->value_len);
+	while (http1_list_next(&it, &e, &n)) {
 		if (parse_content_length(e, n, &v) != DP_OK)
 			return DP_ERR_INVALID;
 		if (s->n_cl > 0 && v != s->cl)
@@ -492,17 +485,17 @@ note_response_field(const struct http1_field *f, struct resp_seen *s)
 	const char *e;
 	size_t n;
 
-	if (ieq(f->name, f->name_len, "content-length"))
+	if (http1_ieq(f->name, f->name_len, "content-length"))
 		return note_response_cl(f, s);
-	if (ieq(f->name, f->name_len, "transfer-encoding")) {
+	if (http1_ieq(f->name, f->name_len, "transfer-encoding")) {
 		s->n_te++;
-		list_init(&it, f->value, f->value_len);
-		while (list_next(&it, &e, &n))
+		http1_list_init(&it, f->value, f->value_len);
+		while (http1_list_next(&it, &e, &n))
 			if (n > 0)
-				s->te_last_chunked = ieq(e, n, "chunked");
-	} else if (ieq(f->name, f->name_len, "connection")) {
+				s->te_last_chunked = http1_ieq(e, n, "chunked");
+	} else if (http1_ieq(f->name, f->name_len, "connection")) {
 		parse_connection(f, &s->conn);
-	} else if (ieq(f->name, f->name_len, "upgrade")) {
+	} else if (http1_ieq(f->name, f->name_len, "upgrade")) {
 		if (s->n_upgrade++ == 0) {
 			s->upgrade = f->value;
 			s->upgrade_len = f->value_len;
@@ -587,488 +580,6 @@ http1_response_parse(const char *buf, size_t len, size_t max_head,
 
 incomplete:
 	return len >= max_head ? HTTP1_ERR_TOO_LARGE : DP_ERR_AGAIN;
-}
-
-/* ---- rewriter ----------------------------------------------------------- */
-
-static void
-put_field(struct dp_wbuf *w, const char *name, size_t name_len,
-    const char *value, size_t value_len)
-{
-	dp_wbuf_put(w, name, name_len);
-	dp_wbuf_put(w, ": ", 2);
-	dp_wbuf_put(w, value, value_len);
-	dp_wbuf_put(w, "\r\n", 2);
-}
-
-/* The n bytes at s equal lit, ASCII case-insensitively, with '-' and '_'
- * alike: the spellings a CGI, WSGI or Rack upstream maps to one variable. */
-static int
-ieq_loose(const char *s, size_t n, const char *lit)
-{
-	size_t i;
-	unsigned char a, b;
-
-	for (i = 0; i < n; i++) {
-		if (lit[i] == '\0')
-			return 0;
-		a = ascii_lower((unsigned char)s[i]);
-		b = ascii_lower((unsigned char)lit[i]);
-		if (a == '_')
-			a = '-';
-		if (b == '_')
-			b = '-';
-		if (a != b)
-			return 0;
-	}
-	return lit[n] == '\0';
-}
-
-/* Fields that concern this hop only (RFC 9110 §7.6.1), plus Proxy-Connection
- * (obsolete, still sent) and HTTP2-Settings (meaningful only with an h2c
- * upgrade). Trailer goes because request trailers are dropped (see
- * http1_chunked). Upgrade and Connection are re-emitted by the rewriter with
- * what it lets through. */
-static const char *const hop_by_hop[] = {
-	"connection", "keep-alive", "proxy-connection", "te", "trailer",
-	"upgrade", "http2-settings",
-};
-
-static int
-is_hop_by_hop(const struct http1_field *f)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
-		if (ieq(f->name, f->name_len, hop_by_hop[i]))
-			return 1;
-	return 0;
-}
-
-static int
-is_managed(const struct http1_field *f, const struct http1_rewrite *rw)
-{
-	size_t i;
-
-	for (i = 0; i < rw->n_managed; i++)
-		if (ieq_loose(f->name, f->name_len, rw->managed[i]))
-			return 1;
-	return 0;
-}
-
-/* The two byte strings are equal, ASCII case-insensitively. */
-static int
-ieq_bytes(const char *a, size_t an, const char *b, size_t bn)
-{
-	size_t i;
-
-	if (an != bn)
-		return 0;
-	for (i = 0; i < an; i++)
-		if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
-			return 0;
-	return 1;
-}
-
-/* True if the n bytes at s are one of the elements of the comma-separated
- * list (case-insensitive). */
-static int
-in_list(const char *list, size_t list_len, const char *s, size_t n)
-{
-	struct list_iter it;
-	const char *e;
-	size_t m;
-
-	list_init(&it, list, list_len);
-	while (list_next(&it, &e, &m))
-		if (ieq_bytes(e, m, s, n))
-			return 1;
-	return 0;
-}
-
-/* The options of a request's Connection fields (RFC 9110 §7.6.1): each
- * names a field that is hop-by-hop. Bounded: a request naming more than
- * HTTP1_MAX_CONN_OPTIONS is refused, so checking each field against them
- * stays cheap. */
-#define HTTP1_MAX_CONN_OPTIONS 32
-
-struct conn_options {
-	const char *name[HTTP1_MAX_CONN_OPTIONS];
-	size_t len[HTTP1_MAX_CONN_OPTIONS];
-	unsigned n;
-};
-
-/* Collects the options. An option naming a field the framing or routing
- * depends on (Content-Length, Transfer-Encoding, Host) is refused: removing
- * it would make the upstream frame the message otherwise than we do. */
-static int
-collect_conn_options(const struct http1_request *req, struct conn_options *co)
-{
-	struct list_iter it;
-	const char *e;
-	size_t i, n;
-
-	co->n = 0;
-	for (i = 0; i < req->n_fields; i++) {
-		const struct http1_field *c = &req->fields[i];
-
-		if (!ieq(c->name, c->name_len, "connection"))
-			continue;
-		list_init(&it, c->value, c->value_len);
-		while (list_next(&it, &e, &n)) {
-			if (n == 0)
-				continue;
-			if (ieq(e, n, "content-length") || ieq(e, n, "transfer-encoding") ||
-			    ieq(e, n, "host") || co->n == HTTP1_MAX_CONN_OPTIONS)
-				return HTTP1_ERR_BAD_REQUEST;
-			co->name[co->n] = e;
-			co->len[co->n++] = n;
-		}
-	}
-	return DP_OK;
-}
-
-static int
-nominated(const struct conn_options *co, const struct http1_field *f)
-{
-	unsigned i;
-
-	for (i = 0; i < co->n; i++)
-		if (ieq_bytes(co->name[i], co->len[i], f->name, f->name_len))
-			return 1;
-	return 0;
-}
-
-/* Appends to w the elements of every Upgrade field of req whose protocol
- * name (before any "/version") is in allowed; returns how many. *h2c is set
- * when h2c is among them. */
-static unsigned
-put_allowed_upgrades(struct dp_wbuf *w, const struct http1_request *req,
-    const char *allowed, int *h2c)
-{
-	struct list_iter it;
-	const char *e, *slash;
-	size_t i, n, proto_len;
-	unsigned kept = 0;
-
-	*h2c = 0;
-	for (i = 0; i < req->n_fields; i++) {
-		const struct http1_field *f = &req->fields[i];
-
-		if (!ieq(f->name, f->name_len, "upgrade"))
-			continue;
-		list_init(&it, f->value, f->value_len);
-		while (list_next(&it, &e, &n)) {
-			slash = n > 0 ? memchr(e, '/', n) : NULL;
-			proto_len = slash != NULL ? (size_t)(slash - e) : n;
-			if (proto_len == 0 ||
-			    !in_list(allowed, strlen(allowed), e, proto_len))
-				continue;
-			if (w != NULL) {
-				if (kept > 0)
-					dp_wbuf_put(w, ", ", 2);
-				dp_wbuf_put(w, e, n);
-			}
-			if (ieq(e, proto_len, "h2c"))
-				*h2c = 1;
-			kept++;
-		}
-	}
-	return kept;
-}
-
-int
-http1_upgrade_allowed(const char *allowed, const char *value, size_t len)
-{
-	struct list_iter it;
-	const char *e, *slash;
-	size_t n, proto_len;
-	unsigned seen = 0;
-
-	list_init(&it, value, len);
-	while (list_next(&it, &e, &n)) {
-		if (n == 0)
-			continue;
-		slash = memchr(e, '/', n);
-		proto_len = slash != NULL ? (size_t)(slash - e) : n;
-		if (proto_len == 0 || !in_list(allowed, strlen(allowed), e, proto_len))
-			return 0;
-		seen++;
-	}
-	return seen == 1;
-}
-
-/* An added field must not smuggle a line end or break the field syntax. */
-static int
-valid_add(const struct http1_add *a)
-{
-	size_t i;
-
-	if (a->name == NULL || a->value == NULL || a->name[0] == '\0')
-		return 0;
-	for (i = 0; a->name[i] != '\0'; i++)
-		if (!is_tchar((unsigned char)a->name[i]))
-			return 0;
-	for (i = 0; a->value[i] != '\0'; i++)
-		if (!is_value_char((unsigned char)a->value[i]))
-			return 0;
-	return 1;
-}
-
-int
-http1_request_rewrite(const char *buf, const struct http1_request *req,
-    const struct http1_rewrite *rw, char *out, size_t out_size,
-    struct http1_rewritten *res)
-{
-	struct dp_wbuf w = { (unsigned char *)out, out_size, 0, 0 };
-	struct conn_options co;
-	const char *allowed = rw->upgrade_protocols != NULL ? rw->upgrade_protocols : "";
-	const char *conn[3];
-	size_t i, n_conn = 0;
-	int r, h2c = 0;
-
-	(void)buf;	/* every pointer in req already points into it */
-	memset(res, 0, sizeof(*res));
-	for (i = 0; i < rw->n_add; i++)
-		if (!valid_add(&rw->add[i]))
-			return DP_ERR_INVALID;
-	if ((r = collect_conn_options(req, &co)) != DP_OK)
-		return r;
-	if (rw->underscores == HTTP1_UNDERSCORES_REJECT)
-		for (i = 0; i < req->n_fields; i++)
-			if (memchr(req->fields[i].name, '_', req->fields[i].name_len) != NULL)
-				return HTTP1_ERR_BAD_REQUEST;
-	res->upgrade = req->upgrade &&
-	    put_allowed_upgrades(NULL, req, allowed, &h2c) > 0;
-
-	/* The request line as received: method, target and version are
-	 * contiguous, separated by single spaces. */
-	dp_wbuf_put(&w, req->method, req->method_len + 1 + req->target_len + 1 +
-	    HTTP1_VERSION_LEN);
-	dp_wbuf_put(&w, "\r\n", 2);
-	for (i = 0; i < req->n_fields; i++) {
-		const struct http1_field *f = &req->fields[i];
-
-		if (ieq(f->name, f->name_len, "http2-settings") && res->upgrade && h2c) {
-			put_field(&w, f->name, f->name_len, f->value, f->value_len);
-			continue;
-		}
-		if (is_hop_by_hop(f) || is_managed(f, rw) || nominated(&co, f))
-			continue;
-		if (rw->underscores == HTTP1_UNDERSCORES_DROP &&
-		    memchr(f->name, '_', f->name_len) != NULL) {
-			res->underscore_dropped++;
-			continue;
-		}
-		put_field(&w, f->name, f->name_len, f->value, f->value_len);
-	}
-	if (res->upgrade) {
-		dp_wbuf_put(&w, "Upgrade: ", 9);
-		put_allowed_upgrades(&w, req, allowed, &h2c);
-		dp_wbuf_put(&w, "\r\n", 2);
-		conn[n_conn++] = "upgrade";
-	}
-	if (!req->keep_alive)
-		conn[n_conn++] = "close";
-	else if (req->version_minor == 0)
-		conn[n_conn++] = "keep-alive";
-	for (i = 0; i < n_conn; i++) {
-		dp_wbuf_put(&w, i == 0 ? "Connection: " : ", ", i == 0 ? 12 : 2);
-		dp_wbuf_put(&w, conn[i], strlen(conn[i]));
-	}
-	if (n_conn > 0)
-		dp_wbuf_put(&w, "\r\n", 2);
-	for (i = 0; i < rw->n_add; i++)
-		put_field(&w, rw->add[i].name, strlen(rw->add[i].name),
-		    rw->add[i].value, strlen(rw->add[i].value));
-	dp_wbuf_put(&w, "\r\n", 2);
-	if (w.overflow)
-		return DP_ERR_SPACE;
-	res->len = w.len;
-	return DP_OK;
-}
-
-/* ---- chunked body scanner ----------------------------------------------- */
-
-enum chunked_state {
-	CK_SIZE_START = 0,	/* first hex digit of a chunk size */
-	CK_SIZE,		/* more hex digits */
-	CK_SIZE_BWS,		/* white space after the size: ';' must follow */
-	CK_EXT,			/* chunk extensions, up to CR */
-	CK_SIZE_LF,		/* LF ending the size line */
-	CK_DATA,
-	CK_DATA_CR,		/* CRLF after chunk data */
-	CK_DATA_LF,
-	CK_TR_START,		/* start of a trailer line or of the final CRLF */
-	CK_TR_NAME,
-	CK_TR_VALUE,
-	CK_TR_LF,
-	CK_FINAL_LF,
-	CK_DONE,
-	CK_ERROR,
-};
-
-void
-http1_chunked_init(struct http1_chunked *ck)
-{
-	memset(ck, 0, sizeof(*ck));
-	ck->state = CK_SIZE_START;
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = ascii_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Advances by one byte c outside chunk data. Returns DP_OK, or DP_ERR_AGAIN
- * to go on (any state but done), or DP_ERR_INVALID. */
-static int
-chunked_step(struct http1_chunked *ck, unsigned char c)
-{
-	int d;
-
-	if (ck->state <= CK_SIZE_LF && ++ck->line_len > CHUNK_LINE_MAX)
-		return DP_ERR_INVALID;
-	if (ck->state >= CK_TR_START && (++ck->line_len > CHUNK_LINE_MAX ||
-	    ++ck->trailer_bytes > CHUNK_TRAILERS_MAX))
-		return DP_ERR_INVALID;
-	switch (ck->state) {
-	case CK_SIZE_START:
-	case CK_SIZE:
-		if ((d = hex_value(c)) >= 0) {
-			if (ck->remaining > (CHUNK_SIZE_MAX - (uint64_t)d) / 16)
-				return DP_ERR_INVALID;
-			ck->remaining = ck->remaining * 16 + (uint64_t)d;
-			ck->state = CK_SIZE;
-			return DP_ERR_AGAIN;
-		}
-		if (ck->state == CK_SIZE_START)
-			return DP_ERR_INVALID;
-		if (c == '\r')
-			ck->state = CK_SIZE_LF;
-		else if (c == ';')
-			ck->state = CK_EXT;
-		else if (is_ows(c))
-			ck->state = CK_SIZE_BWS;
-		else
-			return DP_ERR_INVALID;
-		return DP_ERR_AGAIN;
-	case CK_SIZE_BWS:
-		if (c == ';')
-			ck->state = CK_EXT;
-		else if (!is_ows(c))
-			return DP_ERR_INVALID;
-		return DP_ERR_AGAIN;
-	case CK_EXT:
-		/* Extensions are passed on, never interpreted; what matters is
-		 * that no CTL (a bare CR or LF above all) hides in them. */
-		if (c == '\r')
-			ck->state = CK_SIZE_LF;
-		else if (!is_value_char(c))
-			return DP_ERR_INVALID;
-		return DP_ERR_AGAIN;
-	case CK_SIZE_LF:
-		if (c != '\n')
-			return DP_ERR_INVALID;
-		ck->line_len = 0;
-		ck->state = ck->remaining == 0 ? CK_TR_START : CK_DATA;
-		return DP_ERR_AGAIN;
-	case CK_DATA_CR:
-		if (c != '\r')
-			return DP_ERR_INVALID;
-		ck->state = CK_DATA_LF;
-		return DP_ERR_AGAIN;
-	case CK_DATA_LF:
-		if (c != '\n')
-			return DP_ERR_INVALID;
-		ck->state = CK_SIZE_START;
-		return DP_ERR_AGAIN;
-	case CK_TR_START:
-		if (c == '\r')
-			ck->state = CK_FINAL_LF;
-		else if (is_tchar(c))
-			ck->state = CK_TR_NAME;
-		else
-			return DP_ERR_INVALID;	/* obs-fold, bare LF, ... */
-		return DP_ERR_AGAIN;
-	case CK_TR_NAME:
-		if (c == ':')
-			ck->state = CK_TR_VALUE;
-		else if (!is_tchar(c))
-			return DP_ERR_INVALID;
-		return DP_ERR_AGAIN;
-	case CK_TR_VALUE:
-		if (c == '\r')
-			ck->state = CK_TR_LF;
-		else if (!is_value_char(c))
-			return DP_ERR_INVALID;
-		return DP_ERR_AGAIN;
-	case CK_TR_LF:
-		if (c != '\n')
-			return DP_ERR_INVALID;
-		ck->line_len = 0;
-		ck->state = CK_TR_START;
-		return DP_ERR_AGAIN;
-	case CK_FINAL_LF:
-		if (c != '\n')
-			return DP_ERR_INVALID;
-		ck->state = CK_DONE;
-		return DP_OK;
-	default:
-		return DP_ERR_INVALID;
-	}
-}
-
-int
-http1_chunked_scan(struct http1_chunked *ck, const char *buf, size_t len,
-    size_t *used)
-{
-	size_t i = 0, n;
-	int r;
-
-	*used = 0;
-	if (ck->state == CK_DONE)
-		return DP_OK;
-	if (ck->state == CK_ERROR)
-		return DP_ERR_INVALID;
-	while (i < len) {
-		if (ck->state == CK_DATA) {
-			n = len - i;
-			if (n > ck->remaining)
-				n = (size_t)ck->remaining;
-			i += n;
-			ck->remaining -= n;
-			if (ck->remaining == 0)
-				ck->state = CK_DATA_CR;
-			continue;
-		}
-		r = chunked_step(ck, (unsigned char)buf[i]);
-		i++;
-		if (r == DP_OK) {
-			*used = i;
-			return DP_OK;
-		}
-		if (r != DP_ERR_AGAIN) {
-			ck->state = CK_ERROR;
-			*used = i - 1;
-			return DP_ERR_INVALID;
-		}
-		if (ck->state == CK_TR_START && !ck->in_trailers) {
-			ck->in_trailers = 1;
-			if (ck->stop_at_trailers) {
-				*used = i;
-				return DP_ERR_AGAIN;
-			}
-		}
-	}
-	*used = len;
-	return DP_ERR_AGAIN;
 }
 
 /* ---- error responses ---------------------------------------------------- */

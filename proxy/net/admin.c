@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,7 +39,7 @@ enum aconn_state {
 
 struct aconn {
 	struct admin_server *a;
-	struct aconn *prev, *next;
+	LIST_ENTRY(aconn) link;		/* on a->conns */
 	struct bufferevent *bev;	/* owns the socket */
 	struct event *timer;		/* the deadline of the current state */
 	enum aconn_state state;
@@ -48,7 +49,7 @@ struct admin_server {
 	struct event_base *base;
 	struct dp_listener *listener;	/* pauses itself when accept() fails */
 	struct admin_handlers h;
-	struct aconn *conns;
+	LIST_HEAD(aconn_list, aconn) conns;
 	unsigned n_conns;
 	struct http1_request req;	/* parse scratch (large: not on the stack) */
 };
@@ -58,12 +59,7 @@ aconn_free(struct aconn *c)
 {
 	struct admin_server *a = c->a;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		a->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	a->n_conns--;
 	if (c->timer != NULL)
 		event_free(c->timer);
@@ -276,10 +272,7 @@ accept_cb(void *arg, evutil_socket_t fd, struct sockaddr *sa, int salen)
 		return;
 	}
 	c->a = a;
-	c->next = a->conns;
-	if (a->conns != NULL)
-		a->conns->prev = c;
-	a->conns = c;
+	LIST_INSERT_HEAD(&a->conns, c, link);
 	a->n_conns++;
 	c->state = AC_HEAD;
 	if ((c->bev = bufferevent_socket_new(a->base, fd,
@@ -312,6 +305,7 @@ admin_server_new(struct event_base *base, evutil_socket_t fd,
 	}
 	a->base = base;
 	a->h = *h;
+	LIST_INIT(&a->conns);
 	if (dp_listener_start_fd(base, fd, "admin", accept_cb, a,
 	    &a->listener) != DP_OK) {
 		free(a);
@@ -327,8 +321,8 @@ admin_server_free(struct admin_server *a)
 	if (a == NULL)
 		return;
 	dp_listener_free(a->listener);
-	while (a->conns != NULL)
-		aconn_free(a->conns);
+	while (!LIST_EMPTY(&a->conns))
+		aconn_free(LIST_FIRST(&a->conns));
 	free(a);
 }
 

@@ -1,4 +1,8 @@
-/* master.c — see master.h. */
+/* master.c — see master.h.
+ *
+ * Here: the listening sockets, readiness, the workers and the admin process
+ * supervised, signals. master_reload.c starts a generation of workers and
+ * commits or aborts it; mastergen.h is the state both parts share. */
 #include "master.h"
 
 #include <errno.h>
@@ -17,92 +21,18 @@
 #include "err.h"
 #include "listen.h"
 #include "log.h"
+#include "mastergen.h"
 #include "metrics.h"
 #include "util.h"
 #include "worker.h"
 
-#define START_TIMEOUT_MS 30000	/* a new generation must serve within this */
-#define KILL_GRACE_MS 5000	/* after drain_timeout_ms, SIGKILL what is left */
 #define ADMIN_RESTART_DELAY_MS 1000	/* an admin process that died at once */
 #define RESTART_DELAY_MAX_MS 10000
-#define POOL_MAX (2 * CONF_MAX_LISTENERS)
 
 /* Every listener a configuration may have gets its counters. */
 _Static_assert(CONF_MAX_LISTENERS <= MX_MAX_LISTENERS, "metrics: too few listener slots");
 
-enum gen_state { GEN_STARTING, GEN_ACTIVE, GEN_RETIRING };
-
-struct master;
-struct generation;
-
-/* One worker process of a generation. */
-struct wproc {
-	struct generation *g;
-	unsigned index;
-	pid_t pid;			/* 0: not running */
-	int slot;			/* in the metrics region, -1: none */
-	int ready;			/* reported that it serves */
-	evutil_socket_t pipe;		/* read end of its ready pipe, -1 */
-	struct event *ready_ev;
-	struct event *restart_ev;	/* a delayed restart */
-	uint64_t started_ms;
-	unsigned quick_deaths;		/* in a row, each within 1 s of its start */
-};
-
-/* The workers running one configuration. */
-struct generation {
-	struct master *m;
-	unsigned id;
-	struct conf *conf;
-	evutil_socket_t fds[CONF_MAX_LISTENERS];	/* servers then clients; the pool's */
-	size_t n_fds;
-	struct wproc *w;
-	unsigned n_w;
-	unsigned n_ready;
-	enum gen_state state;
-	struct event *timer;		/* start timeout, then the SIGKILL backstop */
-	struct generation *next;	/* m->gens */
-};
-
-/* A listening socket the master holds for its workers. */
-struct lsock {
-	struct dp_addr addr;
-	evutil_socket_t fd;
-};
-
-struct master {
-	struct event_base *base;
-	struct mx_region *mx;
-	struct mx_master mxm;
-	struct lsock pool[POOL_MAX];
-	size_t n_pool;
-	struct generation *gens;	/* every generation with live workers */
-	struct generation *active, *pending;
-	unsigned next_gen;
-	struct event *sig_hup, *sig_term, *sig_int, *sig_quit, *sig_chld;
-	int stopping;			/* 1: draining, 2: exiting now */
-	int reload_again;
-	int exit_code;
-	/* The admin endpoint: the master binds its socket; an unprivileged
-	 * child, the admin process, serves it (adminproc.h). */
-	evutil_socket_t admin_listen;	/* the socket served now, or -1 */
-	struct dp_addr admin_addr;
-	int admin_change;		/* the pending generation moves or ends it */
-	evutil_socket_t admin_fd;	/* its new socket, bound, or -1 */
-	struct dp_addr admin_new;
-	pid_t admin_pid;		/* the admin process, 0: none */
-	uint64_t admin_started_ms;
-	struct event *admin_restart;	/* starts it (again) */
-	struct admin_shared *ash;	/* what the master tells it */
-	struct event *publish_tick;	/* republishes the counters every second */
-};
-
-static void generation_free(struct generation *g);
-static void generation_abort(struct generation *g, const char *why);
-static int worker_spawn(struct wproc *w);
-static void admin_commit(struct master *m, const struct conf *c);
 static void admin_exited(struct master *m, int status);
-static void admin_cancel(struct master *m);
 
 /* ---- sockets -------------------------------------------------------------- */
 
@@ -118,8 +48,8 @@ pool_find(const struct master *m, const struct dp_addr *a)
 }
 
 /* The socket for a, bound now if the pool has none. */
-static int
-pool_get(struct master *m, const struct dp_addr *a, evutil_socket_t *fd)
+int
+master_pool_get(struct master *m, const struct dp_addr *a, evutil_socket_t *fd)
 {
 	if ((*fd = pool_find(m, a)) >= 0)
 		return DP_OK;
@@ -147,8 +77,8 @@ gen_uses(const struct generation *g, evutil_socket_t fd)
 }
 
 /* Closes the sockets neither the active nor the pending generation uses. */
-static void
-pool_prune(struct master *m)
+void
+master_pool_prune(struct master *m)
 {
 	size_t i = 0;
 
@@ -195,8 +125,8 @@ ready_check(struct master *m, char *why, size_t why_size)
 /* Tells the admin process what only the master knows. Called at the end of
  * every master callback (each state change happens in one) and once a
  * second. */
-static void
-publish(struct master *m)
+void
+master_publish(struct master *m)
 {
 	struct generation *g;
 	char why[160];
@@ -215,7 +145,7 @@ publish(struct master *m)
 static void
 publish_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	publish(arg);
+	master_publish(arg);
 }
 
 /* ---- workers -------------------------------------------------------------- */
@@ -233,15 +163,15 @@ wproc_by_pid(struct master *m, pid_t pid)
 	return NULL;
 }
 
-static void
-wproc_signal(struct wproc *w, int sig)
+void
+master_wproc_signal(struct wproc *w, int sig)
 {
 	if (w->pid != 0)
 		kill(w->pid, sig);
 }
 
-static unsigned
-gen_running(const struct generation *g)
+unsigned
+master_gen_running(const struct generation *g)
 {
 	unsigned i, n = 0;
 
@@ -250,8 +180,8 @@ gen_running(const struct generation *g)
 	return n;
 }
 
-static void
-close_pipe(struct wproc *w)
+void
+master_close_pipe(struct wproc *w)
 {
 	if (w->ready_ev != NULL)
 		event_free(w->ready_ev);
@@ -259,52 +189,6 @@ close_pipe(struct wproc *w)
 	if (w->pipe >= 0)
 		close(w->pipe);
 	w->pipe = -1;
-}
-
-/* The new generation serves: the old one drains, the sockets only it used
- * are closed. */
-static void
-generation_commit(struct generation *g)
-{
-	struct master *m = g->m;
-	struct generation *old = m->active;
-	struct timeval tv;
-	unsigned i;
-
-	evtimer_del(g->timer);
-	g->state = GEN_ACTIVE;
-	m->active = g;
-	m->pending = NULL;
-	log_init(g->conf->global.log_level, g->conf->global.log_json);
-	if (old != NULL) {
-		old->state = GEN_RETIRING;
-		for (i = 0; i < old->n_w; i++) {
-			if (old->w[i].restart_ev != NULL)
-				evtimer_del(old->w[i].restart_ev);
-			wproc_signal(&old->w[i], SIGTERM);
-		}
-		tv = dp_ms_tv((uint64_t)old->conf->global.drain_timeout_ms + KILL_GRACE_MS);
-		evtimer_add(old->timer, &tv);
-		m->mxm.reloads_ok++;
-		log_info("reload: generation %u serving with %u workers; "
-		    "generation %u draining %u workers (at most %u ms)", g->id,
-		    g->n_w, old->id, gen_running(old),
-		    old->conf->global.drain_timeout_ms);
-		if (gen_running(old) == 0)
-			generation_free(old);
-	} else {
-		log_info("daneproxy %s ready (pid %ld, %u workers)", DP_VERSION,
-		    (long)getpid(), g->n_w);
-	}
-	metrics_listener_commit(m->mx);
-	m->mxm.generation = g->id;
-	m->mxm.workers_configured = g->n_w;
-	pool_prune(m);
-	admin_commit(m, g->conf);
-	if (m->reload_again) {
-		m->reload_again = 0;
-		raise(SIGHUP);
-	}
 }
 
 static void
@@ -317,29 +201,29 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	close_pipe(w);
+	master_close_pipe(w);
 	if (n != 1)
 		return;		/* it exits: SIGCHLD tells the rest */
 	w->ready = 1;
 	if (g->state == GEN_STARTING && ++g->n_ready == g->n_w)
-		generation_commit(g);
+		master_generation_commit(g);
 	else if (g->state == GEN_ACTIVE)
 		log_info("worker %u.%u serving again (pid %ld)", g->id, w->index,
 		    (long)w->pid);
-	publish(g->m);
+	master_publish(g->m);
 }
 
-static void
-restart_cb(evutil_socket_t fd, short what, void *arg)
+void
+master_restart_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wproc *w = arg;
 
 	if (w->g->state != GEN_ACTIVE || w->g->m->stopping || w->pid != 0)
 		return;
-	if (worker_spawn(w) != DP_OK)
+	if (master_worker_spawn(w) != DP_OK)
 		log_error("worker %u.%u: cannot start: %s", w->g->id, w->index,
 		    strerror(errno));
-	publish(w->g->m);
+	master_publish(w->g->m);
 }
 
 static void
@@ -366,12 +250,12 @@ worker_exited(struct master *m, struct wproc *w, int status)
 	pid_t pid = w->pid;
 
 	describe_status(status, how, sizeof(how));
-	close_pipe(w);
+	master_close_pipe(w);
 	metrics_slot_release(m->mx, w->slot);
 	w->slot = -1;
 	w->pid = 0;
 	if (g->state == GEN_STARTING) {
-		generation_abort(g, how);	/* may free g */
+		master_generation_abort(g, how);	/* may free g */
 		return;
 	}
 	if (g->state == GEN_ACTIVE && !m->stopping) {
@@ -395,8 +279,8 @@ worker_exited(struct master *m, struct wproc *w, int status)
 		log_info("worker %u.%u (pid %ld) %s", g->id, w->index,
 		    (long)pid, how);
 	}
-	if (g->state != GEN_ACTIVE && gen_running(g) == 0)
-		generation_free(g);
+	if (g->state != GEN_ACTIVE && master_gen_running(g) == 0)
+		master_generation_free(g);
 	if (m->stopping && m->gens == NULL)
 		event_base_loopbreak(m->base);
 }
@@ -416,7 +300,7 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			admin_exited(m, status);
 		/* else an admin process that was replaced: nothing to do */
 	}
-	publish(m);
+	master_publish(m);
 }
 
 /* In a new child (a worker, self; or the admin process, self NULL): lets go
@@ -433,7 +317,7 @@ forget_master(struct master *m, struct wproc *self)
 	for (g = m->gens; g != NULL; g = g->next) {
 		for (i = 0; i < g->n_w; i++) {
 			if (&g->w[i] != self)
-				close_pipe(&g->w[i]);
+				master_close_pipe(&g->w[i]);
 			if (g->w[i].restart_ev != NULL)
 				event_free(g->w[i].restart_ev);
 			g->w[i].restart_ev = NULL;
@@ -450,7 +334,7 @@ forget_master(struct master *m, struct wproc *self)
 			close(m->pool[k].fd);
 	if (self != NULL && m->admin_listen >= 0)
 		close(m->admin_listen);
-	admin_cancel(m);
+	master_admin_cancel(m);
 	event_free(m->admin_restart);
 	event_free(m->publish_tick);
 	event_free(m->sig_hup);
@@ -462,8 +346,8 @@ forget_master(struct master *m, struct wproc *self)
 	m->base = NULL;
 }
 
-static int
-worker_spawn(struct wproc *w)
+int
+master_worker_spawn(struct wproc *w)
 {
 	struct generation *g = w->g;
 	struct master *m = g->m;
@@ -524,251 +408,11 @@ worker_spawn(struct wproc *w)
 	return DP_OK;
 }
 
-/* ---- generations ---------------------------------------------------------- */
-
-static void
-gen_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct generation *g = arg;
-	struct master *m = g->m;
-	unsigned i;
-
-	if (g->state == GEN_STARTING) {
-		generation_abort(g, "did not start in time");
-		publish(m);
-		return;
-	}
-	/* Retiring past its drain timeout and grace: stop waiting. */
-	for (i = 0; i < g->n_w; i++) {
-		if (g->w[i].pid != 0) {
-			log_warn("worker %u.%u (pid %ld) still running after its "
-			    "drain timeout: killing it", g->id, i,
-			    (long)g->w[i].pid);
-			wproc_signal(&g->w[i], SIGKILL);
-		}
-	}
-}
-
-static void
-generation_free(struct generation *g)
-{
-	struct generation **pp;
-	unsigned i;
-
-	if (g == NULL)
-		return;
-	for (pp = &g->m->gens; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == g) {
-			*pp = g->next;
-			break;
-		}
-	}
-	if (g->m->active == g)
-		g->m->active = NULL;
-	if (g->m->pending == g)
-		g->m->pending = NULL;
-	if (g->state == GEN_RETIRING && g->m->active != NULL && !g->m->stopping)
-		log_info("generation %u finished draining", g->id);
-	for (i = 0; i < g->n_w; i++) {
-		close_pipe(&g->w[i]);
-		if (g->w[i].restart_ev != NULL)
-			event_free(g->w[i].restart_ev);
-		if (g->w[i].slot >= 0)
-			metrics_slot_release(g->m->mx, g->w[i].slot);
-	}
-	if (g->timer != NULL)
-		event_free(g->timer);
-	free(g->w);
-	conf_free(g->conf);
-	free(g);
-}
-
-/* A generation that was starting failed: its workers go, the running
- * generation (if any) keeps serving. */
-static void
-generation_abort(struct generation *g, const char *why)
-{
-	struct master *m = g->m;
-	unsigned i;
-
-	if (g->state != GEN_STARTING)
-		return;
-	g->state = GEN_RETIRING;
-	evtimer_del(g->timer);
-	m->pending = NULL;
-	for (i = 0; i < g->n_w; i++)
-		wproc_signal(&g->w[i], SIGQUIT);
-	if (m->active != NULL) {
-		m->mxm.reloads_failed++;
-		log_error("reload failed: a worker of generation %u %s; "
-		    "generation %u keeps serving", g->id, why, m->active->id);
-	} else {
-		log_error("startup failed: a worker %s", why);
-		m->exit_code = 1;
-		m->stopping = 2;
-	}
-	metrics_listener_rollback(m->mx);
-	admin_cancel(m);
-	pool_prune(m);
-	if (gen_running(g) == 0)
-		generation_free(g);
-	if (m->stopping && m->gens == NULL)
-		event_base_loopbreak(m->base);
-	else if (m->reload_again && m->active != NULL) {
-		m->reload_again = 0;
-		raise(SIGHUP);
-	}
-}
-
-static unsigned
-worker_count(const struct conf *c)
-{
-	long n;
-
-	if (c->global.workers != 0)
-		return c->global.workers;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > CONF_MAX_WORKERS ? CONF_MAX_WORKERS : (unsigned)n;
-}
-
-/* Gives g the listening socket for one [server] or [client] section (line)
- * and claims its metrics. Logs and fails when the address cannot be bound. */
-static int
-gen_add_listener(struct generation *g, enum mx_role role, const char *name,
-    const struct dp_addr *listen, int line, unsigned max_connections)
-{
-	char addr[DP_ADDR_STRLEN];
-
-	dp_addr_str((const struct sockaddr *)&listen->ss, addr, sizeof(addr));
-	if (pool_get(g->m, listen, &g->fds[g->n_fds]) != DP_OK) {
-		log_error("%s:%d: listen: cannot listen on %s: %s", g->conf->file,
-		    line, addr, strerror(errno));
-		return DP_ERR_IO;
-	}
-	g->n_fds++;
-	if (metrics_listener_claim(g->m->mx, role, name, addr,
-	    max_connections) < 0) {
-		log_error("%s:%d: too many listeners for the metrics region",
-		    g->conf->file, line);
-		return DP_ERR_SPACE;
-	}
-	return DP_OK;
-}
-
-/* Binds what c needs, claims its metrics and starts its workers. On failure
- * the problem has been logged, c is freed and nothing else changed. */
-static int
-generation_start(struct master *m, struct conf *c)
-{
-	const struct conf_server *cs;
-	const struct conf_client *cc;
-	struct generation *g = NULL;
-	struct timeval tv = { START_TIMEOUT_MS / 1000, 0 };
-	unsigned i;
-	int r = DP_ERR_NOMEM;
-
-	if ((g = calloc(1, sizeof(*g))) == NULL)
-		goto fail;
-	g->m = m;
-	g->conf = c;
-	g->n_w = worker_count(c);
-	if ((g->w = calloc(g->n_w, sizeof(*g->w))) == NULL ||
-	    (g->timer = evtimer_new(m->base, gen_timer_cb, g)) == NULL)
-		goto fail;
-	for (i = 0; i < g->n_w; i++) {
-		g->w[i].g = g;
-		g->w[i].index = i;
-		g->w[i].slot = -1;
-		g->w[i].pipe = -1;
-		if ((g->w[i].restart_ev = evtimer_new(m->base, restart_cb,
-		    &g->w[i])) == NULL)
-			goto fail;
-	}
-	m->pending = g;		/* pool_prune keeps its sockets */
-	r = DP_ERR_IO;
-	for (cs = c->servers; cs != NULL; cs = cs->next)
-		if (gen_add_listener(g, MX_SERVER, cs->name, &cs->listen,
-		    cs->where.line, cs->max_connections) != DP_OK)
-			goto fail;
-	for (cc = c->clients; cc != NULL; cc = cc->next)
-		if (gen_add_listener(g, MX_CLIENT, cc->name, &cc->listen,
-		    cc->where.line, cc->max_connections) != DP_OK)
-			goto fail;
-	g->id = ++m->next_gen;
-	g->state = GEN_STARTING;
-	g->next = m->gens;
-	m->gens = g;
-	evtimer_add(g->timer, &tv);
-	for (i = 0; i < g->n_w; i++) {
-		if (worker_spawn(&g->w[i]) != DP_OK) {
-			log_error("cannot start worker %u.%u: %s", g->id, i,
-			    strerror(errno));
-			/* Logged and counted there; nothing more to undo. */
-			generation_abort(g, "could not be forked");
-			return DP_OK;
-		}
-	}
-	log_info("generation %u: starting %u workers", g->id, g->n_w);
-	return DP_OK;
- fail:
-	m->pending = NULL;
-	if (g != NULL) {
-		for (i = 0; g->w != NULL && i < g->n_w; i++)
-			if (g->w[i].restart_ev != NULL)
-				event_free(g->w[i].restart_ev);
-		if (g->timer != NULL)
-			event_free(g->timer);
-		free(g->w);
-		free(g);
-	}
-	conf_free(c);
-	metrics_listener_rollback(m->mx);
-	admin_cancel(m);
-	pool_prune(m);
-	return r;
-}
-
-/* The admin endpoint for c: kept, moved or turned off. The new socket is
- * bound now, so that a reload to an address in use fails and changes
- * nothing; the admin process moves to it in admin_commit(), when c takes
- * over. */
-static int
-admin_prepare(struct master *m, const struct conf *c)
-{
-	const struct dp_addr *a = &c->global.admin;
-	char buf[DP_ADDR_STRLEN];
-
-	m->admin_change = 0;
-	m->admin_fd = -1;
-	if (a->len == 0) {
-		m->admin_change = m->admin_listen >= 0;
-		return DP_OK;
-	}
-	if (m->admin_listen >= 0 && dp_addr_equal(&m->admin_addr, a))
-		return DP_OK;
-	if (dp_listen_socket(a, &m->admin_fd) != DP_OK) {
-		log_error("%s:%d: admin: cannot listen on %s: %s", c->file,
-		    c->global.admin_where.line, dp_addr_str((const struct
-		    sockaddr *)&a->ss, buf, sizeof(buf)), strerror(errno));
-		return DP_ERR_IO;
-	}
-	m->admin_change = 1;
-	m->admin_new = *a;
-	return DP_OK;
-}
-
-static void
-admin_cancel(struct master *m)
-{
-	if (m->admin_fd >= 0)
-		close(m->admin_fd);
-	m->admin_fd = -1;
-	m->admin_change = 0;
-}
+/* ---- the admin process ---------------------------------------------------- */
 
 /* Starts the admin process on admin_listen with c (its user, its probe). */
-static void
-admin_spawn(struct master *m, const struct conf *c)
+void
+master_admin_spawn(struct master *m, const struct conf *c)
 {
 	struct adminproc_params p;
 	sigset_t all, old;
@@ -799,8 +443,8 @@ admin_spawn(struct master *m, const struct conf *c)
 }
 
 /* Asks the admin process to finish what it serves and end. */
-static void
-admin_retire(struct master *m)
+void
+master_admin_retire(struct master *m)
 {
 	if (m->admin_pid > 0)
 		kill(m->admin_pid, SIGTERM);
@@ -813,7 +457,7 @@ admin_restart_cb(evutil_socket_t fd, short what, void *arg)
 	struct master *m = arg;
 
 	if (m->admin_pid == 0)
-		admin_spawn(m, m->active != NULL ? m->active->conf :
+		master_admin_spawn(m, m->active != NULL ? m->active->conf :
 		    m->pending != NULL ? m->pending->conf : NULL);
 }
 
@@ -841,94 +485,6 @@ admin_exited(struct master *m, int status)
 	evtimer_add(m->admin_restart, &tv);
 }
 
-/* c takes over: the admin endpoint moves, ends or stays, and a new admin
- * process serves it with c (the old one finishes what it serves). */
-static void
-admin_commit(struct master *m, const struct conf *c)
-{
-	char buf[DP_ADDR_STRLEN];
-
-	if (m->admin_change) {
-		if (m->admin_listen >= 0) {
-			/* Closes it for the admin process too, at once. */
-			shutdown(m->admin_listen, SHUT_RDWR);
-			close(m->admin_listen);
-		}
-		m->admin_listen = m->admin_fd;
-		m->admin_fd = -1;
-		m->admin_change = 0;
-		m->admin_addr = m->admin_new;
-		if (m->admin_listen < 0)
-			m->admin_addr.len = 0;
-		else
-			log_info("admin endpoint on %s (/metrics, /healthz, "
-			    "/readyz)", dp_addr_str((const struct sockaddr *)
-			    &m->admin_addr.ss, buf, sizeof(buf)));
-	}
-	admin_retire(m);
-	admin_spawn(m, c);
-}
-
-/* Logs each line of a memory stream's text as an error. */
-static void
-log_lines(const char *prefix, char *text)
-{
-	char *line, *save = NULL;
-
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		log_error("%s%s", prefix, line);
-}
-
-static void
-reload(struct master *m)
-{
-	const char *path = m->active->conf->file;
-	struct conf *c = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *errs;
-	int bad;
-
-	if (m->pending != NULL) {
-		log_info("reload: another one is in progress; this one follows");
-		m->reload_again = 1;
-		return;
-	}
-	log_info("reload: reading %s", path);
-	if ((errs = open_memstream(&text, &len)) == NULL) {
-		log_error("reload failed: out of memory");
-		m->mxm.reloads_failed++;
-		return;
-	}
-	bad = conf_load(path, errs, &c) != DP_OK;
-	if (!bad)
-		bad = worker_check(c, errs) != 0;
-	fclose(errs);
-	if (bad) {
-		log_lines("reload: ", text);
-		log_error("reload failed: %s is not valid; generation %u keeps "
-		    "serving", path, m->active->id);
-		m->mxm.reloads_failed++;
-		conf_free(c);
-		free(text);
-		return;
-	}
-	free(text);
-	if (admin_prepare(m, c) != DP_OK) {
-		conf_free(c);
-		log_error("reload failed; generation %u keeps serving",
-		    m->active->id);
-		m->mxm.reloads_failed++;
-		return;
-	}
-	if (generation_start(m, c) != DP_OK) {
-		log_error("reload failed; generation %u keeps serving",
-		    m->active->id);
-		m->mxm.reloads_failed++;
-	}
-}
-
 /* ---- signals -------------------------------------------------------------- */
 
 static void
@@ -941,13 +497,13 @@ stop(struct master *m, int now)
 	    m->active->conf->global.drain_timeout_ms : 0;
 
 	if (m->pending != NULL)
-		generation_abort(m->pending, "was stopped: shutting down");
+		master_generation_abort(m->pending, "was stopped: shutting down");
 	m->stopping = now ? 2 : 1;
 	for (g = m->gens; g != NULL; g = g->next) {
 		for (i = 0; i < g->n_w; i++) {
 			if (g->w[i].restart_ev != NULL)
 				evtimer_del(g->w[i].restart_ev);
-			wproc_signal(&g->w[i], now ? SIGQUIT : SIGTERM);
+			master_wproc_signal(&g->w[i], now ? SIGQUIT : SIGTERM);
 		}
 		if (!now && g->state == GEN_ACTIVE) {
 			g->state = GEN_RETIRING;
@@ -964,8 +520,8 @@ stop(struct master *m, int now)
 	 * until the master exits; it follows then (PR_SET_PDEATHSIG). */
 	for (g = m->gens; g != NULL; ) {
 		struct generation *next = g->next;
-		if (gen_running(g) == 0)
-			generation_free(g);
+		if (master_gen_running(g) == 0)
+			master_generation_free(g);
 		g = next;
 	}
 	if (m->gens == NULL)
@@ -980,7 +536,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		if (m->stopping == 0 && m->active != NULL)
-			reload(m);
+			master_reload(m);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -1000,7 +556,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stop(m, 1);
 		break;
 	}
-	publish(m);
+	master_publish(m);
 }
 
 int
@@ -1038,7 +594,7 @@ master_run(struct conf *conf)
 		conf_free(conf);
 		goto out;
 	}
-	if (admin_prepare(&m, conf) != DP_OK) {
+	if (master_admin_prepare(&m, conf) != DP_OK) {
 		conf_free(conf);
 		goto out;
 	}
@@ -1047,9 +603,9 @@ master_run(struct conf *conf)
 
 		evtimer_add(m.publish_tick, &second);
 	}
-	publish(&m);
-	admin_commit(&m, conf);	/* /healthz answers while the workers start */
-	if (generation_start(&m, conf) != DP_OK) {
+	master_publish(&m);
+	master_admin_commit(&m, conf);	/* /healthz answers while the workers start */
+	if (master_generation_start(&m, conf) != DP_OK) {
 		m.exit_code = 1;
 		goto out;
 	}
@@ -1064,11 +620,11 @@ master_run(struct conf *conf)
 	while ((g = m.gens) != NULL) {
 		unsigned i;
 		for (i = 0; i < g->n_w; i++)
-			wproc_signal(&g->w[i], SIGKILL);
-		generation_free(g);
+			master_wproc_signal(&g->w[i], SIGKILL);
+		master_generation_free(g);
 	}
-	admin_cancel(&m);
-	admin_retire(&m);
+	master_admin_cancel(&m);
+	master_admin_retire(&m);
 	if (m.admin_listen >= 0)
 		close(m.admin_listen);
 	while (m.n_pool > 0)
