@@ -353,6 +353,21 @@ parse_addr(const struct keyword *kw, void *obj, char *val, char *why,
 	return DP_OK;
 }
 
+/* An address daneproxy listens on (listen, admin): port 0 lets the kernel
+ * choose a free port at bind time, which the master then logs; nothing can
+ * take that port between choosing and binding it. */
+static int
+parse_listen_addr(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	if (dp_listen_addr_parse(val, field_of(kw, obj)) != DP_OK) {
+		snprintf(why, why_size, "'%s' is not a numeric address:port "
+		    "(e.g. 127.0.0.1:443 or [::1]:443)", val);
+		return DP_ERR_INVALID;
+	}
+	return DP_OK;
+}
+
 static void
 dump_addr(const struct keyword *kw, const void *obj, FILE *f)
 {
@@ -922,7 +937,7 @@ static const struct keyword keywords[] = {
 	    .min = 1, .max = CONF_MAX_WORKERS },
 	{ SECT_GLOBAL, "user", parse_user, dump_path, G_(user),
 	    .where_off = G_(user_where), .flags = KW_WHERE },
-	{ SECT_GLOBAL, "admin", parse_addr, dump_opt_addr, G_(admin),
+	{ SECT_GLOBAL, "admin", parse_listen_addr, dump_opt_addr, G_(admin),
 	    .where_off = G_(admin_where), .flags = KW_WHERE },
 	{ SECT_GLOBAL, "drain_timeout_ms", parse_uint, dump_uint,
 	    G_(drain_timeout_ms), .min = 0, .max = 3600000 },
@@ -949,7 +964,7 @@ static const struct keyword keywords[] = {
 	{ SECT_DNS, "probe_name", parse_probe_name, dump_probe_name,
 	    D_(probe_name), .flags = 0 },
 
-	{ SECT_SERVER, "listen", parse_addr, dump_addr, S_(listen),
+	{ SECT_SERVER, "listen", parse_listen_addr, dump_addr, S_(listen),
 	    .flags = KW_REQUIRED },
 	{ SECT_SERVER, "cert", parse_path, dump_path, S_(cert_file),
 	    .where_off = S_(cert_where), .flags = KW_REQUIRED | KW_WHERE },
@@ -1017,7 +1032,7 @@ static const struct keyword keywords[] = {
 	{ SECT_SERVER, "headers_with_underscores", parse_choice, dump_choice,
 	    S_(underscores), .choices = underscore_policies },
 
-	{ SECT_CLIENT, "listen", parse_addr, dump_addr, C_(listen),
+	{ SECT_CLIENT, "listen", parse_listen_addr, dump_addr, C_(listen),
 	    .flags = KW_REQUIRED },
 	{ SECT_CLIENT, "connect", parse_connect, dump_connect, 0,
 	    .flags = KW_REQUIRED },
@@ -1711,6 +1726,9 @@ check_listeners(struct parser *p)
 		if (++n == CONF_MAX_LISTENERS + 1)
 			perr(p, p->sects[i].line, "more than %d [server] and "
 			    "[client] sections", CONF_MAX_LISTENERS);
+		/* Port 0 is a new port for each socket: never a clash. */
+		if (dp_addr_port(a) == 0)
+			continue;
 		if (g->admin.len != 0 && dp_addr_equal(a, &g->admin))
 			perr(p, li, "listen: %s is already the admin address "
 			    "(line %d)", dp_addr_str((const struct sockaddr *)

@@ -66,7 +66,7 @@ struct generation {
 
 /* A listening socket the master holds for its workers. */
 struct lsock {
-	struct dp_addr addr;
+	struct dp_addr addr;		/* as bound: never port 0 */
 	evutil_socket_t fd;
 };
 
@@ -117,9 +117,12 @@ pool_find(const struct master *m, const struct dp_addr *a)
 	return -1;
 }
 
-/* The socket for a, bound now if the pool has none. */
+/* The socket for a, bound now if the pool has none (for listener name of
+ * role). The pool keys a socket by the address bound, so a configuration
+ * naming the port the kernel chose for port 0 keeps that socket. */
 static int
-pool_get(struct master *m, const struct dp_addr *a, evutil_socket_t *fd)
+pool_get(struct master *m, const char *role, const char *name,
+    const struct dp_addr *a, evutil_socket_t *fd)
 {
 	if ((*fd = pool_find(m, a)) >= 0)
 		return DP_OK;
@@ -127,9 +130,8 @@ pool_get(struct master *m, const struct dp_addr *a, evutil_socket_t *fd)
 		errno = EMFILE;
 		return DP_ERR_IO;
 	}
-	if (dp_listen_socket(a, fd) != DP_OK)
+	if (dp_listen_socket(a, role, name, fd, &m->pool[m->n_pool].addr) != DP_OK)
 		return DP_ERR_IO;
-	m->pool[m->n_pool].addr = *a;
 	m->pool[m->n_pool].fd = *fd;
 	m->n_pool++;
 	return DP_OK;
@@ -640,7 +642,8 @@ gen_add_listener(struct generation *g, enum mx_role role, const char *name,
 	char addr[DP_ADDR_STRLEN];
 
 	dp_addr_str((const struct sockaddr *)&listen->ss, addr, sizeof(addr));
-	if (pool_get(g->m, listen, &g->fds[g->n_fds]) != DP_OK) {
+	if (pool_get(g->m, role == MX_SERVER ? "server" : "client", name, listen,
+	    &g->fds[g->n_fds]) != DP_OK) {
 		log_error("%s:%d: listen: cannot listen on %s: %s", g->conf->file,
 		    line, addr, strerror(errno));
 		return DP_ERR_IO;
@@ -746,14 +749,14 @@ admin_prepare(struct master *m, const struct conf *c)
 	}
 	if (m->admin_listen >= 0 && dp_addr_equal(&m->admin_addr, a))
 		return DP_OK;
-	if (dp_listen_socket(a, &m->admin_fd) != DP_OK) {
+	if (dp_listen_socket(a, "admin", NULL, &m->admin_fd, &m->admin_new) !=
+	    DP_OK) {
 		log_error("%s:%d: admin: cannot listen on %s: %s", c->file,
 		    c->global.admin_where.line, dp_addr_str((const struct
 		    sockaddr *)&a->ss, buf, sizeof(buf)), strerror(errno));
 		return DP_ERR_IO;
 	}
 	m->admin_change = 1;
-	m->admin_new = *a;
 	return DP_OK;
 }
 
