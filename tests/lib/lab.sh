@@ -9,7 +9,8 @@
 #
 # Functions (details above each one):
 #   lab_init, lab_skip_unless_root_tools, lab_port, lab_spawn, lab_stop,
-#   lab_pid, lab_poll, lab_wait_log, lab_wait_port, lab_wait_file, lab_hold_port, lab_certs,
+#   lab_pid, lab_poll, lab_wait_log, lab_log_port, lab_wait_port, lab_wait_file,
+#   lab_hold_port, lab_certs,
 #   lab_dns_start, lab_dns_query_count, lab_zone_remove, lab_upstream_start,
 #   lab_upstream_records, lab_upstream_wait
 # Exported: LAB, LAB_PYTHON (python3 to use), DP_SOURCE_DIR, DP_BUILD, and
@@ -226,6 +227,15 @@ lab_wait_log() {
 }
 
 _lab_tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# lab_log_port NAME REGEX [SECONDS=10]: for a server that binds port 0 and
+# logs the address it got: waits (lab_wait_log) until $LAB/NAME.log has a
+# line matching REGEX, then prints the port ending the last such line
+# ("...:PORT", e.g. openssl s_server's "ACCEPT 127.0.0.1:41234").
+lab_log_port() {
+	lab_wait_log "$1" "$2" "${3:-10}" || return 1
+	grep -E -- "$2" "$LAB/$1.log" | tail -n 1 | sed -nE 's/.*:([0-9]+)[[:space:]]*$/\1/p' | grep .
+}
 
 # lab_wait_port PORT [SECONDS=10]: wait until a TCP connect to 127.0.0.1:PORT
 # succeeds.
