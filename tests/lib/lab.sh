@@ -254,16 +254,19 @@ lab_wait_file() {
 	}
 }
 
-# lab_hold_port PORT: a background process binds and listens on
-# 127.0.0.1:PORT (an address in use); prints its pid once it holds the port.
+# lab_hold_port: a background process binds and listens on 127.0.0.1, on a
+# port the kernel chooses (an address in use, for a test to point a listener
+# at); prints "PID PORT" once it holds the port.
 lab_hold_port() {
-	local mark=$LAB/hold.$1 pid
-	"$LAB_PYTHON" -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").write("1"); time.sleep(60)' "$1" "$mark" >/dev/null 2>&1 &
+	local mark pid
+	mark=$(mktemp "$LAB/hold.XXXXXX") || return 1
+	"$LAB_PYTHON" -c 'import os, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1]); time.sleep(60)' "$mark" >/dev/null 2>&1 &
 	pid=$!
 	lab_wait_file "$mark" 5 || return 1
-	echo "$pid"
+	echo "$pid $(<"$mark")"
 }
 
 # lab_certs: the demo PKI (certs/mkcerts.sh) in $LAB/certs; exports LAB_CERTS.
