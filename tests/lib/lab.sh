@@ -2,10 +2,12 @@
 # tests/lib/lab.sh -- the integration-test lab (source it after tap.sh).
 #
 # Every server runs on 127.0.0.1 with a random port, in a private temp dir,
-# and is killed by pid on exit. Readiness is always probed (poll every 50 ms
-# up to a timeout), never slept for. Nothing here talks to a non-loopback
-# address: Unbound forwards "." to a dead loopback port and only reaches NSD
-# through stub-zones.
+# and is killed by pid on exit. A server that can bind port 0 and say which
+# port it got does so (daneproxy: proxy.sh; upstream.py, ws_echo.py: a port
+# file; openssl s_server: lab_log_port); lab_port is for the others.
+# Readiness is always probed (poll every 50 ms up to a timeout), never slept
+# for. Nothing here talks to a non-loopback address: Unbound forwards "." to
+# a dead loopback port and only reaches NSD through stub-zones.
 #
 # Functions (details above each one):
 #   lab_init, lab_skip_unless_root_tools, lab_port, lab_spawn, lab_stop,
@@ -102,7 +104,13 @@ lab_skip_unless_root_tools() {
 }
 
 # lab_port [N]: print N (default 1) loopback ports, one per line, each free for
-# both TCP and UDP right now and not handed out before in this lab.
+# both TCP and UDP right now and not handed out before in this lab. Racy:
+# another process may bind the port before the server it is meant for does.
+# Only for what cannot bind port 0 and report the port it got: Unbound and
+# nginx refuse port 0 in their configuration, NSD accepts it but logs no
+# port (and the Unbounds' stub-zones must name NSD's port before they
+# start); and for an address nothing listens on (an upstream that refuses).
+# daneproxy, upstream.py, ws_echo.py and openssl s_server bind port 0.
 lab_port() {
 	local given="$LAB/.ports"
 	[[ -n $LAB ]] || given=/dev/null
