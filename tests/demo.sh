@@ -44,13 +44,11 @@ lab_upstream_start joinserver --proxy v2 || fail "upstream"
 echo "listening on 127.0.0.1:$UPSTREAM_PORT"
 
 say "3. daneproxy, server role, in front of the Join Server"
-SPORT=$(lab_port)
-APORT=$(lab_port)
 cat >"$LAB/js.ini" <<EOF
 [global]
 log_level = info
 workers = 2
-admin = 127.0.0.1:$APORT
+admin = 127.0.0.1:0
 
 [dns]
 mode = validate
@@ -59,7 +57,7 @@ trust_anchor_file = $LAB_TRUST_ANCHOR
 probe_name = dp.test
 
 [server js]
-listen = 127.0.0.1:$SPORT
+listen = 127.0.0.1:0
 cert = $C/js.crt
 key = $C/js.key
 upstream = 127.0.0.1:$UPSTREAM_PORT
@@ -67,10 +65,11 @@ forward = proxy-v2
 allow = _lorawan-ns.ns1.dp.test, *._device.dp.test
 EOF
 sed 's/^/    /' "$LAB/js.ini"
-dp_start js "$LAB/js.ini" || fail "daneproxy server role"
+dp_start js "$LAB/js.ini" SPORT=js APORT=admin || fail "daneproxy server role"
+echo "port 0: the kernel chose the ports, daneproxy says which:"
+grep ' listening ' "$LAB/js.log" | sed 's/^/    /'
 
 say "4. daneproxy, client role, for the Network Server (authenticates the Join Server by DANE too)"
-CPORT=$(lab_port)
 cat >"$LAB/ns.ini" <<EOF
 [dns]
 mode = validate
@@ -78,7 +77,7 @@ resolvers = $LAB_FWD_RESOLVER
 trust_anchor_file = $LAB_TRUST_ANCHOR
 
 [client js-operator-b]
-listen = 127.0.0.1:$CPORT
+listen = 127.0.0.1:0
 connect = 127.0.0.1:$SPORT
 server_name = js.dp.test
 cert = $C/client.crt
@@ -89,7 +88,7 @@ verify_server = dane
 tlsa_name = _8443._tcp.js.dp.test
 EOF
 sed 's/^/    /' "$LAB/ns.ini"
-dp_start ns "$LAB/ns.ini" || fail "daneproxy client role"
+dp_start ns "$LAB/ns.ini" CPORT=js-operator-b || fail "daneproxy client role"
 
 say "5. The Network Server sends a TS002 JoinReq (plain HTTP to its local daneproxy)"
 body='{"ProtocolVersion":"1.1","SenderID":"000013","ReceiverID":"70B3D57ED0000000","TransactionID":305419896,"MessageType":"JoinReq","MACVersion":"1.0.3","PHYPayload":"00dc0000d07ed5b3700e00000000000000c7a1b2c3d4","DevEUI":"0004A30B001C0530","DevAddr":"01ab23cd","DLSettings":"00","RxDelay":1}'
@@ -135,6 +134,10 @@ curl -s "http://127.0.0.1:$APORT/metrics" |
   sed 's/^/    /'
 
 say "9. Reload (SIGHUP): a new generation of workers takes over, the old one drains"
+# Port 0 would be bound anew: the file names the ports daneproxy got, so the
+# reload keeps its sockets.
+sed -i -e "s/^admin = 127.0.0.1:0\$/admin = 127.0.0.1:$APORT/" \
+  -e "s/^listen = 127.0.0.1:0\$/listen = 127.0.0.1:$SPORT/" "$LAB/js.ini"
 kill -HUP "$(lab_pid js)"
 lab_wait_log js 'reload: generation 2 serving' 10 || fail "reload"
 grep -E 'reload|generation' "$LAB/js.log" | sed 's/^/    /'

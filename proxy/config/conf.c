@@ -504,6 +504,9 @@ check_listeners(struct parser *p)
 		if (++n == CONF_MAX_LISTENERS + 1)
 			perr(p, p->sects[i].line, "more than %d [server] and "
 			    "[client] sections", CONF_MAX_LISTENERS);
+		/* Port 0 is a new port for each socket: never a clash. */
+		if (dp_addr_port(a) == 0)
+			continue;
 		if (g->admin.len != 0 && dp_addr_equal(a, &g->admin))
 			perr(p, li, "listen: %s is already the admin address "
 			    "(line %d)", dp_addr_str((const struct sockaddr *)

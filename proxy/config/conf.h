@@ -42,7 +42,8 @@ struct conf_global {
 	char *user;			/* "user": drop to this user after binding and reading
 					 * keys; NULL = stay who we are */
 	struct conf_where user_where;
-	struct dp_addr admin;		/* "admin": /metrics, /healthz, /readyz; len 0 = off */
+	struct dp_addr admin;		/* "admin": /metrics, /healthz, /readyz; len 0 = off;
+					 * port 0: any */
 	struct conf_where admin_where;
 	unsigned drain_timeout_ms;	/* "drain_timeout_ms": how long SIGTERM and a reload
 					 * let open connections finish, default 10000 */
@@ -78,7 +79,7 @@ struct conf_cidrs {
 struct conf_server {
 	char *name;			/* from "[server NAME]" */
 	struct conf_where where;	/* the section header */
-	struct dp_addr listen;		/* "listen", required */
+	struct dp_addr listen;		/* "listen", required; port 0: any */
 	char *cert_file;		/* "cert", required */
 	struct conf_where cert_where;
 	char *key_file;			/* "key", required */
@@ -129,7 +130,7 @@ struct conf_server {
 struct conf_client {
 	char *name;			/* from "[client NAME]" */
 	struct conf_where where;
-	struct dp_addr listen;		/* "listen", required */
+	struct dp_addr listen;		/* "listen", required; port 0: any */
 	char *connect_host;		/* "connect" = host:port, required; host may be a name */
 	uint16_t connect_port;
 	char *server_name;		/* "server_name", default: the connect host when it is a name */
@@ -178,7 +179,7 @@ struct conf {
  * key, or of the section header for a missing key; "FILE:0: reason" when the
  * file cannot be read). Unknown sections and keys, duplicate keys, bad values,
  * missing required keys, duplicate section names and two listeners on one
- * address are errors. At least one [server] or [client] section is required.
+ * address are errors (port 0, any port, is a different one for each). At least one [server] or [client] section is required.
  * On success *out is a new conf owned by the caller (conf_free) and DP_OK is
  * returned; otherwise *out is NULL and DP_ERR_INVALID (or DP_ERR_NOMEM) is
  * returned. */

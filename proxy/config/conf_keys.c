@@ -69,7 +69,7 @@ const struct keyword conf_keywords[] = {
 	    .min = 1, .max = CONF_MAX_WORKERS },
 	{ SECT_GLOBAL, "user", conf_parse_user, conf_dump_path, G_(user),
 	    .where_off = G_(user_where), .flags = KW_WHERE },
-	{ SECT_GLOBAL, "admin", conf_parse_addr, conf_dump_opt_addr, G_(admin),
+	{ SECT_GLOBAL, "admin", conf_parse_listen_addr, conf_dump_opt_addr, G_(admin),
 	    .where_off = G_(admin_where), .flags = KW_WHERE },
 	{ SECT_GLOBAL, "drain_timeout_ms", conf_parse_uint, conf_dump_uint,
 	    G_(drain_timeout_ms), .min = 0, .max = 3600000 },
@@ -96,7 +96,7 @@ const struct keyword conf_keywords[] = {
 	{ SECT_DNS, "probe_name", conf_parse_probe_name, conf_dump_probe_name,
 	    D_(probe_name), .flags = 0 },
 
-	{ SECT_SERVER, "listen", conf_parse_addr, conf_dump_addr, S_(listen),
+	{ SECT_SERVER, "listen", conf_parse_listen_addr, conf_dump_addr, S_(listen),
 	    .flags = KW_REQUIRED },
 	{ SECT_SERVER, "cert", conf_parse_path, conf_dump_path, S_(cert_file),
 	    .where_off = S_(cert_where), .flags = KW_REQUIRED | KW_WHERE },
@@ -164,7 +164,7 @@ const struct keyword conf_keywords[] = {
 	{ SECT_SERVER, "headers_with_underscores", conf_parse_choice, conf_dump_choice,
 	    S_(underscores), .choices = underscore_policies },
 
-	{ SECT_CLIENT, "listen", conf_parse_addr, conf_dump_addr, C_(listen),
+	{ SECT_CLIENT, "listen", conf_parse_listen_addr, conf_dump_addr, C_(listen),
 	    .flags = KW_REQUIRED },
 	{ SECT_CLIENT, "connect", conf_parse_connect, conf_dump_connect, 0,
 	    .flags = KW_REQUIRED },

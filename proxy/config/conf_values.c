@@ -229,6 +229,21 @@ conf_parse_addr(const struct keyword *kw, void *obj, char *val, char *why,
 	return DP_OK;
 }
 
+/* An address daneproxy listens on (listen, admin): port 0 lets the kernel
+ * choose a free port at bind time, which the master then logs; nothing can
+ * take that port between choosing and binding it. */
+int
+conf_parse_listen_addr(const struct keyword *kw, void *obj, char *val,
+    char *why, size_t why_size)
+{
+	if (dp_listen_addr_parse(val, field_of(kw, obj)) != DP_OK) {
+		snprintf(why, why_size, "'%s' is not a numeric address:port "
+		    "(e.g. 127.0.0.1:443 or [::1]:443)", val);
+		return DP_ERR_INVALID;
+	}
+	return DP_OK;
+}
+
 /* [dns] resolvers: numeric addresses, port 53 unless given. Appends. */
 int
 conf_parse_resolvers(const struct keyword *kw, void *obj, char *val, char *why,

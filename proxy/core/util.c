@@ -78,8 +78,11 @@ dp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return DP_OK;
 }
 
-int
-dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *port)
+/* dp_split_hostport with the lowest port allowed: 1, or 0 for a listening
+ * address. */
+static int
+split_hostport(const char *s, char *host, size_t host_size, unsigned min_port,
+    uint16_t *port)
 {
 	const char *h, *colon;
 	size_t hlen;
@@ -105,7 +108,7 @@ dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *port)
 		return DP_ERR_INVALID;
 	if (hlen >= host_size)
 		return DP_ERR_SPACE;
-	if (dp_parse_uint(colon + 1, 1, 65535, &p) != DP_OK)
+	if (dp_parse_uint(colon + 1, min_port, 65535, &p) != DP_OK)
 		return DP_ERR_INVALID;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
@@ -114,14 +117,20 @@ dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *port)
 }
 
 int
-dp_addr_parse(const char *s, struct dp_addr *out)
+dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *port)
+{
+	return split_hostport(s, host, host_size, 1, port);
+}
+
+static int
+addr_parse(const char *s, unsigned min_port, struct dp_addr *out)
 {
 	char host[INET6_ADDRSTRLEN];
 	uint16_t port;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
 
-	if (dp_split_hostport(s, host, sizeof(host), &port) != DP_OK)
+	if (split_hostport(s, host, sizeof(host), min_port, &port) != DP_OK)
 		return DP_ERR_INVALID;
 	memset(out, 0, sizeof(*out));
 	if (s[0] != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
@@ -137,6 +146,30 @@ dp_addr_parse(const char *s, struct dp_addr *out)
 		return DP_OK;
 	}
 	return DP_ERR_INVALID;
+}
+
+int
+dp_addr_parse(const char *s, struct dp_addr *out)
+{
+	return addr_parse(s, 1, out);
+}
+
+int
+dp_listen_addr_parse(const char *s, struct dp_addr *out)
+{
+	return addr_parse(s, 0, out);
+}
+
+uint16_t
+dp_addr_port(const struct dp_addr *a)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+	return 0;
 }
 
 char *

@@ -57,6 +57,14 @@ int dp_split_hostport(const char *s, char *host, size_t host_size, uint16_t *por
  * Returns DP_OK or DP_ERR_INVALID. */
 int dp_addr_parse(const char *s, struct dp_addr *out);
 
+/* The same for an address to listen on, where port 0 is also accepted: the
+ * kernel chooses the port when the socket is bound. */
+int dp_listen_addr_parse(const char *s, struct dp_addr *out);
+
+/* The port of an IPv4 or IPv6 address, in host order (0 for another
+ * family). */
+uint16_t dp_addr_port(const struct dp_addr *a);
+
 /* ms milliseconds as a struct timeval (for event_add). */
 struct timeval dp_ms_tv(uint64_t ms);
 

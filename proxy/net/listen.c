@@ -26,9 +26,15 @@ struct dp_listener {
 };
 
 int
-dp_listen_socket(const struct dp_addr *addr, evutil_socket_t *out)
+dp_listen_socket(const struct dp_addr *addr, const char *role,
+    const char *name, evutil_socket_t *out, struct dp_addr *bound)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&addr->ss;
+	struct dp_addr got;
+	char buf[DP_ADDR_STRLEN];
+	const struct log_kv kv[] = {
+		{ "role", role }, { "listener", name }, { "addr", buf },
+	};
 	evutil_socket_t fd;
 	int one = 1, e;
 
@@ -36,15 +42,22 @@ dp_listen_socket(const struct dp_addr *addr, evutil_socket_t *out)
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return DP_ERR_IO;
+	memset(&got, 0, sizeof(got));
+	got.len = sizeof(got.ss);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-	    bind(fd, sa, addr->len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+	    bind(fd, sa, addr->len) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&got.ss, &got.len) != 0) {
 		e = errno;
 		close(fd);
 		errno = e;
 		return DP_ERR_IO;
 	}
+	dp_addr_str((const struct sockaddr *)&got.ss, buf, sizeof(buf));
+	log_event(DP_LOG_INFO, "listening", kv, 3);
+	if (bound != NULL)
+		*bound = got;
 	*out = fd;
 	return DP_OK;
 }
@@ -116,7 +129,7 @@ dp_listener_start(struct event_base *base, const struct dp_addr *addr,
     struct dp_listener **out)
 {
 	*out = NULL;
-	if (fd < 0 && dp_listen_socket(addr, &fd) != DP_OK)
+	if (fd < 0 && dp_listen_socket(addr, NULL, name, &fd, NULL) != DP_OK)
 		return DP_ERR_IO;
 	return dp_listener_start_fd(base, fd, name, cb, arg, out);
 }

@@ -32,9 +32,14 @@ int dp_listener_start_fd(struct event_base *base, evutil_socket_t fd,
     const char *name, dp_accept_cb cb, void *arg, struct dp_listener **out);
 
 /* Creates a TCP socket bound to addr and listening: non-blocking,
- * close-on-exec, SO_REUSEADDR. Returns DP_OK with *fd set, or DP_ERR_IO with
- * errno set. */
-int dp_listen_socket(const struct dp_addr *addr, evutil_socket_t *fd);
+ * close-on-exec, SO_REUSEADDR. Port 0 in addr lets the kernel choose one.
+ * Logs, at info, the address bound: a "listening" event with role (server,
+ * client, admin) and name (the section's; NULL: left out), which is how
+ * whoever configured port 0 learns the port. Returns DP_OK with *fd set and,
+ * if bound is not NULL, the address bound in *bound (never port 0); or
+ * DP_ERR_IO with errno set. */
+int dp_listen_socket(const struct dp_addr *addr, const char *role,
+    const char *name, evutil_socket_t *fd, struct dp_addr *bound);
 
 /* Stops accepting and closes the socket (this process's descriptor: other
  * processes sharing the socket keep accepting); accepts NULL. */

@@ -47,9 +47,12 @@ pool_find(const struct master *m, const struct dp_addr *a)
 	return -1;
 }
 
-/* The socket for a, bound now if the pool has none. */
+/* The socket for a, bound now if the pool has none (for listener name of
+ * role). The pool keys a socket by the address bound, so a configuration
+ * naming the port the kernel chose for port 0 keeps that socket. */
 int
-master_pool_get(struct master *m, const struct dp_addr *a, evutil_socket_t *fd)
+master_pool_get(struct master *m, const char *role, const char *name,
+    const struct dp_addr *a, evutil_socket_t *fd)
 {
 	if ((*fd = pool_find(m, a)) >= 0)
 		return DP_OK;
@@ -57,9 +60,8 @@ master_pool_get(struct master *m, const struct dp_addr *a, evutil_socket_t *fd)
 		errno = EMFILE;
 		return DP_ERR_IO;
 	}
-	if (dp_listen_socket(a, fd) != DP_OK)
+	if (dp_listen_socket(a, role, name, fd, &m->pool[m->n_pool].addr) != DP_OK)
 		return DP_ERR_IO;
-	m->pool[m->n_pool].addr = *a;
 	m->pool[m->n_pool].fd = *fd;
 	m->n_pool++;
 	return DP_OK;

@@ -138,7 +138,8 @@ gen_add_listener(struct generation *g, enum mx_role role, const char *name,
 	char addr[DP_ADDR_STRLEN];
 
 	dp_addr_str((const struct sockaddr *)&listen->ss, addr, sizeof(addr));
-	if (master_pool_get(g->m, listen, &g->fds[g->n_fds]) != DP_OK) {
+	if (master_pool_get(g->m, role == MX_SERVER ? "server" : "client", name,
+	    listen, &g->fds[g->n_fds]) != DP_OK) {
 		log_error("%s:%d: listen: cannot listen on %s: %s", g->conf->file,
 		    line, addr, strerror(errno));
 		return DP_ERR_IO;
@@ -292,14 +293,14 @@ master_admin_prepare(struct master *m, const struct conf *c)
 	}
 	if (m->admin_listen >= 0 && dp_addr_equal(&m->admin_addr, a))
 		return DP_OK;
-	if (dp_listen_socket(a, &m->admin_fd) != DP_OK) {
+	if (dp_listen_socket(a, "admin", NULL, &m->admin_fd, &m->admin_new) !=
+	    DP_OK) {
 		log_error("%s:%d: admin: cannot listen on %s: %s", c->file,
 		    c->global.admin_where.line, dp_addr_str((const struct
 		    sockaddr *)&a->ss, buf, sizeof(buf)), strerror(errno));
 		return DP_ERR_IO;
 	}
 	m->admin_change = 1;
-	m->admin_new = *a;
 	return DP_OK;
 }
 

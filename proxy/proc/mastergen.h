@@ -51,7 +51,7 @@ struct generation {
 
 /* A listening socket the master holds for its workers. */
 struct lsock {
-	struct dp_addr addr;
+	struct dp_addr addr;		/* as bound: never port 0 */
 	evutil_socket_t fd;
 };
 
@@ -83,8 +83,8 @@ struct master {
 };
 
 /* master.c: the sockets, readiness, the workers, the admin process. */
-int master_pool_get(struct master *m, const struct dp_addr *a,
-    evutil_socket_t *fd);
+int master_pool_get(struct master *m, const char *role, const char *name,
+    const struct dp_addr *a, evutil_socket_t *fd);
 void master_pool_prune(struct master *m);
 void master_publish(struct master *m);
 void master_wproc_signal(struct wproc *w, int sig);

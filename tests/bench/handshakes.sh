@@ -20,12 +20,11 @@ REQ='GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 
 for mode in validate resolver-ad; do
   lab_upstream_start "up-$mode" --proxy v2
-  PORT=$(lab_port)
   { dp_dns_section "$mode"
-    printf '[global]\nlog_level = info\n[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\n' "$PORT" "$C/server-chain.crt" "$C/server.key"
+    printf '[global]\nlog_level = info\n[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\n' "$C/server-chain.crt" "$C/server.key"
     printf 'upstream = 127.0.0.1:%s\nforward = proxy-v2\nallow = *._device.dp.test, _lorawan-ns.ns1.dp.test\n' "$UPSTREAM_PORT"
   } >"$LAB/$mode.ini"
-  dp_start "dp-$mode" "$LAB/$mode.ini" || bail "no daneproxy"
+  dp_start "dp-$mode" "$LAB/$mode.ini" PORT=js || bail "no daneproxy"
   pid=$(lab_pid "dp-$mode")
 
   # Cold: each name is new to daneproxy's cache (and to libunbound's), the

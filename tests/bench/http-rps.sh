@@ -40,21 +40,19 @@ direct=$(rps "http://127.0.0.1:$NGINX_PORT/bench")
 echo "nginx direct:                                 $direct requests/s"
 
 for fwd in http none; do
-  SP=$(lab_port)
   {
     dp_dns_section resolver-ad
-    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-      "$SP" "$C/server-chain.crt" "$C/server.key" "$NGINX_PORT"
+    printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+      "$C/server-chain.crt" "$C/server.key" "$NGINX_PORT"
     printf 'forward = %s\nallow = _lorawan-ns.ns1.dp.test\n' "$fwd"
   } >"$LAB/server-$fwd.ini"
-  dp_start "dp-$fwd" "$LAB/server-$fwd.ini" || bail "no daneproxy server role"
-  CP=$(lab_port)
+  dp_start "dp-$fwd" "$LAB/server-$fwd.ini" SP=js || bail "no daneproxy server role"
   {
-    printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CP" "$SP"
+    printf '[client js]\nlisten = 127.0.0.1:0\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$SP"
     printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nca_file = %s\nverify_server = pkix\n' \
       "$C/client.crt" "$C/client.key" "$C/ca.crt"
   } >"$LAB/client-$fwd.ini"
-  dp_start "cr-$fwd" "$LAB/client-$fwd.ini" || bail "no daneproxy client role"
+  dp_start "cr-$fwd" "$LAB/client-$fwd.ini" CP=js || bail "no daneproxy client role"
   # One request first, so the TLSA answer is cached before measuring.
   curl -sS -o /dev/null --max-time 5 "http://127.0.0.1:$CP/warm" || bail "no answer through both roles"
   s0=$(dp_cpu_ticks "$(lab_pid "dp-$fwd")"); c0=$(dp_cpu_ticks "$(lab_pid "cr-$fwd")")

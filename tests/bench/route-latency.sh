@@ -18,16 +18,16 @@ C=$LAB_CERTS
 lab_nginx_start ng || bail "nginx"
 curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/warm"
 for mode in validate resolver-ad; do
-  SPORT=$(lab_port); CPORT=$(lab_port)
   { dp_dns_section "$mode"
-    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-      "$SPORT" "$C/js.crt" "$C/js.key" "$NGINX_PORT"
+    printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+      "$C/js.crt" "$C/js.key" "$NGINX_PORT"
     printf 'forward = http\nallow = _lorawan-ns.ns1.dp.test\n'; } >"$LAB/s-$mode.ini"
+  dp_start "s-$mode" "$LAB/s-$mode.ini" SPORT=js || bail "daneproxy"
   { dp_dns_section "$mode"
-    printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CPORT" "$SPORT"
+    printf '[client js]\nlisten = 127.0.0.1:0\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$SPORT"
     printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nverify_server = dane\ntlsa_name = _8443._tcp.js.dp.test\n' \
       "$C/client.crt" "$C/client.key"; } >"$LAB/c-$mode.ini"
-  dp_start "s-$mode" "$LAB/s-$mode.ini" && dp_start "c-$mode" "$LAB/c-$mode.ini" || bail "daneproxy"
+  dp_start "c-$mode" "$LAB/c-$mode.ini" CPORT=js || bail "daneproxy"
   t() { curl -s -o /dev/null -w '%{time_total}\n' "$1"; }
   cold=$(t "http://127.0.0.1:$CPORT/cold")
   warm=$(for i in $(seq "$N"); do t "http://127.0.0.1:$CPORT/w$i"; done | sort -n | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}')

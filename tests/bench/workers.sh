@@ -20,15 +20,15 @@ lab_upstream_start up --proxy v2
 
 echo "machine: $(nproc) CPUs, $(openssl version)"
 for workers in 1 auto; do
-  PORT=$(lab_port)
   { printf '[global]\nworkers = %s\nlog_level = warn\n' "$workers"
     dp_dns_section resolver-ad
-    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\n' "$PORT" "$C/server-chain.crt" "$C/server.key"
+    printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\n' "$C/server-chain.crt" "$C/server.key"
     printf 'upstream = 127.0.0.1:%s\nallow = _lorawan-ns.ns1.dp.test\n' "$UPSTREAM_PORT"
   } >"$LAB/w-$workers.ini"
-  # log_level = warn hides the ready line dp_start waits for: start at info.
+  # log_level = warn hides the ready and listening lines dp_start waits for:
+  # start at info.
   sed 's/log_level = warn/log_level = info/' "$LAB/w-$workers.ini" >"$LAB/w-$workers.start.ini"
-  dp_start "dp-$workers" "$LAB/w-$workers.start.ini" || bail "no daneproxy"
+  dp_start "dp-$workers" "$LAB/w-$workers.start.ini" PORT=js || bail "no daneproxy"
   pid=$(lab_pid "dp-$workers")
   # warm the TLSA cache of every worker
   dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \

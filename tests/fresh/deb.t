@@ -59,8 +59,8 @@ lab_certs
 S=/tmp/smoke                  # inside the package root
 mkdir -p "$P$S"
 cp "$LAB_CERTS"/{server-chain.crt,server.key,js.crt,js.key} "$P$S/"
-sed -e "s|^listen = .*|listen = 127.0.0.1:$(lab_port)|" \
-    -e "s|^admin = .*|admin = 127.0.0.1:$(lab_port)|" \
+sed -e "s|^listen = .*|listen = 127.0.0.1:0|" \
+    -e "s|^admin = .*|admin = 127.0.0.1:0|" \
     -e "s|^cert = .*|cert = $S/server-chain.crt|" -e "s|^key = .*|key = $S/server.key|" \
     "$P/etc/daneproxy/daneproxy.ini" >"$P$S/example.ini"
 out=$(pkg daneproxy -t -c "$S/example.ini" 2>&1)
@@ -70,7 +70,6 @@ is "$?" 0 "daneproxy -t passes on the example once cert, key and addresses are s
 lab_dns_start
 lab_upstream_start js --proxy v2
 cp "$LAB_TRUST_ANCHOR" "$P$S/ta.ds"
-SPORT=$(lab_port)
 cat >"$P$S/smoke.ini" <<INI
 [global]
 user = daneproxy
@@ -80,7 +79,7 @@ mode = validate
 resolvers = $LAB_FWD_RESOLVER
 trust_anchor_file = $S/ta.ds
 [server js]
-listen = 127.0.0.1:$SPORT
+listen = 127.0.0.1:0
 cert = $S/server-chain.crt
 key = $S/server.key
 upstream = 127.0.0.1:$UPSTREAM_PORT
@@ -92,6 +91,7 @@ out=$(pkg daneproxy -t -c "$S/smoke.ini" 2>&1)
 is "$?" 0 "daneproxy -t on the smoke configuration (user = daneproxy)" || diag "$out"
 lab_spawn pkgjs chroot "$P" /usr/bin/env -i PATH=/usr/sbin:/usr/bin /usr/sbin/daneproxy -c "$S/smoke.ini"
 if lab_wait_log pkgjs 'ready \(pid' 10; then pass "the installed daneproxy serves"; else fail "the installed daneproxy serves"; fi
+SPORT=$(dp_port pkgjs js)   # the port it got for listen = 127.0.0.1:0
 
 REQ='POST / HTTP/1.1\r\nHost: js.dp.test\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}'
 out=$(dp_testclient --connect "127.0.0.1:$SPORT" --cert "$LAB_CERTS/client.crt" --key "$LAB_CERTS/client.key" \

@@ -14,7 +14,8 @@ like "$("$DP" -V)" '^daneproxy [0-9]+\.[0-9]+\.[0-9]+$' "-V prints the version"
 like "$("$DP" -h)" 'usage: daneproxy' "-h prints usage"
 "$DP" >/dev/null 2>&1; is "$?" 2 "no arguments: usage error, exit 2"
 
-# write_conf FILE: a valid configuration, the lines numbered as below.
+# write_conf FILE [PORT=0]: a valid configuration listening on PORT (0: any),
+# the lines numbered as below.
 write_conf() {
   cat >"$1" <<EOF
 [dns]
@@ -22,7 +23,7 @@ mode = resolver-ad
 resolvers = 127.0.0.1:53
 
 [server js]
-listen = 127.0.0.1:$(lab_port)
+listen = 127.0.0.1:${2:-0}
 cert = $C/server-chain.crt
 key = $C/server.key
 upstream = 127.0.0.1:8080
@@ -90,9 +91,8 @@ is "$rc" 1 "-t: missing configuration file fails"
 like "$out" "does-not-exist.ini:0: " "-t: ... as FILE:0"
 
 # A port already taken: daneproxy exits non-zero with the reason.
-write_conf "$LAB/busy.ini"
-port=$(sed -n 's/^listen = 127.0.0.1://p' "$LAB/busy.ini")
-holder=$(lab_hold_port "$port")
+read -r holder port <<<"$(lab_hold_port)"
+write_conf "$LAB/busy.ini" "$port"
 out=$(timeout 10 "$DP" -c "$LAB/busy.ini" 2>&1); rc=$?
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 isnt "$rc" 0 "a listen address in use: exits non-zero"
@@ -100,9 +100,8 @@ like "$out" "busy.ini:5: listen: cannot listen on 127.0.0.1:$port" "... and says
 
 # The admin address taken: the same.
 write_conf "$LAB/busyadmin.ini"
-aport=$(lab_port)
+read -r holder aport <<<"$(lab_hold_port)"
 printf '[global]\nadmin = 127.0.0.1:%s\n' "$aport" >>"$LAB/busyadmin.ini"
-holder=$(lab_hold_port "$aport")
 out=$(timeout 10 "$DP" -c "$LAB/busyadmin.ini" 2>&1); rc=$?
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 is "$rc" 1 "the admin address in use: exits 1"

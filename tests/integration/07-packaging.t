@@ -31,13 +31,13 @@ cat >"$LAB/all.ini" <<EOF
 mode = resolver-ad
 resolvers = 127.0.0.1:53
 [server s]
-listen = 127.0.0.1:$(lab_port)
+listen = 127.0.0.1:0
 cert = $LAB_CERTS/server-chain.crt
 key = $LAB_CERTS/server.key
 upstream = 127.0.0.1:1
 allow = *
 [client c]
-listen = 127.0.0.1:$(lab_port)
+listen = 127.0.0.1:0
 connect = 127.0.0.1:1
 server_name = x.example
 cert = $LAB_CERTS/client.crt

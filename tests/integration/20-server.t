@@ -15,7 +15,8 @@ C=$LAB_CERTS
 REQ='POST /api/join HTTP/1.1\r\nHost: js.dp.test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
 ALLOW='_lorawan-ns.ns1.dp.test, *._device.dp.test, *.child.dp.test, *.nsec3.dp.test, *.insecure.dp.test, *.bogus.dp.test, *.expired.dp.test, nothere.dp.test, _lorawan-ns.ta.dp.test, multi.dp.test'
 
-# server_conf MODE PORT UPSTREAM_PORT [extra lines]: a one-listener config.
+# server_conf MODE PORT UPSTREAM_PORT [extra lines]: a one-listener config
+# (PORT 0: dp_start reads the port it got).
 server_conf() {
   dp_dns_section "$1"
   printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
@@ -78,11 +79,9 @@ refused() {
 
 for mode in validate resolver-ad; do
   lab_upstream_start "up-$mode" --proxy v2
-  PORT=$(lab_port)
-  APORT=$(lab_port)
-  { server_conf "$mode" "$PORT" "$UPSTREAM_PORT"
-    printf '[global]\nadmin = 127.0.0.1:%s\n' "$APORT"; } >"$LAB/server-$mode.ini"
-  dp_start "dp-$mode" "$LAB/server-$mode.ini" || bail "daneproxy did not start"
+  { server_conf "$mode" 0 "$UPSTREAM_PORT"
+    printf '[global]\nadmin = 127.0.0.1:0\n'; } >"$LAB/server-$mode.ini"
+  dp_start "dp-$mode" "$LAB/server-$mode.ini" PORT=js APORT=admin || bail "daneproxy did not start"
   resolver=fwd; [ "$mode" = resolver-ad ] && resolver=ad
 
   # First, while nothing is cached (libunbound would otherwise synthesise
@@ -137,9 +136,8 @@ done
 
 # tlsa_wildcard = refuse: a record synthesised from a wildcard is not enough.
 lab_upstream_start up-nowild --proxy v2
-PORT=$(lab_port)
-server_conf resolver-ad "$PORT" "$UPSTREAM_PORT" 'tlsa_wildcard = refuse' >"$LAB/server-nowild.ini"
-dp_start dp-nowild "$LAB/server-nowild.ini" || bail "daneproxy did not start"
+server_conf resolver-ad 0 "$UPSTREAM_PORT" 'tlsa_wildcard = refuse' >"$LAB/server-nowild.ini"
+dp_start dp-nowild "$LAB/server-nowild.ini" PORT=js || bail "daneproxy did not start"
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
       --clientid dev3._device.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
 like "$out" 'result=alert alert=40' "tlsa_wildcard = refuse: a name vouched for by *._device is refused"
@@ -152,9 +150,8 @@ like "$out" 'result=ok' "tlsa_wildcard = refuse: an exact record still authentic
 
 # client_auth = optional: an unauthenticated client gets through, marked so.
 lab_upstream_start up-opt --proxy v2
-PORT=$(lab_port)
-server_conf validate "$PORT" "$UPSTREAM_PORT" 'client_auth = optional' >"$LAB/server-opt.ini"
-dp_start dp-opt "$LAB/server-opt.ini" || bail "daneproxy did not start"
+server_conf validate 0 "$UPSTREAM_PORT" 'client_auth = optional' >"$LAB/server-opt.ini"
+dp_start dp-opt "$LAB/server-opt.ini" PORT=js || bail "daneproxy did not start"
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/rogue.crt" --key "$C/rogue.key" \
       --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
 like "$out" 'result=ok' "optional: rogue client proceeds"
@@ -171,11 +168,10 @@ is "$(dp_upstream_last up-opt 'r["proxy"]["identity"]')" _lorawan-ns.ns1.dp.test
 
 # identity = extension-or-san: a client that cannot send the extension.
 lab_upstream_start up-san --proxy v2
-PORT=$(lab_port)
-server_conf validate "$PORT" "$UPSTREAM_PORT" "identity = extension-or-san
+server_conf validate 0 "$UPSTREAM_PORT" "identity = extension-or-san
 san_tlsa_prefix = _lorawan-ns
 tls_versions = 1.2,1.3" >"$LAB/server-san.ini"
-dp_start dp-san "$LAB/server-san.ini" || bail "daneproxy did not start"
+dp_start dp-san "$LAB/server-san.ini" PORT=js || bail "daneproxy did not start"
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
       --no-clientid --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
 like "$out" 'result=ok' "extension-or-san: SAN ns1.dp.test + prefix authenticates"
@@ -197,22 +193,19 @@ like "$out" 'result=alert alert=40' "extension-or-san: SAN outside the allowlist
 # DNS server down: refused within the DNS timeout, in both modes.
 for mode in dead-validate dead-resolver-ad; do
   lab_upstream_start "up-$mode" --proxy v2
-  PORT=$(lab_port)
-  server_conf "$mode" "$PORT" "$UPSTREAM_PORT" >"$LAB/server-$mode.ini"
-  dp_start "dp-$mode" "$LAB/server-$mode.ini" || bail "daneproxy did not start"
+  server_conf "$mode" 0 "$UPSTREAM_PORT" >"$LAB/server-$mode.ini"
+  dp_start "dp-$mode" "$LAB/server-$mode.ini" PORT=js || bail "daneproxy did not start"
   refused "$mode" "DNS server down" --cert "$C/client.crt" --key "$C/client.key" --clientid _lorawan-ns.ns1.dp.test
 done
 
 # The client role as the peer: an unmodified local client speaks plain HTTP.
 lab_upstream_start up-cr --proxy v2
-PORT=$(lab_port)
-server_conf resolver-ad "$PORT" "$UPSTREAM_PORT" >"$LAB/server-cr.ini"
-dp_start dp-cr "$LAB/server-cr.ini" || bail "daneproxy did not start"
-CPORT=$(lab_port)
-printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CPORT" "$PORT" >"$LAB/client.ini"
+server_conf resolver-ad 0 "$UPSTREAM_PORT" >"$LAB/server-cr.ini"
+dp_start dp-cr "$LAB/server-cr.ini" PORT=js || bail "daneproxy did not start"
+printf '[client js]\nlisten = 127.0.0.1:0\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$PORT" >"$LAB/client.ini"
 printf 'cert = %s\nkey = %s\nclient_name = _lorawan-ns.ns1.dp.test\nca_file = %s\nverify_server = pkix\n' \
   "$C/client.crt" "$C/client.key" "$C/ca.crt" >>"$LAB/client.ini"
-dp_start dp-client "$LAB/client.ini" || bail "daneproxy client role did not start"
+dp_start dp-client "$LAB/client.ini" CPORT=js || bail "daneproxy client role did not start"
 body='{"ProtocolVersion":"1.1","SenderID":"000013","ReceiverID":"70B3D57ED0000000","TransactionID":42,"MessageType":"JoinReq","MACVersion":"1.0.3","PHYPayload":"00","DevEUI":"0004A30B001C0530"}'
 out=$(curl -sS --max-time 5 -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$CPORT/join" 2>&1)
 like "$out" '"MessageType": *"JoinAns"' "client role: JoinReq through both roles answered with JoinAns"
@@ -229,13 +222,11 @@ out=$(curl -sS --max-time 20 -H 'Content-Type: application/octet-stream' --data-
       "http://127.0.0.1:$CPORT/upload" 2>&1)
 like "$out" '"body_len": *8388608' "client role: an 8 MiB POST arrives whole at the upstream"
 lab_upstream_start up-echo --proxy v2
-PORT=$(lab_port)
-server_conf resolver-ad "$PORT" "$UPSTREAM_PORT" >"$LAB/server-echo.ini"
-dp_start dp-echo "$LAB/server-echo.ini" || bail "daneproxy did not start"
-EPORT=$(lab_port)
-sed -e "s/^listen = .*/listen = 127.0.0.1:$EPORT/" -e "s/^connect = .*/connect = 127.0.0.1:$PORT/" \
+server_conf resolver-ad 0 "$UPSTREAM_PORT" >"$LAB/server-echo.ini"
+dp_start dp-echo "$LAB/server-echo.ini" PORT=js || bail "daneproxy did not start"
+sed -e "s/^connect = .*/connect = 127.0.0.1:$PORT/" \
     -e 's/^\[client js\]/[client echo]/' "$LAB/client.ini" >"$LAB/client-echo.ini"
-dp_start dp-client-echo "$LAB/client-echo.ini" || bail "daneproxy client role did not start"
+dp_start dp-client-echo "$LAB/client-echo.ini" EPORT=echo || bail "daneproxy client role did not start"
 out=$("$LAB_PYTHON" - "$EPORT" <<'PY'
 import hashlib, os, socket, sys, threading
 data = os.urandom(6 * 1024 * 1024)
@@ -260,9 +251,9 @@ PY
 is "$out" "echo 6291456 True" "6 MiB raw echo through both roles: every byte back, in order, then a clean end"
 
 # Upstream unreachable: the client's connection is closed cleanly.
-PORT=$(lab_port); DEAD=$(lab_port)
-server_conf resolver-ad "$PORT" "$DEAD" >"$LAB/server-noup.ini"
-dp_start dp-noup "$LAB/server-noup.ini" || bail "daneproxy did not start"
+DEAD=$(lab_port)   # nothing listens there
+server_conf resolver-ad 0 "$DEAD" >"$LAB/server-noup.ini"
+dp_start dp-noup "$LAB/server-noup.ini" PORT=js || bail "daneproxy did not start"
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
       --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --timeout-ms 5000 --quiet 2>&1)
 like "$out" 'result=ok .*bytes_read=0 .*end=close_notify' "upstream down: client sees a clean TLS close"

@@ -15,13 +15,12 @@ lab_certs
 lab_dns_start
 C=$LAB_CERTS
 lab_upstream_start up --proxy v2 || bail "upstream"
-SP=$(lab_port)
 { dp_dns_section validate
-  printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$SP" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
+  printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
   printf 'forward = proxy-v2\nallow = *.ta.dp.test\nidentity = extension-or-san\nsan_tlsa_prefix = _lorawan-ns\n'
   printf 'tls_versions = 1.2,1.3\n'; } >"$LAB/js.ini"
-dp_start js "$LAB/js.ini" || bail "daneproxy did not start"
+dp_start js "$LAB/js.ini" SP=js || bail "daneproxy did not start"
 REQ='GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 
 # try DESC WANT [dp-testclient args]: one connection; WANT ok or alert.

@@ -34,12 +34,11 @@ fwd_nxdomain() {
 }
 
 # --- Server role ---------------------------------------------------------------
-SP=$(lab_port)
 { dns_section
-  printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$SP" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
+  printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
   printf 'forward = proxy-v2\nallow = %s\n' "$NAME"; } >"$LAB/js.ini"
-dp_start js "$LAB/js.ini" || bail "server role did not start"
+dp_start js "$LAB/js.ini" SP=js || bail "server role did not start"
 REQ='GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 tc() {
   dp_testclient --connect "127.0.0.1:$SP" --cert "$C/client.crt" --key "$C/client.key" \
@@ -61,18 +60,17 @@ like "$(grep 'outcome=refused' "$LAB/js.log")" 'reason="TLSA lookup: nxdomain' "
 
 # --- Client role -----------------------------------------------------------------
 # openssl s_server issues session tickets; its certificate is js.crt, which
-# only DANE can vouch for (no CA in ca_file issued it).
-SSPORT=$(lab_port)
-lab_spawn s_server openssl s_server -accept "127.0.0.1:$SSPORT" -cert "$C/js.crt" -key "$C/js.key" \
-  -www -tls1_3 -quiet
-lab_wait_port "$SSPORT" 10 || bail "s_server did not start"
+# only DANE can vouch for (no CA in ca_file issued it). Not -quiet: its
+# "ACCEPT 127.0.0.1:PORT" line is the port it got.
+lab_spawn s_server openssl s_server -accept 127.0.0.1:0 -cert "$C/js.crt" -key "$C/js.key" \
+  -www -tls1_3
+SSPORT=$(lab_log_port s_server '^ACCEPT ') || bail "s_server did not start"
 route() { # NAME VERIFY: a route to s_server; sets CP
-  CP=$(lab_port)
   { dns_section
-    printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CP" "$SSPORT"
+    printf '[client js]\nlisten = 127.0.0.1:0\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$SSPORT"
     printf 'cert = %s\nkey = %s\nclient_name = %s\nca_file = %s\nverify_server = %s\ntlsa_name = _443._tcp.revoke.dp.test\n' \
       "$C/client.crt" "$C/client.key" "$NAME" "$C/ca.crt" "$2"; } >"$LAB/$1.ini"
-  dp_start "$1" "$LAB/$1.ini"
+  dp_start "$1" "$LAB/$1.ini" CP=js
 }
 route r-either dane-or-pkix || bail "client role did not start"
 CP_EITHER=$CP

@@ -12,7 +12,7 @@ lab_dns_start
 C=$LAB_CERTS
 lab_upstream_start up --proxy v2
 
-# conf PORT DNS_SECTION_MODE [extra server lines]
+# conf PORT DNS_SECTION_MODE [extra server lines] (PORT 0: any)
 conf() {
   dp_dns_section "$2"
   printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
@@ -50,9 +50,8 @@ PY
 
 # 1. Slowloris: a connection that never sends a ClientHello is closed at the
 # handshake timeout.
-PORT=$(lab_port)
-conf "$PORT" resolver-ad 'handshake_timeout_ms = 1000' >"$LAB/a.ini"
-dp_start a "$LAB/a.ini" || bail "no daneproxy"
+conf 0 resolver-ad 'handshake_timeout_ms = 1000' >"$LAB/a.ini"
+dp_start a "$LAB/a.ini" PORT=js || bail "no daneproxy"
 out=$(idle_conns "$PORT" 1 5)
 ok "silent client closed after the 1 s handshake timeout (took $out ms)" \
   test "$out" != open -a "${out:-0}" -ge 900 -a "${out:-0}" -lt 3000
@@ -61,10 +60,9 @@ like "$(cat "$LAB/a.log")" 'outcome=error reason="handshake timeout"' "... and l
 # 2. A handshake paused for a DNS answer that does not come in time is
 # resumed with a no: handshake_failure at the handshake timeout, not at the
 # (longer) DNS timeout.
-PORT=$(lab_port)
 { printf '[dns]\nmode = resolver-ad\nresolvers = %s\ntimeout_ms = 8000\n' "$LAB_DEAD_RESOLVER"
-  conf "$PORT" none 'handshake_timeout_ms = 1000'; } >"$LAB/b.ini"
-dp_start b "$LAB/b.ini" || bail "no daneproxy"
+  conf 0 none 'handshake_timeout_ms = 1000'; } >"$LAB/b.ini"
+dp_start b "$LAB/b.ini" PORT=js || bail "no daneproxy"
 t0=$(date +%s%N)
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
       --clientid _lorawan-ns.ns1.dp.test --send 'x' --timeout-ms 6000 --quiet 2>&1)
@@ -76,10 +74,9 @@ like "$(cat "$LAB/b.log")" 'outcome=refused reason="handshake timeout waiting fo
 is "$(dp_upstream_conns up)" 0 "... and nothing reached the upstream"
 
 # 3. max_handshakes: beyond it, new connections are closed at once.
-PORT=$(lab_port)
-conf "$PORT" resolver-ad 'max_handshakes = 2
+conf 0 resolver-ad 'max_handshakes = 2
 handshake_timeout_ms = 3000' >"$LAB/c.ini"
-dp_start c "$LAB/c.ini" || bail "no daneproxy"
+dp_start c "$LAB/c.ini" PORT=js || bail "no daneproxy"
 out=$(idle_conns "$PORT" 4 6)
 read -r c1 c2 c3 c4 <<<"$out"
 ok "max_handshakes = 2: the first two wait for the handshake timeout ($c1, $c2 ms)" \
@@ -90,12 +87,12 @@ like "$(cat "$LAB/c.log")" 'handshakes in progress' "... and the refusal is logg
 
 # 4. connect_timeout_ms: an upstream that never completes the TCP handshake
 # (its accept queue is full, so the kernel drops our SYN). In HTTP mode the
-# client gets 504 once the timeout passes.
-BH=$(lab_port)
-"$LAB_PYTHON" - "$BH" "$LAB/bh.mark" <<'PY' &
-import socket, sys, time
-port = int(sys.argv[1])
-s = socket.socket(); s.bind(("127.0.0.1", port)); s.listen(0)
+# client gets 504 once the timeout passes. It binds port 0 and writes the
+# port it got to bh.port once its queue is full.
+"$LAB_PYTHON" - "$LAB/bh.port" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+port = s.getsockname()[1]
 fill = []
 for _ in range(4):        # more than the queue holds: it is full
     f = socket.socket(); f.setblocking(False)
@@ -105,17 +102,18 @@ for _ in range(4):        # more than the queue holds: it is full
         pass
     fill.append(f)
 time.sleep(0.5)
-open(sys.argv[2], "w").write("1")
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % port)
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 time.sleep(60)
 PY
 bh=$!
-lab_wait_file "$LAB/bh.mark" 5 || diag "the black-hole upstream did not start"
-PORT=$(lab_port)
+lab_wait_file "$LAB/bh.port" 5 || diag "the black-hole upstream did not start"
+BH=$(cat "$LAB/bh.port" 2>/dev/null)
 { dp_dns_section resolver-ad
-  printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$PORT" "$C/server-chain.crt" "$C/server.key" "$BH"
+  printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$C/server-chain.crt" "$C/server.key" "$BH"
   printf 'allow = _lorawan-ns.ns1.dp.test\nforward = http\nconnect_timeout_ms = 700\n'; } >"$LAB/d.ini"
-dp_start d "$LAB/d.ini" || bail "no daneproxy"
+dp_start d "$LAB/d.ini" PORT=js || bail "no daneproxy"
 t0=$(date +%s%N)
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
       --clientid _lorawan-ns.ns1.dp.test --send 'GET / HTTP/1.1\r\nHost: js\r\n\r\n' --timeout-ms 8000 2>&1)

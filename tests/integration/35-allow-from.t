@@ -18,24 +18,24 @@ C=$LAB_CERTS
 ID=_lorawan-ns.ns1.dp.test
 lab_upstream_start up --proxy v2 || bail "upstream"
 
-SP_OTHER=$(lab_port)   # allow_from excludes 127.0.0.1
-SP_LO=$(lab_port)      # allow_from includes it
-CP=$(lab_port)         # a client route excluding it
-AP=$(lab_port)
+# Listeners: "other" (allow_from excludes 127.0.0.1), "lo" (includes it),
+# "route" (a client route excluding it); every one on port 0. The route's
+# remote is the upstream, not "lo", whose port is not known yet when the file
+# is written: it is never reached, its local client being refused at accept.
 {
-  printf '[global]\nadmin = 127.0.0.1:%s\n' "$AP"
+  printf '[global]\nadmin = 127.0.0.1:0\n'
   dp_dns_section resolver-ad
-  for l in other:$SP_OTHER:192.0.2.0/24,10.0.0.0/8 lo:$SP_LO:192.0.2.0/24,127.0.0.0/8,::1; do
-    IFS=: read -r name port from <<<"$l"
-    printf '[server %s]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-      "$name" "$port" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
+  for l in other:192.0.2.0/24,10.0.0.0/8 lo:192.0.2.0/24,127.0.0.0/8,::1; do
+    IFS=: read -r name from <<<"$l"
+    printf '[server %s]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+      "$name" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
     printf 'forward = proxy-v2\nallow = %s\nallow_from = %s\n' "$ID" "${from//,/, }"
   done
-  printf '[client route]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CP" "$SP_LO"
+  printf '[client route]\nlisten = 127.0.0.1:0\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$UPSTREAM_PORT"
   printf 'cert = %s\nkey = %s\nclient_name = %s\nca_file = %s\nverify_server = pkix\nallow_from = 198.51.100.0/24\n' \
     "$C/client.crt" "$C/client.key" "$ID" "$C/ca.crt"
 } >"$LAB/dp.ini"
-dp_start dp "$LAB/dp.ini" || bail "daneproxy did not start"
+dp_start dp "$LAB/dp.ini" SP_OTHER=other SP_LO=lo CP=route AP=admin || bail "daneproxy did not start"
 
 metric() {
   curl -s "http://127.0.0.1:$AP/metrics" | awk -v k="$1" '$1 == k { print $2 }'
@@ -70,7 +70,7 @@ is "$(metric 'daneproxy_connections_total{listener="route",role="client",outcome
   "client role: counted as outcome=denied"
 
 # -t: a client route on a non-loopback address needs allow_from.
-sed -e "s/^listen = 127.0.0.1:$CP\$/listen = 0.0.0.0:$CP/" -e '/^allow_from = 198/d' "$LAB/dp.ini" >"$LAB/open.ini"
+sed -e "/^\[client route\]/,\$ s/^listen = 127.0.0.1:0\$/listen = 0.0.0.0:$CP/" -e '/^allow_from = 198/d' "$LAB/dp.ini" >"$LAB/open.ini"
 out=$("$DP_BUILD/daneproxy" -t -c "$LAB/open.ini" 2>&1)
 is "$?" 1 "daneproxy -t refuses a client route on 0.0.0.0 without allow_from"
 like "$out" "open.ini:[0-9]+: listen: 0.0.0.0:$CP is not a loopback address" "... naming file, line and key"

@@ -32,29 +32,27 @@ B64_CLIENTCA=$(openssl x509 -in "$C/clientca.crt" -outform DER | base64 -w0)
 # (resolver-ad DNS) started as lab process NAME; its port in SP.
 start_server() {
   local name=$1 up=$2 extra=${3:-}
-  SP=$(lab_port)
   {
     dp_dns_section resolver-ad
-    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-      "$SP" "$C/server-chain.crt" "$C/server.key" "$up"
+    printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+      "$C/server-chain.crt" "$C/server.key" "$up"
     printf 'allow = %s\nhandshake_timeout_ms = 5000\n' "$ALLOW"
     case $extra in *'forward ='*) ;; *) printf 'forward = http\n' ;; esac
     printf '%s\n' "$extra"
   } >"$LAB/$name.ini"
-  dp_start "$name" "$LAB/$name.ini" || bail "daneproxy $name did not start"
+  dp_start "$name" "$LAB/$name.ini" SP=js || bail "daneproxy $name did not start"
 }
 
 # start_client NAME SERVER_PORT [extra lines]: a client role route to
 # SERVER_PORT as lab process NAME; its local port in CP.
 start_client() {
   local name=$1 sp=$2 extra=${3:-}
-  CP=$(lab_port)
   {
-    printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$CP" "$sp"
+    printf '[client js]\nlisten = 127.0.0.1:0\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$sp"
     printf 'cert = %s\nkey = %s\nclient_name = %s\nca_file = %s\nverify_server = pkix\n%s\n' \
       "$C/client.crt" "$C/client.key" "$ID" "$C/ca.crt" "$extra"
   } >"$LAB/$name.ini"
-  dp_start "$name" "$LAB/$name.ini" || bail "daneproxy client role $name did not start"
+  dp_start "$name" "$LAB/$name.ini" CP=js || bail "daneproxy client role $name did not start"
 }
 
 # hdr_values UPSTREAM NAME [REQ=0]: the values of every NAME field of request
@@ -325,7 +323,7 @@ out=$(tc "$SP_H" "$LAB/ok100.out" "GET /hundred HTTP/1.1\r\n${H}$ok100${CLOSE}\r
 is "$(http_status "$LAB/ok100.out")" 200 "100 header fields (the limit): accepted"
 
 # --- upstream failures: 502, 504 --------------------------------------------
-DEAD=$(lab_port)
+DEAD=$(lab_port)   # nothing listens there
 start_server dp-dead "$DEAD"
 out=$(tc "$SP" "$LAB/dead.out" "GET / HTTP/1.1\r\n${H}\r\n")
 is "$(http_status "$LAB/dead.out")" 502 "upstream port closed: 502"

@@ -21,20 +21,17 @@ ID=_lorawan-ns.ns1.dp.test
 
 lab_upstream_start up --upgrade-any || bail "upstream"
 lab_upstream_start up101 --force-101 h2c || bail "upstream --force-101"
-SP=$(lab_port)
-SP101=$(lab_port)
-AP=$(lab_port)
 {
-  printf '[global]\nadmin = 127.0.0.1:%s\n' "$AP"
+  printf '[global]\nadmin = 127.0.0.1:0\n'
   dp_dns_section resolver-ad
-  printf '[server any]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$SP" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_UP_PORT"
+  printf '[server any]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_UP_PORT"
   printf 'forward = http\nclient_auth = optional\nallow = %s, *._device.dp.test\nadd_x_forwarded_for = yes\n' "$ID"
-  printf '[server f101]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$SP101" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_UP101_PORT"
+  printf '[server f101]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_UP101_PORT"
   printf 'forward = http\nallow = %s\n' "$ID"
 } >"$LAB/dp.ini"
-dp_start dp "$LAB/dp.ini" || bail "daneproxy did not start"
+dp_start dp "$LAB/dp.ini" SP=any SP101=f101 AP=admin || bail "daneproxy did not start"
 
 # named UPSTREAM REQ NAME: the values of the fields of request REQ of the
 # upstream's last connection whose name is NAME case-insensitively with '-'

@@ -19,23 +19,21 @@ JOINREQ='{"ProtocolVersion":"1.1","SenderID":"000013","ReceiverID":"70B3D57ED000
 
 # server_role NAME CERT KEY: a Join Server front in HTTP mode; sets SPORT.
 server_role() {
-  SPORT=$(lab_port)
   { dp_dns_section resolver-ad
-    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-      "$SPORT" "$2" "$3" "$NGINX_PORT"
+    printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+      "$2" "$3" "$NGINX_PORT"
     printf 'forward = http\nallow = %s\n' "$ID"; } >"$LAB/$1.ini"
-  dp_start "$1" "$LAB/$1.ini"
+  dp_start "$1" "$LAB/$1.ini" SPORT=js
 }
 
 # client_role NAME SERVER_PORT VERIFY TLSA_NAME [extra]: sets CPORT.
 client_role() {
-  CPORT=$(lab_port)
   { dp_dns_section validate
-    printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' \
-      "$CPORT" "$2"
+    printf '[client js]\nlisten = 127.0.0.1:0\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' \
+      "$2"
     printf 'cert = %s\nkey = %s\nclient_name = %s\nca_file = %s\nverify_server = %s\ntlsa_name = %s\n%s\n' \
       "$C/client.crt" "$C/client.key" "$ID" "$C/ca.crt" "$3" "$4" "${5:-}"; } >"$LAB/$1.ini"
-  dp_start "$1" "$LAB/$1.ini"
+  dp_start "$1" "$LAB/$1.ini" CPORT=js
 }
 
 # 1. The full picture: DANE both ways.
@@ -83,10 +81,10 @@ refused_remote "dane-or-pkix, secure records not matching" "$SPORT" dane-or-pkix
 
 # 7. openssl s_server as a remote that does not know the extension: the
 # client role still connects (the extension is only sent when asked for).
-SSPORT=$(lab_port)
-lab_spawn s_server openssl s_server -accept "127.0.0.1:$SSPORT" -cert "$C/js.crt" -key "$C/js.key" \
-  -Verify 1 -www -tls1_3 -quiet
-lab_wait_port "$SSPORT" 10 || bail "s_server did not start"
+# Not -quiet: its "ACCEPT 127.0.0.1:PORT" line is the port it got.
+lab_spawn s_server openssl s_server -accept 127.0.0.1:0 -cert "$C/js.crt" -key "$C/js.key" \
+  -Verify 1 -www -tls1_3
+SSPORT=$(lab_log_port s_server '^ACCEPT ') || bail "s_server did not start"
 client_role ns-sserver "$SSPORT" dane _8443._tcp.js.dp.test || bail "client role did not start"
 out=$(curl -sS --max-time 10 "http://127.0.0.1:$CPORT/" 2>&1)
 like "$out" 'New, TLSv1.3' "openssl s_server (no dane_clientid support): the client role connects, DANE-authenticates it"
@@ -98,13 +96,12 @@ lab_wait_log ns-sserver 'tlsa="3 1 1 resumed" outcome=ok' 5 >/dev/null
 like "$(cat "$LAB/ns-sserver.log")" 'tlsa="3 1 1 resumed" outcome=ok' "... after matching the resumed certificate against the TLSA record"
 
 # 7b. ALPN: the route offers what alpn lists (s_server logs what it saw).
-APORT=$(lab_port)
 # s_server ends at EOF on its stdin: give it a FIFO this shell keeps open.
 mkfifo "$LAB/alpn.fifo"
 exec 9<>"$LAB/alpn.fifo"
-lab_spawn s_server_alpn bash -c 'exec openssl s_server -accept "127.0.0.1:$1" -cert "$2" -key "$3" \
-  -tls1_3 -alpn http/1.1 <"$4"' _ "$APORT" "$C/js.crt" "$C/js.key" "$LAB/alpn.fifo"
-lab_wait_port "$APORT" 10 || bail "s_server did not start"
+lab_spawn s_server_alpn bash -c 'exec openssl s_server -accept 127.0.0.1:0 -cert "$1" -key "$2" \
+  -tls1_3 -alpn http/1.1 <"$3"' _ "$C/js.crt" "$C/js.key" "$LAB/alpn.fifo"
+APORT=$(lab_log_port s_server_alpn '^ACCEPT ') || bail "s_server did not start"
 client_role ns-alpn "$APORT" dane _8443._tcp.js.dp.test 'alpn = h2,http/1.1' || bail "client role did not start"
 printf 'hello alpn\n' | timeout 5 "$LAB_PYTHON" -c '
 import socket, sys
@@ -121,12 +118,11 @@ like "$(cat "$LAB/s_server_alpn.log")" 'hello alpn' "alpn: and relays after the 
 # 8. The legacy TLS 1.2 form (ClientName in the ClientHello), opt-in on both
 # roles.
 server_role_legacy() {
-  SPORT=$(lab_port)
   { dp_dns_section resolver-ad
-    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-      "$SPORT" "$C/js.crt" "$C/js.key" "$NGINX_PORT"
+    printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+      "$C/js.crt" "$C/js.key" "$NGINX_PORT"
     printf 'forward = http\nallow = %s\ntls_versions = 1.2,1.3\n%s\n' "$ID" "$2"; } >"$LAB/$1.ini"
-  dp_start "$1" "$LAB/$1.ini"
+  dp_start "$1" "$LAB/$1.ini" SPORT=js
 }
 REQ='GET /legacy HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 server_role_legacy js-legacy 'legacy_clientid = yes' || bail "server role did not start"

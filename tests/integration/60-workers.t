@@ -18,7 +18,7 @@ REQ='GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 lab_upstream_start up --proxy v2
 
 # server_conf PORT CERT [global lines] [server lines]: CERT is server-chain
-# or js (each with its key)
+# or js (each with its key); PORT 0: any (dp_start reads the port it got)
 server_conf() {
   local key=$C/server.key
   [ "$2" = js ] && key=$C/js.key
@@ -52,9 +52,10 @@ cert_fingerprint() { # cert_fingerprint PORT: SHA-256 of the certificate served
 }
 
 # 1. Two workers under one master.
-PORT=$(lab_port)
+server_conf 0 server-chain >"$LAB/a.ini"
+dp_start a "$LAB/a.ini" PORT=js || bail "no daneproxy"
+# Reloads keep the listener: the file names the port it got.
 server_conf "$PORT" server-chain >"$LAB/a.ini"
-dp_start a "$LAB/a.ini" || bail "no daneproxy"
 like "$(cat "$LAB/a.log")" 'ready \(pid [0-9]+, 2 workers\)' "workers = 2: the master reports two workers ready"
 w1=$(workers_of a)
 is "$(echo "$w1" | wc -l)" 2 "... and has two worker processes"
@@ -119,15 +120,15 @@ like "$out" 'ok=10 alert=0 error=0' "... and the listener keeps answering"
 # 3b. A reload that moves the listener: the new address answers, the old
 # one is closed. A reload whose new address is taken fails and changes
 # nothing.
-PORT2=$(lab_port)
-sed "s/^listen = 127.0.0.1:$PORT\$/listen = 127.0.0.1:$PORT2/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
+sed "s/^listen = 127.0.0.1:$PORT\$/listen = 127.0.0.1:0/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
 kill -HUP "$(lab_pid a)"
 lab_wait_log a 'reload: generation 6 serving' 20 >/dev/null
+PORT2=$(dp_port a js)
+sed "s/^listen = 127.0.0.1:0\$/listen = 127.0.0.1:$PORT2/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
 like "$(authed "$PORT2")" 'result=ok' "a reload moving the listener: the new address serves"
 port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ok "... and the old one is closed once the old workers drained" lab_poll 15 port_closed "$PORT"
-PORT3=$(lab_port)
-taker=$(lab_hold_port "$PORT3")
+read -r taker PORT3 <<<"$(lab_hold_port)"
 sed "s/^listen = 127.0.0.1:$PORT2\$/listen = 127.0.0.1:$PORT3/" "$LAB/a.ini" >"$LAB/a.tmp" && mv "$LAB/a.tmp" "$LAB/a.ini"
 kill -HUP "$(lab_pid a)"
 lab_wait_log a "listen: cannot listen on 127.0.0.1:$PORT3" 20 >/dev/null
@@ -140,18 +141,16 @@ kill "$taker"; wait "$taker" 2>/dev/null
 # 4. Drain: SIGTERM lets a long transfer finish (drain_timeout_ms = 8000),
 # while the listening socket closes at once. The transfer goes through a
 # client-role daneproxy, so a plain socket can drive it.
-SPORT=$(lab_port)
-server_conf "$SPORT" js $'workers = 2\ndrain_timeout_ms = 8000' >"$LAB/d.ini"
-dp_start d "$LAB/d.ini" || bail "no server role"
+server_conf 0 js $'workers = 2\ndrain_timeout_ms = 8000' >"$LAB/d.ini"
+dp_start d "$LAB/d.ini" SPORT=js || bail "no server role"
 client_conf() { # client_conf LOCAL_PORT SERVER_PORT
   dp_dns_section validate
   printf '[client js]\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nserver_name = js.dp.test\n' "$1" "$2"
   printf 'cert = %s\nkey = %s\nclient_name = %s\ntlsa_name = _8443._tcp.js.dp.test\n' \
     "$C/client.crt" "$C/client.key" "$ID"
 }
-CPORT=$(lab_port)
-client_conf "$CPORT" "$SPORT" >"$LAB/e.ini"
-dp_start e "$LAB/e.ini" || bail "no client role"
+client_conf 0 "$SPORT" >"$LAB/e.ini"
+dp_start e "$LAB/e.ini" CPORT=js || bail "no client role"
 
 # slow_transfer PORT CHUNKS MARK: sends CHUNKS x 4 KiB, one every 100 ms,
 # reading the echo; creates MARK after the first echo; prints what it got.
@@ -195,12 +194,10 @@ ok "... then the proxy stopped ($ms ms after SIGTERM, before the 8 s drain timeo
 
 # 5. ... and past drain_timeout_ms an idle connection is closed (SIGINT,
 # as from a terminal).
-SPORT=$(lab_port)
-server_conf "$SPORT" js $'workers = 1\ndrain_timeout_ms = 1000' >"$LAB/f.ini"
-dp_start f "$LAB/f.ini" || bail "no server role"
-CPORT=$(lab_port)
-client_conf "$CPORT" "$SPORT" >"$LAB/g.ini"
-dp_start g "$LAB/g.ini" || bail "no client role"
+server_conf 0 js $'workers = 1\ndrain_timeout_ms = 1000' >"$LAB/f.ini"
+dp_start f "$LAB/f.ini" SPORT=js || bail "no server role"
+client_conf 0 "$SPORT" >"$LAB/g.ini"
+dp_start g "$LAB/g.ini" CPORT=js || bail "no client role"
 "$LAB_PYTHON" - "$CPORT" "$LAB/xfer2.mark" >"$LAB/xfer2.out" <<'PY' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
@@ -229,9 +226,8 @@ like "$(cat "$LAB/f.log")" 'drain timeout \(1000 ms\): closing 1 connections' ".
 # worker is made to hold one connection (the other is stopped while it is
 # opened, so it cannot take it): a per-worker count would then let the
 # third and fourth in.
-PORT=$(lab_port)
-server_conf "$PORT" server-chain 'workers = 2' $'max_connections = 2\nhandshake_timeout_ms = 4000' >"$LAB/h.ini"
-dp_start h "$LAB/h.ini" || bail "no daneproxy"
+server_conf 0 server-chain 'workers = 2' $'max_connections = 2\nhandshake_timeout_ms = 4000' >"$LAB/h.ini"
+dp_start h "$LAB/h.ini" PORT=js || bail "no daneproxy"
 read -r wa wb <<<"$(workers_of h | tr '\n' ' ')"
 # Opens connection i when $LAB/go.i appears, says so in $LAB/opened.i; at
 # the end prints when each was closed by the proxy (ms after it opened).
@@ -281,9 +277,9 @@ like "$(authed "$PORT")" 'result=ok' "... and once they are gone a new one is se
 # bind and reload. (Leak checks off for this one: LeakSanitizer cannot
 # attach to a process that changed its uid.)
 if [ "$(id -u)" = 0 ]; then
-  PORT=$(lab_port)
-  server_conf "$PORT" server-chain $'workers = 2\nuser = nobody' >"$LAB/u.ini"
-  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 dp_start u "$LAB/u.ini" || bail "no daneproxy"
+  server_conf 0 server-chain $'workers = 2\nuser = nobody' >"$LAB/u.ini"
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 dp_start u "$LAB/u.ini" PORT=js || bail "no daneproxy"
+  server_conf "$PORT" server-chain $'workers = 2\nuser = nobody' >"$LAB/u.ini"   # kept by the reload
   wu=$(workers_of u)
   nuid=$(id -u nobody)
   is "$(for p in $wu; do uids_of "$p"; done | sort -u)" "$nuid $nuid $nuid $nuid" \
@@ -296,10 +292,11 @@ if [ "$(id -u)" = 0 ]; then
 
   # The admin endpoint is served by its own process, unprivileged too: the
   # root master binds its socket but never reads a byte from it.
-  PORT=$(lab_port)
-  AP=$(lab_port)
+  server_conf 0 server-chain $'workers = 1\nuser = nobody\nadmin = 127.0.0.1:0' >"$LAB/ua.ini"
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 dp_start ua "$LAB/ua.ini" PORT=js AP=admin ||
+    bail "no daneproxy"
+  # kept by the reload
   server_conf "$PORT" server-chain $'workers = 1\nuser = nobody\nadmin = 127.0.0.1:'"$AP" >"$LAB/ua.ini"
-  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 dp_start ua "$LAB/ua.ini" || bail "no daneproxy"
   admin_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AP/healthz")" = 200 ]; }
   ok "admin: /healthz answers" lab_poll 10 admin_up
   is "$(for p in $(workers_of ua); do uids_of "$p"; done | sort -u)" "$nuid $nuid $nuid $nuid" \
@@ -322,11 +319,10 @@ open(sys.argv[2], "w").write("1"); time.sleep(3)' "$AP" "$LAB/held" &
   chmod 755 "$pub"
   cp "$C/server-chain.crt" "$C/server.key" "$pub/"
   chmod 644 "$pub"/*
-  PORT=$(lab_port)
   { printf '[global]\nworkers = 1\nuser = daemon\n'
     dp_dns_section resolver-ad
-    printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\nallow = *\n' \
-      "$PORT" "$pub/server-chain.crt" "$pub/server.key" "$UPSTREAM_PORT"; } >"$pub/v.ini"
+    printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\nallow = *\n' \
+      "$pub/server-chain.crt" "$pub/server.key" "$UPSTREAM_PORT"; } >"$pub/v.ini"
   chmod 644 "$pub/v.ini"
   out=$(ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 timeout 20 \
         setpriv --reuid=nobody --regid=nogroup --clear-groups "$DP_BUILD/daneproxy" -c "$pub/v.ini" 2>&1)

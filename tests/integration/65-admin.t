@@ -17,18 +17,21 @@ REQ='GET / HTTP/1.1\r\nHost: js\r\nConnection: close\r\n\r\n'
 REQ_LEN=$(printf "$REQ" | wc -c)
 lab_upstream_start up --proxy v2
 
-PORT=$(lab_port); TPORT=$(lab_port); APORT=$(lab_port)
-{ printf '[global]\nworkers = 2\nadmin = 127.0.0.1:%s\n' "$APORT"
+# a_conf ADMIN_PORT JS_PORT TINY_PORT: the configuration (0: any port).
+a_conf() {
+  printf '[global]\nworkers = 2\nadmin = 127.0.0.1:%s\n' "$1"
   dp_dns_section resolver-ad
   printf 'probe_name = dp.test\n'
   printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$PORT" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
+    "$2" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
   printf 'allow = %s, %s\n' "$ID" "$TA"
   printf '[server tiny]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$TPORT" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
+    "$3" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"
   printf 'allow = *\nmax_connections = 1\nhandshake_timeout_ms = 3000\n'
-} >"$LAB/a.ini"
-dp_start a "$LAB/a.ini" || bail "no daneproxy"
+}
+a_conf 0 0 0 >"$LAB/a.ini"
+dp_start a "$LAB/a.ini" APORT=admin PORT=js TPORT=tiny || bail "no daneproxy"
+a_conf "$APORT" "$PORT" "$TPORT" >"$LAB/a.ini"   # so that reloads keep every socket
 
 # get PATH [curl args]: "CODE BODY" from the admin endpoint
 get() { local p=$1; shift; curl -s --max-time 5 -o "$LAB/body" -w '%{http_code}' "$@" "http://127.0.0.1:$APORT$p"; }
@@ -158,16 +161,16 @@ check_traffic "after a reload"
 # counters), the old one is closed; a reload to a taken address fails and
 # the endpoint stays where it was.
 sed -i '$d' "$LAB/a.ini"    # the bogus line
-APORT_NEW=$(lab_port)
-sed -i "s/^admin = 127.0.0.1:$APORT\$/admin = 127.0.0.1:$APORT_NEW/" "$LAB/a.ini"
+sed -i "s/^admin = 127.0.0.1:$APORT\$/admin = 127.0.0.1:0/" "$LAB/a.ini"
 kill -HUP "$(lab_pid a)"
 lab_wait_log a 'reload: generation 3 serving' 20 >/dev/null
+APORT_NEW=$(dp_port a admin)
+sed -i "s/^admin = 127.0.0.1:0\$/admin = 127.0.0.1:$APORT_NEW/" "$LAB/a.ini"
 APORT_OLD=$APORT; APORT=$APORT_NEW
 is "$(get /healthz)" 200 "admin moved by a reload: the new address answers"
 is "$(metric "daneproxy_connections_total{$L,outcome=\"ok\"}")" 7 "... with the same counters"
 is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$APORT_OLD/healthz")" 000 "... and the old address is closed"
-APORT_TAKEN=$(lab_port)
-taker=$(lab_hold_port "$APORT_TAKEN")
+read -r taker APORT_TAKEN <<<"$(lab_hold_port)"
 sed -i "s/^admin = 127.0.0.1:$APORT\$/admin = 127.0.0.1:$APORT_TAKEN/" "$LAB/a.ini"
 kill -HUP "$(lab_pid a)"
 lab_wait_log a "admin: cannot listen on 127.0.0.1:$APORT_TAKEN" 20 >/dev/null
@@ -183,13 +186,12 @@ like "$(curl -s -I "http://127.0.0.1:$APORT/metrics")" 'Content-Type: text/plain
 is "$(get '/healthz?x=1')" 200 "a query string is ignored"
 
 # /readyz says no when DNS does not answer.
-PORT2=$(lab_port); APORT2=$(lab_port)
-{ printf '[global]\nadmin = 127.0.0.1:%s\n' "$APORT2"
+{ printf '[global]\nadmin = 127.0.0.1:0\n'
   dp_dns_section dead-resolver-ad
   printf 'probe_name = dp.test\n'
-  printf '[server js]\nlisten = 127.0.0.1:%s\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\nallow = *\n' \
-    "$PORT2" "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"; } >"$LAB/b.ini"
-dp_start b "$LAB/b.ini" || bail "no daneproxy"
+  printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\nallow = *\n' \
+    "$C/server-chain.crt" "$C/server.key" "$UPSTREAM_PORT"; } >"$LAB/b.ini"
+dp_start b "$LAB/b.ini" PORT2=js APORT2=admin || bail "no daneproxy"
 dns_down() { [ "$(curl -s -o "$LAB/body2" -w '%{http_code}' "http://127.0.0.1:$APORT2/readyz")" = 503 ] &&
   grep -q 'timeout' "$LAB/body2"; }
 ok "DNS down: /readyz is 503 once the probe times out" lab_poll 10 dns_down

@@ -16,8 +16,9 @@
 # Nothing here sleeps for readiness: every start is probed.
 
 # lab_nginx_start NAME: start /usr/sbin/nginx in the foreground (no master,
-# one process) on a random loopback port, everything it writes inside
-# $LAB/NAME.nginx (pid, lock, temp dirs) and $LAB (logs): access log
+# one process) on a loopback port from lab_port (nginx refuses port 0),
+# everything it writes inside $LAB/NAME.nginx (pid, lock, temp dirs) and
+# $LAB (logs): access log
 # $LAB/NAME.access.jsonl (one JSON object per request, see the log_format),
 # error log $LAB/NAME.error.log. Exports NGINX_PORT and NGINX_<NAME>_PORT.
 # Locations:

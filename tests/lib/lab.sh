@@ -2,14 +2,17 @@
 # tests/lib/lab.sh -- the integration-test lab (source it after tap.sh).
 #
 # Every server runs on 127.0.0.1 with a random port, in a private temp dir,
-# and is killed by pid on exit. Readiness is always probed (poll every 50 ms
-# up to a timeout), never slept for. Nothing here talks to a non-loopback
-# address: Unbound forwards "." to a dead loopback port and only reaches NSD
-# through stub-zones.
+# and is killed by pid on exit. A server that can bind port 0 and say which
+# port it got does so (daneproxy: proxy.sh; upstream.py, ws_echo.py: a port
+# file; openssl s_server: lab_log_port); lab_port is for the others.
+# Readiness is always probed (poll every 50 ms up to a timeout), never slept
+# for. Nothing here talks to a non-loopback address: Unbound forwards "." to
+# a dead loopback port and only reaches NSD through stub-zones.
 #
 # Functions (details above each one):
 #   lab_init, lab_skip_unless_root_tools, lab_port, lab_spawn, lab_stop,
-#   lab_pid, lab_poll, lab_wait_log, lab_wait_port, lab_wait_file, lab_hold_port, lab_certs,
+#   lab_pid, lab_poll, lab_wait_log, lab_log_port, lab_wait_port, lab_wait_file,
+#   lab_hold_port, lab_certs,
 #   lab_dns_start, lab_dns_query_count, lab_zone_remove, lab_upstream_start,
 #   lab_upstream_records, lab_upstream_wait
 # Exported: LAB, LAB_PYTHON (python3 to use), DP_SOURCE_DIR, DP_BUILD, and
@@ -101,7 +104,13 @@ lab_skip_unless_root_tools() {
 }
 
 # lab_port [N]: print N (default 1) loopback ports, one per line, each free for
-# both TCP and UDP right now and not handed out before in this lab.
+# both TCP and UDP right now and not handed out before in this lab. Racy:
+# another process may bind the port before the server it is meant for does.
+# Only for what cannot bind port 0 and report the port it got: Unbound and
+# nginx refuse port 0 in their configuration, NSD accepts it but logs no
+# port (and the Unbounds' stub-zones must name NSD's port before they
+# start); and for an address nothing listens on (an upstream that refuses).
+# daneproxy, upstream.py, ws_echo.py and openssl s_server bind port 0.
 lab_port() {
 	local given="$LAB/.ports"
 	[[ -n $LAB ]] || given=/dev/null
@@ -227,6 +236,15 @@ lab_wait_log() {
 
 _lab_tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# lab_log_port NAME REGEX [SECONDS=10]: for a server that binds port 0 and
+# logs the address it got: waits (lab_wait_log) until $LAB/NAME.log has a
+# line matching REGEX, then prints the port ending the last such line
+# ("...:PORT", e.g. openssl s_server's "ACCEPT 127.0.0.1:41234").
+lab_log_port() {
+	lab_wait_log "$1" "$2" "${3:-10}" || return 1
+	grep -E -- "$2" "$LAB/$1.log" | tail -n 1 | sed -nE 's/.*:([0-9]+)[[:space:]]*$/\1/p' | grep .
+}
+
 # lab_wait_port PORT [SECONDS=10]: wait until a TCP connect to 127.0.0.1:PORT
 # succeeds.
 lab_wait_port() {
@@ -244,16 +262,19 @@ lab_wait_file() {
 	}
 }
 
-# lab_hold_port PORT: a background process binds and listens on
-# 127.0.0.1:PORT (an address in use); prints its pid once it holds the port.
+# lab_hold_port: a background process binds and listens on 127.0.0.1, on a
+# port the kernel chooses (an address in use, for a test to point a listener
+# at); prints "PID PORT" once it holds the port.
 lab_hold_port() {
-	local mark=$LAB/hold.$1 pid
-	"$LAB_PYTHON" -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").write("1"); time.sleep(60)' "$1" "$mark" >/dev/null 2>&1 &
+	local mark pid
+	mark=$(mktemp "$LAB/hold.XXXXXX") || return 1
+	"$LAB_PYTHON" -c 'import os, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1]); time.sleep(60)' "$mark" >/dev/null 2>&1 &
 	pid=$!
 	lab_wait_file "$mark" 5 || return 1
-	echo "$pid"
+	echo "$pid $(<"$mark")"
 }
 
 # lab_certs: the demo PKI (certs/mkcerts.sh) in $LAB/certs; exports LAB_CERTS.

@@ -1,13 +1,76 @@
 # proxy.sh — starting daneproxy inside the lab (sourced after lab.sh).
+#
+#   dp_start NAME CONF [VAR=LISTENER...]  start daneproxy, wait until ready,
+#                             export the port each LISTENER was bound to
+#   dp_port NAME LISTENER [S] wait until LISTENER is listening, print its port
+#   dp_dns_section MODE       the [dns] section for the lab
+#   dp_upstream_conns NAME, dp_upstream_last NAME EXPR  upstream records
+#   dp_testclient ARGS...     the TLS test client
+#   dp_stop_all_checked       stop every daneproxy, one test point
+#   dp_cpu_ticks PID, calc EXPR  for benchmarks
+#
+# Listeners bind port 0: a test writes "listen = 127.0.0.1:0" (and "admin =
+# 127.0.0.1:0"), the kernel picks a free port at bind time and daneproxy logs
+# it ("listening role=server listener=js addr=127.0.0.1:41234"), which
+# dp_start and dp_port read. Nothing can take the port between choosing and
+# binding it, as it could with a port picked by lab_port beforehand. A
+# reload binds port 0 anew, so a test that reloads first writes the port it
+# got into the file it reloads (the socket is then kept).
 
-# dp_start NAME CONF: runs daneproxy -c CONF as lab process NAME and waits
-# for its "ready" line.
+# dp_start NAME CONF [VAR=LISTENER...]: runs daneproxy -c CONF as lab process
+# NAME and waits for its "ready" line; then, for each VAR=LISTENER, sets and
+# exports VAR to the port LISTENER was bound to (see dp_port), e.g.
+#   dp_start dp "$LAB/dp.ini" PORT=js APORT=admin
 dp_start() {
-  local name=$1 conf=$2
+  local name=$1 conf=$2 spec port
+  shift 2
   "$DP_BUILD/daneproxy" -t -c "$conf" >"$LAB/$name.check" 2>&1 || {
     diag "config check failed:"; sed 's/^/#   /' "$LAB/$name.check"; return 1; }
   lab_spawn "$name" "$DP_BUILD/daneproxy" -c "$conf"
-  lab_wait_log "$name" 'ready \(pid' 10
+  lab_wait_log "$name" 'ready \(pid' 10 || return 1
+  for spec in "$@"; do
+    port=$(dp_port "$name" "${spec#*=}") || return 1
+    printf -v "${spec%%=*}" '%s' "$port"
+    export "${spec%%=*}"
+  done
+}
+
+# dp_port NAME LISTENER [SECONDS=10]: waits until daneproxy NAME has logged
+# the socket of LISTENER (a [server] or [client] section name, or admin for
+# the admin endpoint) as listening, and prints its port, from the last such
+# line (a reload that binds it anew logs it again). Text or JSON logs. Fails
+# at once if NAME exits first.
+dp_port() {
+  lab_poll "${3:-10}" _dp_port_logged "$1" "$2" || {
+    diag "dp_port: no listening line for $2 in $1.log after ${3:-10}s"
+    return 1
+  }
+  _dp_listen_port "$1" "$2" || {
+    diag "dp_port: $1 exited before logging $2 as listening"
+    return 1
+  }
+}
+
+_dp_port_logged() { # NAME LISTENER: logged, or NAME died
+  _dp_listen_port "$1" "$2" >/dev/null && return 0
+  _lab_alive "$1" || return 0
+  return 1
+}
+
+_dp_listen_port() { # NAME LISTENER: the port of its last "listening" line
+  local line key=listener port="" name_re addr_re
+  [ "$2" = admin ] && key=role
+  # text: ... info: listening role=server listener=js addr=127.0.0.1:41234
+  # JSON: {...,"event":"listening","role":"server","listener":"js","addr":...}
+  # (without its quotes, JSON reads key:value)
+  name_re="(^|[ ,{])$key[=:]([^ ,}]*)"
+  addr_re='(^|[ ,{])addr[=:][^ ,}]*:([0-9]+)([ ,}]|$)'
+  while IFS= read -r line; do
+    line=${line//\"/}
+    [[ $line =~ $name_re && ${BASH_REMATCH[2]} == "$2" ]] || continue
+    [[ $line =~ $addr_re ]] && port=${BASH_REMATCH[2]}
+  done < <(grep -E '(: listening |"event":"listening")' "$LAB/$1.log" 2>/dev/null)
+  [ -n "$port" ] && echo "$port"
 }
 
 # dp_dns_section MODE: the [dns] section for the lab in MODE

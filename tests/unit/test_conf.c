@@ -915,6 +915,32 @@ test_allow_from(void)
 	run_free(&run);
 }
 
+/* Port 0 (the kernel chooses, the master logs the port) where daneproxy
+ * listens, and only there. */
+static void
+test_port_zero(void)
+{
+	struct run run;
+
+	load(&run, "[global]\nadmin = 127.0.0.1:0\n"
+	    "[server a]\nlisten = 127.0.0.1:0\ncert = c\nkey = k\n"
+	    "upstream = 127.0.0.1:2\nallow = *\n"
+	    "[client b]\nlisten = [::1]:0\nconnect = h.example:1\n"
+	    "cert = a\nkey = b\nclient_name = n.example\n");
+	is_int(run.r, DP_OK, "port 0 in admin and two listen: loads, no clash");
+	if (run.c != NULL) {
+		is_int(dp_addr_port(&run.c->global.admin), 0, "admin port 0");
+		is_int(dp_addr_port(&run.c->servers->listen), 0, "server listen port 0");
+		is_int(dp_addr_port(&run.c->clients->listen), 0, "client listen port 0");
+	}
+	run_free(&run);
+	expect_error("[server s]\nlisten = 127.0.0.1:1\ncert = c\nkey = k\n"
+	    "upstream = 127.0.0.1:0\n", 5, "upstream: '127.0.0.1:0' is not a "
+	    "numeric address:port", "upstream port 0 refused");
+	expect_error("[dns]\nresolvers = 127.0.0.1:0\n" SERVER_OK, 2,
+	    "resolvers: '127.0.0.1:0' is not a numeric address", "resolver port 0 refused");
+}
+
 int
 main(void)
 {
@@ -928,6 +954,7 @@ main(void)
 	test_examples();
 	test_http_keys();
 	test_allow_from();
+	test_port_zero();
 	test_client_verify_keys();
 	test_ops_keys();
 	return done_testing();
