@@ -328,6 +328,14 @@ dp_tcp_nodelay(int fd)
 }
 
 void
+dp_tcp_quickack(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+void
 dp_wbuf_put(struct dp_wbuf *w, const void *data, size_t n)
 {
 	if (w->overflow || n > w->cap - w->len) {

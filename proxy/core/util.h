@@ -79,6 +79,12 @@ char *dp_addr_str(const struct sockaddr *sa, char *buf, size_t buf_size);
  * exchanges must not wait for delayed ACKs). */
 void dp_tcp_nodelay(int fd);
 
+/* Sends the ACK the kernel is holding back for fd now (TCP_QUICKACK), rather
+ * than after the delayed-ACK timer (~40 ms). For the moment a peer's last
+ * handshake message arrives and nothing goes back: a peer with Nagle's
+ * algorithm on holds its first request until that ACK. */
+void dp_tcp_quickack(int fd);
+
 /* True if the address is in 127.0.0.0/8 or is ::1. */
 int dp_addr_is_loopback(const struct sockaddr *sa);
 

@@ -320,6 +320,10 @@ hs_done(struct sconn *c)
 	if (!sconn_authenticated(c) && c->reason == NULL)
 		sconn_refuse(c, MX_HS_NO_CERT, "no client certificate");
 	hs_fail_count(c);	/* client_auth = optional: goes on */
+	/* TLS 1.3 without tickets sends nothing after the client's Finished:
+	 * acknowledge it now, or a client with Nagle on holds its first
+	 * request until our delayed ACK. */
+	dp_tcp_quickack(c->fd);
 	event_free(c->ev);
 	c->ev = NULL;
 	conn_established(&c->base);
