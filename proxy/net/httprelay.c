@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "bevrelay.h"
 #include "err.h"
 #include "metrics.h"
 #include "util.h"
@@ -58,7 +59,7 @@ struct http_relay {
 	int client_eof;
 	int closing;		/* flush the client's output, then end */
 	const char *closing_reason;
-	struct relay *tunnel;	/* after 101 */
+	struct bev_relay *tunnel;	/* after 101 */
 
 	struct event *timer;	/* idle and upstream timeouts */
 	struct event *done_ev;	/* runs the done callback from the loop */
@@ -152,7 +153,7 @@ fail_client(struct http_relay *h, int status, const char *reason)
 	}
 
 	evbuffer_add(bufferevent_get_output(h->cl), resp, strlen(resp));
-	relay_rearm_write(h->cl);
+	bev_rearm_write(h->cl);
 	snprintf(h->reason, sizeof(h->reason), "%d %s", status, reason);
 	close_after_flush(h, h->reason);
 }
@@ -215,7 +216,7 @@ move(struct http_relay *h, struct bufferevent *src, struct bufferevent *dst,
 	} else {
 		h->st.b_to_a += n;
 		if (h->client_eof)
-			relay_rearm_write(dst);
+			bev_rearm_write(dst);
 	}
 }
 
@@ -570,7 +571,7 @@ start_tunnel(struct http_relay *h)
 	event_del(h->timer);
 	bufferevent_setwatermark(h->cl, EV_WRITE, 0, 0);
 	bufferevent_setwatermark(h->up, EV_WRITE, 0, 0);
-	if (relay_start(h->base, h->cl, "client", h->up, "upstream",
+	if (bev_relay_start(h->base, h->cl, "client", h->up, "upstream",
 	    h->o->idle_timeout_ms, tunnel_done, h, &h->tunnel) != DP_OK)
 		finish(h, "out of memory");
 }
@@ -640,7 +641,7 @@ hr_event(struct bufferevent *bev, short what, void *arg)
 			h->client_eof = 1;
 			h->client_done = 1;
 			bufferevent_disable(h->cl, EV_READ);
-			relay_rearm_write(h->cl);
+			bev_rearm_write(h->cl);
 			if (h->m_count == 0 && h->resp.body == BODY_NONE)
 				close_after_flush(h, "closed");	/* with close_notify */
 			return;
@@ -721,7 +722,7 @@ http_relay_free(struct http_relay *h)
 {
 	if (h == NULL)
 		return;
-	relay_free(h->tunnel);
+	bev_relay_free(h->tunnel);
 	event_free(h->timer);
 	event_free(h->done_ev);
 	free(h);

@@ -1,4 +1,4 @@
-/* relay.c — see relay.h. Modelled on libevent's le-proxy back-pressure. */
+/* relay.c — see relay.h. */
 #include "relay.h"
 
 #include <errno.h>
@@ -7,28 +7,44 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "err.h"
 #include "log.h"
 #include "util.h"
 
-/* One direction's source side. */
-struct side {
-	struct bufferevent *bev;
+/* What an end's next read or write waits for (after EAGAIN or OpenSSL's
+ * WANT_*); cleared by the edge that ends the wait. */
+enum {
+	R_ON_READABLE = 1,	/* read: the socket has bytes */
+	R_ON_WRITABLE = 2,	/* read: OpenSSL must write first (e.g. KeyUpdate) */
+	W_ON_WRITABLE = 4,	/* write: the socket takes bytes */
+	W_ON_READABLE = 8,	/* write: OpenSSL must read first */
+};
+
+enum shut { SHUT_NO, SHUT_PENDING, SHUT_DONE };
+
+struct end {
+	struct relay *r;
+	evutil_socket_t fd;
+	SSL *ssl;
 	const char *name;
-	int eof;		/* read EOF from this side */
-	int shut;		/* we have sent FIN/close_notify to this side */
+	struct event *ev;	/* EV_READ|EV_WRITE, persistent, edge-triggered */
+	unsigned wait;		/* R_ON_* | W_ON_* */
+	int eof;		/* read its end of stream */
+	enum shut shut;		/* our end of stream towards it */
+};
+
+/* Bytes read from one end, waiting to be written to the other. */
+struct dir {
+	unsigned char *buf;	/* RELAY_BUF bytes while it holds any, else NULL */
+	size_t off, len;	/* unwritten: buf[off..len) */
 };
 
 struct relay {
-	struct event_base *base;
-	struct side s[2];
+	struct end e[2];
+	struct dir d[2];	/* d[i]: from e[i] to e[1 - i] */
 	struct relay_stats st;
 	struct event *idle;
 	unsigned idle_ms;
@@ -38,176 +54,219 @@ struct relay {
 	char reason[160];
 };
 
-static void relay_read_cb(struct bufferevent *bev, void *arg);
+#define IO_AGAIN (-1)	/* wait: the end's wait bits say for what */
+#define IO_ERROR (-2)	/* r->reason says why */
 
-/* One debug line with both sides' queues: what a stalled relay needs. */
-static void
-relay_trace(const struct relay *r, const char *what, int i)
-{
-	if (!log_enabled(DP_LOG_DEBUG))
-		return;
-	log_debug("relay %p %s %s: in %zu/%zu out %zu/%zu eof %d/%d shut %d/%d "
-	    "read %d/%d", (const void *)r, what, r->s[i].name,
-	    evbuffer_get_length(bufferevent_get_input(r->s[0].bev)),
-	    evbuffer_get_length(bufferevent_get_input(r->s[1].bev)),
-	    evbuffer_get_length(bufferevent_get_output(r->s[0].bev)),
-	    evbuffer_get_length(bufferevent_get_output(r->s[1].bev)),
-	    r->s[0].eof, r->s[1].eof, r->s[0].shut, r->s[1].shut,
-	    (bufferevent_get_enabled(r->s[0].bev) & EV_READ) != 0,
-	    (bufferevent_get_enabled(r->s[1].bev) & EV_READ) != 0);
-}
-static void relay_write_cb(struct bufferevent *bev, void *arg);
-static void relay_event_cb(struct bufferevent *bev, short what, void *arg);
-
-static int
-side_of(const struct relay *r, const struct bufferevent *bev)
-{
-	return r->s[0].bev == bev ? 0 : 1;
-}
-
+/* Ends the relay: no more events, then the callback (which may free r). */
 static void
 finish(struct relay *r, const char *reason)
 {
 	relay_done_cb done = r->done;
-	void *arg = r->arg;
 
-	bufferevent_disable(r->s[0].bev, EV_READ | EV_WRITE);
-	bufferevent_disable(r->s[1].bev, EV_READ | EV_WRITE);
-	bufferevent_setcb(r->s[0].bev, NULL, NULL, NULL, NULL);
-	bufferevent_setcb(r->s[1].bev, NULL, NULL, NULL, NULL);
+	event_del(r->e[0].ev);
+	event_del(r->e[1].ev);
 	if (r->idle != NULL)
 		event_del(r->idle);
 	r->done = NULL;
 	if (done != NULL)
-		done(arg, &r->st, reason);
+		done(r->arg, &r->st, reason);
 }
 
-/* Sends the end of stream to side i: close_notify for TLS, FIN for TCP. */
-static void
-shut_write(struct relay *r, int i)
+/* errno after a failed recv/send (or OpenSSL's SSL_ERROR_SYSCALL). */
+static int
+sys_failed(struct end *e, int err)
 {
-	struct side *sd = &r->s[i];
-	SSL *ssl = bufferevent_openssl_get_ssl(sd->bev);
+	struct relay *r = e->r;
 
-	if (sd->shut)
-		return;
-	sd->shut = 1;
-	relay_trace(r, "shut", i);
-	if (ssl != NULL)
-		(void)SSL_shutdown(ssl);
-	(void)shutdown(bufferevent_getfd(sd->bev), SHUT_WR);
+	if (err == ECONNRESET || err == EPIPE || err == 0)
+		snprintf(r->reason, sizeof(r->reason), "%s reset", e->name);
+	else
+		snprintf(r->reason, sizeof(r->reason), "%s error: %s", e->name,
+		    strerror(err));
+	return IO_ERROR;
 }
 
-/* Both directions done and flushed: the relay is over. */
-static void
-maybe_finish(struct relay *r)
+/* OpenSSL's answer to an I/O call on e: IO_AGAIN with e->wait set, 0 for
+ * the peer's end of stream (reads), or IO_ERROR. */
+static int
+tls_failed(struct end *e, int ret, unsigned on_readable, unsigned on_writable)
 {
-	if (r->s[0].eof && r->s[1].eof && r->s[0].shut && r->s[1].shut)
-		finish(r, "closed");
+	char buf[120];
+	int err = SSL_get_error(e->ssl, ret);
+
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		e->wait |= on_readable;
+		return IO_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		e->wait |= on_writable;
+		return IO_AGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (ERR_peek_error() == 0)
+			return sys_failed(e, errno);
+		/* FALLTHROUGH */
+	default:
+		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+		ERR_clear_error();
+		snprintf(e->r->reason, sizeof(e->r->reason), "%s TLS error: %s",
+		    e->name, buf);
+		return IO_ERROR;
+	}
 }
 
-void
-relay_rearm_write(struct bufferevent *bev)
+/* Reads up to n bytes: the count, 0 at end of stream, IO_AGAIN, IO_ERROR. */
+static ssize_t
+end_read(struct end *e, unsigned char *buf, size_t n)
 {
-	if (bufferevent_openssl_get_ssl(bev) != NULL &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-		bufferevent_enable(bev, EV_WRITE);
+	ssize_t got;
+	int ret;
+
+	if (e->ssl != NULL) {
+		ERR_clear_error();
+		if ((ret = SSL_read(e->ssl, buf, (int)n)) > 0)
+			return ret;
+		return tls_failed(e, ret, R_ON_READABLE, R_ON_WRITABLE);
+	}
+	if ((got = recv(e->fd, buf, n, 0)) >= 0)
+		return got;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		e->wait |= R_ON_READABLE;
+		return IO_AGAIN;
+	}
+	return sys_failed(e, errno);
 }
 
-/* Moves what side i has read into the other side's output. */
+/* Writes buf[0..n): the count written (TLS: all of it, one record), or
+ * IO_AGAIN, IO_ERROR. After IO_AGAIN a TLS write is retried with the same
+ * bytes. */
+static ssize_t
+end_write(struct end *e, const unsigned char *buf, size_t n)
+{
+	ssize_t put;
+	int ret;
+
+	if (e->ssl != NULL) {
+		ERR_clear_error();
+		if ((ret = SSL_write(e->ssl, buf, (int)n)) > 0)
+			return ret;
+		ret = tls_failed(e, ret, W_ON_READABLE, W_ON_WRITABLE);
+		return ret == 0 ? sys_failed(e, EPIPE) : ret;
+	}
+	if ((put = send(e->fd, buf, n, MSG_NOSIGNAL)) >= 0)
+		return put;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		e->wait |= W_ON_WRITABLE;
+		return IO_AGAIN;
+	}
+	return sys_failed(e, errno);
+}
+
+/* Our end of stream towards e: close_notify for TLS, then FIN. A
+ * close_notify the socket cannot take now is retried on the next writable
+ * edge. */
 static void
+shut_write(struct end *e)
+{
+	int ret;
+
+	if (e->ssl != NULL) {
+		ERR_clear_error();
+		ret = SSL_shutdown(e->ssl);
+		if (ret < 0 && SSL_get_error(e->ssl, ret) == SSL_ERROR_WANT_WRITE) {
+			e->wait |= W_ON_WRITABLE;
+			e->shut = SHUT_PENDING;
+			return;
+		}
+		ERR_clear_error();	/* a peer gone already: FIN regardless */
+	}
+	(void)shutdown(e->fd, SHUT_WR);
+	e->shut = SHUT_DONE;
+}
+
+static int
+can_read(const struct end *e)
+{
+	return !e->eof && !(e->wait & (R_ON_READABLE | R_ON_WRITABLE));
+}
+
+static int
+can_write(const struct end *e)
+{
+	return !(e->wait & (W_ON_WRITABLE | W_ON_READABLE));
+}
+
+/* Moves bytes from e[i] to e[1 - i] until one of them has to wait. Returns
+ * 0, or -1 when the relay finished (r may be gone). */
+static int
 pump(struct relay *r, int i)
 {
-	struct side *src = &r->s[i], *dst = &r->s[1 - i];
-	struct evbuffer *in = bufferevent_get_input(src->bev);
-	struct evbuffer *out = bufferevent_get_output(dst->bev);
-	size_t n = evbuffer_get_length(in);
+	struct end *src = &r->e[i], *dst = &r->e[1 - i];
+	struct dir *d = &r->d[i];
+	ssize_t n;
+	int moved;
 
-	if (n == 0)
-		return;
-	r->last_active = dp_now_ms();
-	if (i == 0)
-		r->st.a_to_b += n;
-	else
-		r->st.b_to_a += n;
-	evbuffer_add_buffer(out, in);
-	if (dst->eof)
-		relay_rearm_write(dst->bev);
-	if (evbuffer_get_length(out) >= RELAY_HIGH_WATER) {
-		/* Back-pressure: stop reading until dst drains below half. */
-		bufferevent_disable(src->bev, EV_READ);
-		bufferevent_setwatermark(dst->bev, EV_WRITE, RELAY_HIGH_WATER / 2,
-		    RELAY_HIGH_WATER);
-		relay_trace(r, "pause reading", i);
-	}
-}
-
-static void
-relay_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct relay *r = arg;
-
-	pump(r, side_of(r, bev));
-}
-
-static void
-relay_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct relay *r = arg;
-	int i = side_of(r, bev);
-	struct side *src = &r->s[1 - i];
-	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
-
-	if (left < RELAY_HIGH_WATER / 2 && !src->eof) {
-		if (!(bufferevent_get_enabled(src->bev) & EV_READ))
-			relay_trace(r, "resume reading", 1 - i);
-		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		bufferevent_enable(src->bev, EV_READ);
-	}
-	if (left == 0 && src->eof) {
-		shut_write(r, i);
-		maybe_finish(r);
-	}
-}
-
-static void
-relay_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct relay *r = arg;
-	int i = side_of(r, bev);
-	struct side *sd = &r->s[i];
-
-	if (what & BEV_EVENT_EOF) {
-		pump(r, i);
-		sd->eof = 1;
-		relay_trace(r, "eof from", i);
-		relay_rearm_write(bev);	/* what we still owe this side */
-		bufferevent_disable(bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(r->s[1 - i].bev)) == 0)
-			shut_write(r, 1 - i);
-		/* else relay_write_cb shuts it once drained */
-		maybe_finish(r);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		int e = EVUTIL_SOCKET_ERROR();
-		SSL *ssl = bufferevent_openssl_get_ssl(bev);
-		unsigned long ssl_err = bufferevent_get_openssl_error(bev);
-
-		if (ssl_err != 0) {
-			char buf[120];
-			ERR_error_string_n(ssl_err, buf, sizeof(buf));
-			snprintf(r->reason, sizeof(r->reason), "%s TLS error: %s",
-			    sd->name, buf);
-		} else if (e == ECONNRESET || e == EPIPE || e == 0) {
-			snprintf(r->reason, sizeof(r->reason), "%s reset", sd->name);
-		} else {
-			snprintf(r->reason, sizeof(r->reason), "%s error: %s",
-			    sd->name, strerror(e));
+	do {
+		moved = 0;
+		if (d->len == 0 && can_read(src)) {
+			if (d->buf == NULL && (d->buf = malloc(RELAY_BUF)) == NULL) {
+				finish(r, "out of memory");
+				return -1;
+			}
+			if ((n = end_read(src, d->buf, RELAY_BUF)) == IO_ERROR) {
+				finish(r, r->reason);
+				return -1;
+			}
+			if (n == 0) {
+				src->eof = 1;
+			} else if (n > 0) {
+				d->off = 0;
+				d->len = (size_t)n;
+				*(i == 0 ? &r->st.a_to_b : &r->st.b_to_a) += (uint64_t)n;
+				r->last_active = dp_now_ms();
+				moved = 1;
+			}
 		}
-		(void)ssl;
-		finish(r, r->reason);
+		if (d->len > 0 && can_write(dst)) {
+			if ((n = end_write(dst, d->buf + d->off, d->len - d->off)) ==
+			    IO_ERROR) {
+				finish(r, r->reason);
+				return -1;
+			}
+			if (n > 0) {
+				d->off += (size_t)n;
+				if (d->off == d->len)
+					d->off = d->len = 0;
+				moved = 1;
+			}
+		}
+	} while (moved);
+	if (d->len == 0 && d->buf != NULL) {
+		/* Nothing to hold: an idle connection keeps no buffer. */
+		free(d->buf);
+		d->buf = NULL;
 	}
+	if (src->eof && d->len == 0 && dst->shut != SHUT_DONE && can_write(dst))
+		shut_write(dst);
+	return 0;
+}
+
+static void
+end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct end *e = arg;
+	struct relay *r = e->r;
+
+	if (what & EV_READ)
+		e->wait &= ~(unsigned)(R_ON_READABLE | W_ON_READABLE);
+	if (what & EV_WRITE)
+		e->wait &= ~(unsigned)(R_ON_WRITABLE | W_ON_WRITABLE);
+	if (pump(r, 0) != 0 || pump(r, 1) != 0)
+		return;
+	if (r->e[0].eof && r->e[1].eof && r->e[0].shut == SHUT_DONE &&
+	    r->e[1].shut == SHUT_DONE)
+		finish(r, "closed");
 }
 
 static void
@@ -227,58 +286,71 @@ idle_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-relay_start(struct event_base *base, struct bufferevent *a, const char *a_name,
-    struct bufferevent *b, const char *b_name, unsigned idle_timeout_ms,
-    relay_done_cb done, void *arg, struct relay **out)
+relay_start(struct event_base *base, const struct relay_end *a,
+    const struct relay_end *b, unsigned idle_timeout_ms, relay_done_cb done,
+    void *arg, struct relay **out)
 {
+	const struct relay_end *in[2] = { a, b };
 	struct relay *r;
 	struct timeval tv;
+	int i;
 
 	*out = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return DP_ERR_NOMEM;
-	r->base = base;
-	r->s[0].bev = a;
-	r->s[0].name = a_name;
-	r->s[1].bev = b;
-	r->s[1].name = b_name;
 	r->done = done;
 	r->arg = arg;
 	r->idle_ms = idle_timeout_ms;
 	r->last_active = dp_now_ms();
-	if (idle_timeout_ms > 0) {
-		if ((r->idle = evtimer_new(base, idle_cb, r)) == NULL) {
-			free(r);
-			return DP_ERR_NOMEM;
+	for (i = 0; i < 2; i++) {
+		struct end *e = &r->e[i];
+
+		e->r = r;
+		e->fd = in[i]->fd;
+		e->ssl = in[i]->ssl;
+		e->name = in[i]->name;
+		if ((e->ev = event_new(base, e->fd, EV_READ | EV_WRITE |
+		    EV_PERSIST | EV_ET, end_cb, e)) == NULL)
+			goto fail;
+		if (e->ssl != NULL) {
+			/* Whole records per read; no buffers while idle; a peer's
+			 * FIN without close_notify ends its stream, as for TCP. */
+			SSL_set_read_ahead(e->ssl, 1);
+			SSL_set_mode(e->ssl, SSL_MODE_RELEASE_BUFFERS);
+			SSL_set_options(e->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 		}
+	}
+	if (idle_timeout_ms > 0 &&
+	    (r->idle = evtimer_new(base, idle_cb, r)) == NULL)
+		goto fail;
+	/* Registering reports each socket writable at once (and readable if
+	 * it is): the first pumps run from the loop, bytes an SSL object
+	 * holds already included. */
+	if (event_add(r->e[0].ev, NULL) != 0 || event_add(r->e[1].ev, NULL) != 0)
+		goto fail;
+	if (r->idle != NULL) {
 		tv = dp_ms_tv(idle_timeout_ms);
 		event_add(r->idle, &tv);
 	}
-	bufferevent_setcb(a, relay_read_cb, relay_write_cb, relay_event_cb, r);
-	bufferevent_setcb(b, relay_read_cb, relay_write_cb, relay_event_cb, r);
-	/* A read high-water mark only on plain sockets: libevent 2.1's OpenSSL
-	 * bufferevent, suspended by it in the middle of a TLS record, leaves
-	 * the decrypted rest inside OpenSSL and waits for the socket, which
-	 * may never become readable again (both directions full: deadlock).
-	 * Our own back-pressure (disable in the read callback) runs after it
-	 * has drained OpenSSL, so it is safe for both kinds. */
-	if (bufferevent_openssl_get_ssl(a) == NULL)
-		bufferevent_setwatermark(a, EV_READ, 0, RELAY_HIGH_WATER);
-	if (bufferevent_openssl_get_ssl(b) == NULL)
-		bufferevent_setwatermark(b, EV_READ, 0, RELAY_HIGH_WATER);
-	bufferevent_enable(a, EV_READ | EV_WRITE);
-	bufferevent_enable(b, EV_READ | EV_WRITE);
 	*out = r;
-	pump(r, 0);
-	pump(r, 1);
 	return DP_OK;
+ fail:
+	relay_free(r);
+	return DP_ERR_NOMEM;
 }
 
 void
 relay_free(struct relay *r)
 {
+	int i;
+
 	if (r == NULL)
 		return;
+	for (i = 0; i < 2; i++) {
+		if (r->e[i].ev != NULL)
+			event_free(r->e[i].ev);
+		free(r->d[i].buf);
+	}
 	if (r->idle != NULL)
 		event_free(r->idle);
 	free(r);

@@ -51,7 +51,10 @@ struct client_route {
 struct cconn {
 	struct conn base;		/* first: conn.c's part */
 	struct client_route *rt;
-	struct bufferevent *lbev;	/* the local client, plain TCP */
+	evutil_socket_t lfd;		/* the local client, plain TCP: nothing is
+					 * read from it before the remote is
+					 * authenticated */
+	struct bufferevent *lbev;	/* forward = http: lfd's (then -1) */
 	struct bufferevent *tbev;	/* TLS to the remote */
 	struct evdns_getaddrinfo_request *gai;
 	struct dane_check dane;		/* the remote's TLSA answer, kept to
@@ -84,6 +87,8 @@ cconn_end(struct cconn *c, enum mx_outcome outcome, const char *reason)
 		bufferevent_free(c->tbev);
 	if (c->lbev != NULL)
 		bufferevent_free(c->lbev);
+	else if (c->lfd >= 0)
+		close(c->lfd);
 	free(c);
 }
 
@@ -100,7 +105,7 @@ cconn_fail(struct cconn *c, const char *reason)
 		    "Connection: close\r\n\r\n%s\n", strlen(reason) + 1, reason);
 
 		if (n > 0 && (size_t)n < sizeof(resp))
-			(void)send(bufferevent_getfd(c->lbev), resp, (size_t)n,
+			(void)send(c->lfd, resp, (size_t)n,
 			    MSG_NOSIGNAL);
 	}
 	cconn_end(c, MX_OUT_ERROR, reason);
@@ -217,6 +222,33 @@ new_session_cb(SSL *ssl, SSL_SESSION *sess)
 	return 1;
 }
 
+/* The remote is authenticated: relay. forward = http parses on
+ * bufferevents; otherwise the relay moves bytes between the two sockets
+ * itself, tbev (which did the connect and the handshake) kept idle as the
+ * owner of the remote's socket and SSL. */
+static int
+relay_go(struct cconn *c, SSL *ssl)
+{
+	struct event_base *base = c->base.l->base;
+	struct relay_end local = { c->lfd, NULL, "client" };
+	struct relay_end remote = { bufferevent_getfd(c->tbev), ssl, "remote" };
+
+	if (c->rt->hopts.rw.n_add > 0) {
+		if ((c->lbev = bufferevent_socket_new(base, c->lfd,
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			return DP_ERR_NOMEM;
+		c->lfd = -1;	/* lbev's */
+		return http_relay_start(base, c->lbev, c->tbev, &c->rt->hopts,
+		    relay_done, c, &c->base.hrelay);
+	}
+	bufferevent_disable(c->tbev, EV_READ | EV_WRITE);
+	/* The handshake just ended: libevent has read nothing past it. */
+	if (evbuffer_get_length(bufferevent_get_input(c->tbev)) != 0)
+		return DP_ERR_INTERNAL;
+	return relay_start(base, &local, &remote, c->rt->conf->idle_timeout_ms,
+	    relay_done, c, &c->base.relay);
+}
+
 static void
 tls_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -240,15 +272,9 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			dp_strlcpy(c->auth, c->dane.tlsa, sizeof(c->auth));
 		}
 		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
-		if (c->rt->hopts.rw.n_add > 0)
-			r = http_relay_start(c->base.l->base, c->lbev, c->tbev,
-			    &c->rt->hopts, relay_done, c, &c->base.hrelay);
-		else
-			r = relay_start(c->base.l->base, c->lbev, "client", c->tbev,
-			    "remote", c->rt->conf->idle_timeout_ms, relay_done, c,
-			    &c->base.relay);
-		if (r != DP_OK)
-			cconn_end(c, MX_OUT_ERROR, "out of memory");
+		if ((r = relay_go(c, ssl)) != DP_OK)
+			cconn_end(c, MX_OUT_ERROR, r == DP_ERR_NOMEM ?
+			    "out of memory" : "remote sent data during the handshake");
 		return;
 	}
 	if (remote_bytes_written(c) == 0) {
@@ -399,15 +425,7 @@ cconn_start(struct conn *base, evutil_socket_t fd)
 	struct timeval tv;
 
 	c->rt = rt;
-	if ((c->lbev = bufferevent_socket_new(rt->base.base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		cconn_end(c, MX_OUT_ERROR, "out of memory");
-		return;
-	}
-	/* Nothing is read from the local client before the remote is
-	 * authenticated. */
-	bufferevent_disable(c->lbev, EV_READ);
+	c->lfd = fd;
 	if ((c->timer = evtimer_new(rt->base.base, timeout_cb, c)) == NULL ||
 	    (ssl = SSL_new(rt->base.ctx)) == NULL ||
 	    tls_client_prepare(ssl, cc) != DP_OK ||

@@ -44,7 +44,8 @@ struct sconn {
 	struct sockaddr_storage local;
 	evutil_socket_t fd;
 	SSL *ssl;
-	struct event *ev;		/* socket readiness while handshaking */
+	struct event *ev;		/* socket readiness while handshaking, then
+					 * the upstream connect */
 	struct event *timer;		/* handshake, then connect timeout */
 	struct tls_clientid cid;	/* filled by the extension callback */
 	X509 *leaf;			/* borrowed from the paused job */
@@ -60,8 +61,10 @@ struct sconn {
 	int hs_fail;			/* enum mx_hs_reason behind reason; -1: none
 					 * (or counted already) */
 
-	struct bufferevent *cbev;	/* client side after the handshake */
-	struct bufferevent *ubev;	/* upstream */
+	evutil_socket_t ufd;		/* upstream, -1 before the connect (and
+					 * with forward = http: ubev's) */
+	struct bufferevent *cbev;	/* forward = http: the client side */
+	struct bufferevent *ubev;	/* forward = http: the upstream */
 
 	/* forward = http: what every request gets and loses. */
 	struct http_relay_opts hopts;

@@ -82,6 +82,8 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 		event_free(c->timer);
 	if (c->ubev != NULL)
 		bufferevent_free(c->ubev);
+	else if (c->ufd >= 0)
+		close(c->ufd);
 	if (c->cbev != NULL) {
 		/* Owns ssl and fd (BEV_OPT_CLOSE_ON_FREE). */
 		bufferevent_free(c->cbev);
@@ -324,8 +326,7 @@ hs_done(struct sconn *c)
 	 * acknowledge it now, or a client with Nagle on holds its first
 	 * request until our delayed ACK. */
 	dp_tcp_quickack(c->fd);
-	event_free(c->ev);
-	c->ev = NULL;
+	event_del(c->ev);
 	conn_established(&c->base);
 	sconn_upstream_connect(c);
 }
@@ -390,6 +391,7 @@ sconn_start(struct conn *base, evutil_socket_t fd)
 	socklen_t len = sizeof(c->local);
 
 	c->fd = fd;
+	c->ufd = -1;
 	c->hs_fail = -1;
 	c->state = SC_HANDSHAKE;
 	if (l->conf->forward == FORWARD_PROXY_V1 ||

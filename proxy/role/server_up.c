@@ -75,7 +75,9 @@ send_proxy_header(struct sconn *c)
 	}
 	if (r != DP_OK)
 		return r;
-	return bufferevent_write(c->ubev, buf, len) == 0 ? DP_OK : DP_ERR_NOMEM;
+	/* A fresh socket's buffer takes a header (at most PP2_HEADER_MAX). */
+	return send(c->ufd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? DP_OK :
+	    DP_ERR_IO;
 }
 
 /* ":base64(DER):", an RFC 8941 byte sequence as RFC 9440 wants; NULL on
@@ -190,35 +192,48 @@ http_setup(struct sconn *c)
 	o->mx = c->base.l->mx;
 }
 
+/* forward = http: the HTTP relay parses and rewrites, on bufferevents. */
+static int
+http_start(struct sconn *c)
+{
+	struct event_base *base = c->base.l->base;
+
+	if ((c->ubev = bufferevent_socket_new(base, c->ufd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return DP_ERR_NOMEM;
+	c->ufd = -1;	/* ubev's */
+	c->cbev = bufferevent_openssl_socket_new(base, c->fd, c->ssl,
+	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+	if (c->cbev == NULL) {
+		c->ssl = NULL;	/* libevent freed it (BEV_OPT_CLOSE_ON_FREE) */
+		return DP_ERR_NOMEM;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
+	http_setup(c);
+	return http_relay_start(base, c->cbev, c->ubev, &c->hopts, relay_done,
+	    c, &c->base.hrelay);
+}
+
 static void
 upstream_connected(struct sconn *c)
 {
 	const struct conf_server *cs = sconn_listener(c)->conf;
+	struct relay_end client = { c->fd, c->ssl, "client" };
+	struct relay_end upstream = { c->ufd, NULL, "upstream" };
 	int r;
 
 	event_del(c->timer);
-	dp_tcp_nodelay(bufferevent_getfd(c->ubev));
 	if ((r = send_proxy_header(c)) != DP_OK) {
-		sconn_end(c, MX_OUT_ERROR, "cannot encode PROXY header", 1);
+		sconn_end(c, MX_OUT_ERROR, r == DP_ERR_IO ? "cannot send PROXY "
+		    "header" : "cannot encode PROXY header", 1);
 		return;
 	}
-	c->cbev = bufferevent_openssl_socket_new(c->base.l->base, c->fd, c->ssl,
-	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
-	if (c->cbev == NULL) {
-		c->ssl = NULL;	/* libevent freed it (BEV_OPT_CLOSE_ON_FREE) */
-		sconn_end(c, MX_OUT_ERROR, "out of memory", 1);
-		return;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
 	c->state = SC_RELAY;
-	if (cs->forward == FORWARD_HTTP) {
-		http_setup(c);
-		r = http_relay_start(c->base.l->base, c->cbev, c->ubev, &c->hopts,
-		    relay_done, c, &c->base.hrelay);
-	} else {
-		r = relay_start(c->base.l->base, c->cbev, "client", c->ubev,
-		    "upstream", cs->idle_timeout_ms, relay_done, c, &c->base.relay);
-	}
+	if (cs->forward == FORWARD_HTTP)
+		r = http_start(c);
+	else
+		r = relay_start(c->base.l->base, &client, &upstream,
+		    cs->idle_timeout_ms, relay_done, c, &c->base.relay);
 	if (r != DP_OK)
 		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
 }
@@ -242,37 +257,46 @@ upstream_failed(struct sconn *c, int http_status, int mx_why, const char *why)
 }
 
 static void
-upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sconn *c = arg;
+	socklen_t len = sizeof(int);
+	int err = 0;
 
-	if (what & BEV_EVENT_CONNECTED)
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0)
+		upstream_failed(c, 502, MX_UP_CONNECT, strerror(err));
+	else
 		upstream_connected(c);
-	else if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
-		upstream_failed(c, 502, MX_UP_CONNECT,
-		    strerror(EVUTIL_SOCKET_ERROR() != 0 ?
-		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
 }
 
 void
 sconn_upstream_connect(struct sconn *c)
 {
 	const struct conf_server *cs = sconn_listener(c)->conf;
+	const struct sockaddr *sa = (const struct sockaddr *)&cs->upstream.ss;
 
 	c->state = SC_CONNECTING;
 	/* Reads and writes from now on are plain: no job switches. */
 	SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
-	c->ubev = bufferevent_socket_new(c->base.l->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->ubev == NULL) {
-		upstream_failed(c, 502, -1, "connect: out of memory");
+	if ((c->ufd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0) {
+		upstream_failed(c, 502, MX_UP_CONNECT, strerror(errno));
 		return;
 	}
-	bufferevent_setcb(c->ubev, NULL, NULL, upstream_event_cb, c);
-	sconn_timer_arm(c, cs->connect_timeout_ms);
-	if (bufferevent_socket_connect(c->ubev, (struct sockaddr *)&cs->upstream.ss,
-	    (int)cs->upstream.len) != 0)
+	dp_tcp_nodelay(c->ufd);
+	if (connect(c->ufd, sa, cs->upstream.len) == 0) {
+		upstream_connected(c);
+		return;
+	}
+	if (errno != EINPROGRESS) {
 		upstream_failed(c, 502, MX_UP_CONNECT, strerror(errno));
+		return;
+	}
+	sconn_timer_arm(c, cs->connect_timeout_ms);
+	event_assign(c->ev, c->base.l->base, c->ufd, EV_WRITE, connect_cb, c);
+	event_add(c->ev, NULL);
 }
 
 /* --- the handshake */

@@ -245,9 +245,9 @@ t.join()
 print("echo", len(got), hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest())
 PY
 )
-# Before the fix in relay_rearm_write() this hung in about one run in five
-# under load: libevent's TLS bufferevent stops writing once it has read the
-# peer's close_notify, and the echo still owed was never sent.
+# A relay that stopped writing to a side once it had read that side's
+# close_notify (libevent 2.1's TLS bufferevent did) hangs here: the echo
+# still owed after the local client's FIN is never sent.
 is "$out" "echo 6291456 True" "6 MiB raw echo through both roles: every byte back, in order, then a clean end"
 
 # Upstream unreachable: the client's connection is closed cleanly.
