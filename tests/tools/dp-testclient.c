@@ -562,6 +562,92 @@ tc_write_all(const struct tc_opts *o, SSL *ssl, int fd, struct tc_outcome *out)
 	return 0;
 }
 
+/* An outcome with nothing happened yet. */
+static void
+tc_outcome_init(struct tc_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->alert = -1;
+	out->sent_alert = -1;
+	out->end = "none";
+	dp_strlcpy(out->version, "none", sizeof(out->version));
+	dp_strlcpy(out->alpn, "none", sizeof(out->alpn));
+}
+
+/* The reason of a failed SSL_connect (not a timeout): the server's
+ * certificate if that is what failed, else OpenSSL's error queue. */
+static void
+tc_reason_handshake(SSL *ssl, struct tc_outcome *out)
+{
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		tc_reason(out, "handshake: server certificate: %s",
+		    X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+	else
+		tc_reason_ssl(out, "handshake");
+}
+
+/* Makes the SSL object of a connection on fd, set up alike in every mode:
+ * the callbacks report into *c (which must outlive it), SNI, the host
+ * check. Returns it (the caller frees it), or NULL with the reason set. */
+static SSL *
+tc_ssl_new(const struct tc_opts *o, SSL_CTX *ctx, int fd, struct tc_conn *c,
+    struct tc_outcome *out)
+{
+	const char *sni = o->servername;
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd)) {
+		tc_reason_ssl(out, "SSL_new");
+		goto fail;
+	}
+	SSL_set_app_data(ssl, c);
+	SSL_set_info_callback(ssl, tc_info_cb);
+	SSL_set_msg_callback(ssl, tc_msg_cb);
+	SSL_set_msg_callback_arg(ssl, c);
+	if (sni == NULL && !tc_is_ip(o->host))
+		sni = o->host;
+	if (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) {
+		tc_reason_ssl(out, "SNI");
+		goto fail;
+	}
+	if (o->cafile != NULL && !o->insecure && sni != NULL &&
+	    !SSL_set1_host(ssl, sni)) {
+		tc_reason_ssl(out, "host check");
+		goto fail;
+	}
+	return ssl;
+ fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* The verdict on a finished connection, from what the callbacks saw (*c),
+ * whether the handshake completed, and the reason recorded so far: sets
+ * out->result, alert, sent_alert and the final reason. */
+static void
+tc_conclude(const struct tc_conn *c, int handshake_done,
+    struct tc_outcome *out)
+{
+	out->alert = c->alert;
+	out->sent_alert = c->sent_alert;
+	if (c->alert >= 0) {
+		/* Whatever the read or handshake error said, the alert is the
+		 * cause. */
+		out->result = TC_ALERT;
+		out->reason[0] = '\0';
+		tc_reason(out, "server sent alert %d (%s)", c->alert,
+		    tc_alert_name(c->alert));
+	} else if (!handshake_done || out->reason[0] != '\0') {
+		out->result = TC_ERROR;
+		if (c->sent_alert >= 0)
+			tc_reason(out, "we sent alert %d (%s)", c->sent_alert,
+			    tc_alert_name(c->sent_alert));
+		tc_reason(out, "unknown failure");
+	} else {
+		out->result = TC_OK;
+	}
+}
+
 /* Runs one connection; fills *out (caller frees out->data). */
 static void
 tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
@@ -569,45 +655,22 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 {
 	struct tc_conn c = { .alert = -1, .sent_alert = -1,
 	    .request_form = "none" };
-	const char *sni = o->servername, *v;
+	const char *v;
 	const unsigned char *alpn;
 	unsigned int alpn_len;
 	SSL *ssl = NULL;
 	double t0, t1;
 	int fd = -1, n, err, handshake_done = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->alert = -1;
-	out->sent_alert = -1;
-	out->end = "none";
-	dp_strlcpy(out->version, "none", sizeof(out->version));
-	dp_strlcpy(out->alpn, "none", sizeof(out->alpn));
-
+	tc_outcome_init(out);
 	t0 = tc_now();
 	if ((fd = tc_connect(o, out)) < 0)
 		goto out;
 	t1 = tc_now();
 	out->connect_ms = t1 - t0;
 
-	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd)) {
-		tc_reason_ssl(out, "SSL_new");
+	if ((ssl = tc_ssl_new(o, ctx, fd, &c, out)) == NULL)
 		goto out;
-	}
-	SSL_set_app_data(ssl, &c);
-	SSL_set_info_callback(ssl, tc_info_cb);
-	SSL_set_msg_callback(ssl, tc_msg_cb);
-	SSL_set_msg_callback_arg(ssl, &c);
-	if (sni == NULL && !tc_is_ip(o->host))
-		sni = o->host;
-	if (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) {
-		tc_reason_ssl(out, "SNI");
-		goto out;
-	}
-	if (o->cafile != NULL && !o->insecure && sni != NULL &&
-	    !SSL_set1_host(ssl, sni)) {
-		tc_reason_ssl(out, "host check");
-		goto out;
-	}
 
 	for (;;) {
 		ERR_clear_error();
@@ -619,12 +682,8 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 			continue;
 		if (err < 0)
 			tc_reason(out, "handshake: timeout");
-		else if (SSL_get_verify_result(ssl) != X509_V_OK)
-			tc_reason(out, "handshake: server certificate: %s",
-			    X509_verify_cert_error_string(
-			    SSL_get_verify_result(ssl)));
 		else
-			tc_reason_ssl(out, "handshake");
+			tc_reason_handshake(ssl, out);
 		goto out;
 	}
 	handshake_done = 1;
@@ -652,24 +711,7 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 	out->server_asked = c.server_asked;
 	out->tickets = c.tickets;
 	out->request_form = c.request_form;
-	out->alert = c.alert;
-	out->sent_alert = c.sent_alert;
-	if (c.alert >= 0) {
-		/* Whatever the read or handshake error said, the alert is the
-		 * cause. */
-		out->result = TC_ALERT;
-		out->reason[0] = '\0';
-		tc_reason(out, "server sent alert %d (%s)", c.alert,
-		    tc_alert_name(c.alert));
-	} else if (!handshake_done || out->reason[0] != '\0') {
-		out->result = TC_ERROR;
-		if (c.sent_alert >= 0)
-			tc_reason(out, "we sent alert %d (%s)", c.sent_alert,
-			    tc_alert_name(c.sent_alert));
-		tc_reason(out, "unknown failure");
-	} else {
-		out->result = TC_OK;
-	}
+	tc_conclude(&c, handshake_done, out);
 	ERR_clear_error();
 	SSL_free(ssl);
 	if (fd >= 0)
