@@ -49,7 +49,7 @@ all_ok() {
 
 load --load 8 --duration 2 "${ME[@]}" --clientid _lorawan-ns.ns1.dp.test --send "$REQ" --expect ok
 all_ok "dane_clientid extension, 8 in flight for 2 s"
-ext_done=$(field "$LINE" done)
+ext_done=$(field "$LINE" "done")
 is "$(field "$LINE" requests)" "$ext_done" "... one request answered per connection"
 
 load --load 8 --duration 2 "${ME[@]}" --no-clientid --send "$REQ" --expect ok
@@ -57,7 +57,7 @@ all_ok "SAN fallback (no extension), 8 in flight for 2 s"
 
 # Every connection of both runs reached the upstream, and daneproxy logged
 # each as ok (both are written as the connection ends: wait for them).
-n=$((ext_done + $(field "$LINE" done)))
+n=$((ext_done + $(field "$LINE" "done")))
 ok "the upstream recorded a connection per request" lab_upstream_wait up "$n" 10
 logged_ok() { [ "$(grep -c 'outcome=ok' "$LAB/js.log")" -ge "$1" ]; }
 ok "daneproxy logged each of them as ok" lab_poll 10 logged_ok "$n"
