@@ -35,9 +35,10 @@
  * the same way); it sends --send, reads the answer, repeats that
  * --keepalive times, closes, and the slot starts the next connection at
  * once. New connections start for --duration seconds or until --count have
- * started; those in flight then finish. An answer ends at EOF (close_notify
- * or not), after --read-bytes, or with --keepalive > 1 by its HTTP framing
- * (Content-Length, chunked, or none). --timeout-ms bounds the connect, the
+ * started; those in flight then finish. An answer ends after --read-bytes,
+ * else with --keepalive > 1 by its HTTP framing (Content-Length, chunked,
+ * or none), else at EOF (close_notify or not); an EOF before the end the
+ * first two expect is a failure. --timeout-ms bounds the connect, the
  * handshake and each request with its answer; a connection that reaches
  * it, like one that ends in an alert or an error, is counted as failed, not
  * fatal. No per-connection lines; at the end one line:
@@ -1893,7 +1894,8 @@ tc_usage(FILE *f)
 "  --no-clientid        register no extension (the default without a name)\n"
 "  --send STRING        after the handshake; \\r \\n \\t \\\\ \\0 \\xHH escapes\n"
 "  --read-bytes N       stop reading after N bytes (default: until EOF)\n"
-"  --timeout-ms N       connect, handshake and each read (default 5000)\n"
+"  --timeout-ms N       connect, handshake and each read (default 5000);\n"
+"                       with --load each request and its answer\n"
 "  --parallel N         N processes released together, --repeat each\n"
 "  --output FILE        append the raw bytes read to FILE (no data: lines)\n"
 "  --expect R           exit 0 iff every connection had result R\n"
