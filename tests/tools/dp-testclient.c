@@ -28,6 +28,40 @@
  * Plain blocking-style I/O on non-blocking sockets with poll() deadlines: it
  * is a test tool, one connection at a time per process; --parallel forks.
  *
+ * Load mode (--load N): one process keeps N connections in flight, each a
+ * state machine (TCP connect, SSL_connect, SSL_write, SSL_read) on a
+ * non-blocking socket driven by epoll. Each is a full handshake, set up by
+ * the same code as above (same SSL_CTX, same callbacks, the extension sent
+ * the same way); it sends --send, reads the answer, repeats that
+ * --keepalive times, closes, and the slot starts the next connection at
+ * once. New connections start for --duration seconds or until --count have
+ * started; those in flight then finish. An answer ends after --read-bytes,
+ * else with --keepalive > 1 by its HTTP framing (Content-Length, chunked,
+ * or none), else at EOF (close_notify or not); an EOF before the end the
+ * first two expect is a failure. --timeout-ms bounds the connect, the
+ * handshake and each request with its answer; a connection that reaches
+ * it, like one that ends in an alert or an error, is counted as failed, not
+ * fatal. No per-connection lines; at the end one line:
+ *
+ *   load conns=N done=D failed=F alert=A error=E timeout=T requests=R
+ *   secs=S rate=R/s hs_p50_ms=X hs_p99_ms=X total_p50_ms=X total_p99_ms=X
+ *   req_p50_ms=X req_p99_ms=X
+ *
+ * conns is N; done the connections that ended ok, failed = alert + error +
+ * timeout (timeout: errors that were a deadline); requests the answers
+ * received; secs from the start to the last connection's end; rate =
+ * done / secs. Latencies (ms, nearest rank, "none" without samples): hs
+ * from connect() to SSL_connect done, total from connect() to the last
+ * answer, both over the connections that ended ok; req from a request's
+ * first byte written to its answer's end, over every answer. At most 2^20
+ * samples per kind are kept (a uniform reservoir beyond). Then one line
+ * per distinct reason of failure (the first 8 reasons; "other" counts the
+ * rest):
+ *
+ *   failure count=N result=alert|error|other reason="..."
+ *
+ * The exit status follows the same rule, over every connection.
+ *
  * Exit status: 0 all ok, 1 some alert (no error), 2 some error; with
  * --expect R: 0 iff every connection had result R, else 1. 3 for usage or
  * setup failures (bad option, unreadable key). */
@@ -43,6 +77,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -58,6 +94,7 @@
 
 #include "clientid.h"
 #include "err.h"
+#include "http1.h"
 #include "util.h"
 
 #define TC_EXIT_OK	0
@@ -101,6 +138,10 @@ struct tc_opts {
 	int timeout_ms;			/* connect, handshake, each read */
 	unsigned int parallel;		/* 0: no fork */
 	unsigned int repeat;		/* connections per process */
+	unsigned int load;		/* connections in flight; 0: no load */
+	double duration_ms;		/* --load: start new ones this long */
+	unsigned long count;		/* --load: start this many; 0: no cap */
+	unsigned int keepalive;		/* --load: requests per connection */
 	int quiet;			/* no data: lines */
 	const char *output;		/* raw bytes read go here (appended) */
 	int expect;			/* -1 or an enum tc_result */
@@ -562,6 +603,92 @@ tc_write_all(const struct tc_opts *o, SSL *ssl, int fd, struct tc_outcome *out)
 	return 0;
 }
 
+/* An outcome with nothing happened yet. */
+static void
+tc_outcome_init(struct tc_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->alert = -1;
+	out->sent_alert = -1;
+	out->end = "none";
+	dp_strlcpy(out->version, "none", sizeof(out->version));
+	dp_strlcpy(out->alpn, "none", sizeof(out->alpn));
+}
+
+/* The reason of a failed SSL_connect (not a timeout): the server's
+ * certificate if that is what failed, else OpenSSL's error queue. */
+static void
+tc_reason_handshake(SSL *ssl, struct tc_outcome *out)
+{
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		tc_reason(out, "handshake: server certificate: %s",
+		    X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+	else
+		tc_reason_ssl(out, "handshake");
+}
+
+/* Makes the SSL object of a connection on fd, set up alike in every mode:
+ * the callbacks report into *c (which must outlive it), SNI, the host
+ * check. Returns it (the caller frees it), or NULL with the reason set. */
+static SSL *
+tc_ssl_new(const struct tc_opts *o, SSL_CTX *ctx, int fd, struct tc_conn *c,
+    struct tc_outcome *out)
+{
+	const char *sni = o->servername;
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd)) {
+		tc_reason_ssl(out, "SSL_new");
+		goto fail;
+	}
+	SSL_set_app_data(ssl, c);
+	SSL_set_info_callback(ssl, tc_info_cb);
+	SSL_set_msg_callback(ssl, tc_msg_cb);
+	SSL_set_msg_callback_arg(ssl, c);
+	if (sni == NULL && !tc_is_ip(o->host))
+		sni = o->host;
+	if (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) {
+		tc_reason_ssl(out, "SNI");
+		goto fail;
+	}
+	if (o->cafile != NULL && !o->insecure && sni != NULL &&
+	    !SSL_set1_host(ssl, sni)) {
+		tc_reason_ssl(out, "host check");
+		goto fail;
+	}
+	return ssl;
+ fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* The verdict on a finished connection, from what the callbacks saw (*c),
+ * whether the handshake completed, and the reason recorded so far: sets
+ * out->result, alert, sent_alert and the final reason. */
+static void
+tc_conclude(const struct tc_conn *c, int handshake_done,
+    struct tc_outcome *out)
+{
+	out->alert = c->alert;
+	out->sent_alert = c->sent_alert;
+	if (c->alert >= 0) {
+		/* Whatever the read or handshake error said, the alert is the
+		 * cause. */
+		out->result = TC_ALERT;
+		out->reason[0] = '\0';
+		tc_reason(out, "server sent alert %d (%s)", c->alert,
+		    tc_alert_name(c->alert));
+	} else if (!handshake_done || out->reason[0] != '\0') {
+		out->result = TC_ERROR;
+		if (c->sent_alert >= 0)
+			tc_reason(out, "we sent alert %d (%s)", c->sent_alert,
+			    tc_alert_name(c->sent_alert));
+		tc_reason(out, "unknown failure");
+	} else {
+		out->result = TC_OK;
+	}
+}
+
 /* Runs one connection; fills *out (caller frees out->data). */
 static void
 tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
@@ -569,45 +696,22 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 {
 	struct tc_conn c = { .alert = -1, .sent_alert = -1,
 	    .request_form = "none" };
-	const char *sni = o->servername, *v;
+	const char *v;
 	const unsigned char *alpn;
 	unsigned int alpn_len;
 	SSL *ssl = NULL;
 	double t0, t1;
 	int fd = -1, n, err, handshake_done = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->alert = -1;
-	out->sent_alert = -1;
-	out->end = "none";
-	dp_strlcpy(out->version, "none", sizeof(out->version));
-	dp_strlcpy(out->alpn, "none", sizeof(out->alpn));
-
+	tc_outcome_init(out);
 	t0 = tc_now();
 	if ((fd = tc_connect(o, out)) < 0)
 		goto out;
 	t1 = tc_now();
 	out->connect_ms = t1 - t0;
 
-	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd)) {
-		tc_reason_ssl(out, "SSL_new");
+	if ((ssl = tc_ssl_new(o, ctx, fd, &c, out)) == NULL)
 		goto out;
-	}
-	SSL_set_app_data(ssl, &c);
-	SSL_set_info_callback(ssl, tc_info_cb);
-	SSL_set_msg_callback(ssl, tc_msg_cb);
-	SSL_set_msg_callback_arg(ssl, &c);
-	if (sni == NULL && !tc_is_ip(o->host))
-		sni = o->host;
-	if (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) {
-		tc_reason_ssl(out, "SNI");
-		goto out;
-	}
-	if (o->cafile != NULL && !o->insecure && sni != NULL &&
-	    !SSL_set1_host(ssl, sni)) {
-		tc_reason_ssl(out, "host check");
-		goto out;
-	}
 
 	for (;;) {
 		ERR_clear_error();
@@ -619,12 +723,8 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 			continue;
 		if (err < 0)
 			tc_reason(out, "handshake: timeout");
-		else if (SSL_get_verify_result(ssl) != X509_V_OK)
-			tc_reason(out, "handshake: server certificate: %s",
-			    X509_verify_cert_error_string(
-			    SSL_get_verify_result(ssl)));
 		else
-			tc_reason_ssl(out, "handshake");
+			tc_reason_handshake(ssl, out);
 		goto out;
 	}
 	handshake_done = 1;
@@ -652,24 +752,7 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 	out->server_asked = c.server_asked;
 	out->tickets = c.tickets;
 	out->request_form = c.request_form;
-	out->alert = c.alert;
-	out->sent_alert = c.sent_alert;
-	if (c.alert >= 0) {
-		/* Whatever the read or handshake error said, the alert is the
-		 * cause. */
-		out->result = TC_ALERT;
-		out->reason[0] = '\0';
-		tc_reason(out, "server sent alert %d (%s)", c.alert,
-		    tc_alert_name(c.alert));
-	} else if (!handshake_done || out->reason[0] != '\0') {
-		out->result = TC_ERROR;
-		if (c.sent_alert >= 0)
-			tc_reason(out, "we sent alert %d (%s)", c.sent_alert,
-			    tc_alert_name(c.sent_alert));
-		tc_reason(out, "unknown failure");
-	} else {
-		out->result = TC_OK;
-	}
+	tc_conclude(&c, handshake_done, out);
 	ERR_clear_error();
 	SSL_free(ssl);
 	if (fd >= 0)
@@ -939,6 +1022,698 @@ tc_run_parallel(const struct tc_opts *o, SSL_CTX *ctx, unsigned long counts[3])
 }
 
 /* ---------------------------------------------------------------------- */
+/* Load mode: --load N connections in flight from one process.             */
+
+#define TC_LOAD_SAMPLES_MAX	(1u << 20)	/* latencies kept per kind */
+#define TC_LOAD_REASONS		8		/* distinct failure reasons kept */
+#define TC_LOAD_HEAD_MAX	16384		/* an answer's HTTP head */
+#define TC_LOAD_EVENTS		256		/* epoll events per wait */
+
+/* Latencies in ms: every one up to TC_LOAD_SAMPLES_MAX, then a uniform
+ * reservoir of that size (Algorithm R), so memory stays bounded and the
+ * percentiles of a long run are not biased towards its start. */
+struct tc_samples {
+	float *v;
+	size_t n;			/* kept */
+	size_t cap;			/* allocated */
+	uint64_t seen;			/* offered */
+};
+
+/* One distinct failure reason and how often it was the cause. */
+struct tc_load_reason {
+	enum tc_result result;
+	unsigned long n;
+	char text[TC_REASON_MAX];
+};
+
+enum tc_lstate {
+	TC_L_IDLE,			/* no connection: to be started */
+	TC_L_CONNECT,			/* TCP connect in progress */
+	TC_L_HANDSHAKE,			/* SSL_connect */
+	TC_L_WRITE,			/* SSL_write of the request */
+	TC_L_READ,			/* SSL_read of the answer */
+};
+
+/* What a timeout in each state is called in its reason. */
+static const char *const tc_lstate_names[] = {
+	"idle", "connect", "handshake", "write", "read",
+};
+
+/* One slot of the N: a connection in flight, or idle between two. */
+struct tc_lconn {
+	TAILQ_ENTRY(tc_lconn) entry;	/* in busy (by deadline) or idle */
+	enum tc_lstate state;
+	uint32_t index;			/* in tc_load.conns */
+	uint32_t gen;			/* per connection: stale epoll events */
+	int fd;				/* -1 when idle */
+	uint32_t events;		/* the epoll interest set */
+	SSL *ssl;
+	struct tc_conn c;		/* what the OpenSSL callbacks saw */
+	struct tc_outcome out;		/* reason and verdict (no data kept) */
+	int handshake_done;
+	int timed_out;			/* the deadline passed */
+	double t_start;			/* before connect() */
+	double t_handshake;		/* SSL_connect done */
+	double t_request;		/* the current request's first write */
+	double deadline;		/* of the current phase */
+	unsigned int answered;		/* requests answered so far */
+	size_t sent;			/* bytes of the current request written */
+	size_t got;			/* bytes of the current answer read */
+	/* Each answer's end by its HTTP framing (--keepalive > 1 without
+	 * --read-bytes); head is NULL otherwise. */
+	char *head;			/* TC_LOAD_HEAD_MAX bytes */
+	size_t head_len;
+	int in_body;
+	enum http1_framing framing;
+	uint64_t body_left;		/* HTTP1_BODY_LENGTH */
+	struct http1_chunked chunked;	/* HTTP1_BODY_CHUNKED */
+};
+
+TAILQ_HEAD(tc_lconn_list, tc_lconn);
+
+/* One load run. */
+struct tc_load {
+	const struct tc_opts *o;
+	SSL_CTX *ctx;
+	int ep;				/* epoll, -1 before it exists */
+	struct sockaddr_storage addr;	/* --connect, resolved once */
+	socklen_t addr_len;
+	const char *method;		/* of --send: HEAD changes the framing */
+	size_t method_len;
+	struct tc_lconn *conns;		/* o->load slots */
+	struct tc_lconn_list busy;	/* in flight, earliest deadline first */
+	struct tc_lconn_list idle;	/* waiting to be started */
+	unsigned long started, inflight;
+	unsigned long counts[3];	/* finished connections by result */
+	unsigned long timeouts;		/* of counts[TC_ERROR]: a deadline */
+	unsigned long requests;		/* answered */
+	struct tc_samples hs, total, req;
+	uint64_t rng;			/* xorshift64 for the reservoirs */
+	struct tc_load_reason reasons[TC_LOAD_REASONS];
+	unsigned long other_reasons;	/* failures beyond those kept */
+	double t0, t_last;		/* start, last connection finished */
+};
+
+static void
+tc_samples_add(struct tc_samples *s, double ms, uint64_t *rng)
+{
+	float *p;
+	size_t cap;
+	uint64_t j;
+
+	s->seen++;
+	if (s->n < TC_LOAD_SAMPLES_MAX) {
+		if (s->n == s->cap) {
+			cap = s->cap ? s->cap * 2 : 4096;
+			if ((p = realloc(s->v, cap * sizeof(*p))) == NULL)
+				return;	/* one sample lost, not the run */
+			s->v = p;
+			s->cap = cap;
+		}
+		s->v[s->n++] = (float)ms;
+		return;
+	}
+	*rng ^= *rng << 13;
+	*rng ^= *rng >> 7;
+	*rng ^= *rng << 17;
+	if ((j = *rng % s->seen) < s->n)
+		s->v[j] = (float)ms;
+}
+
+static int
+tc_float_cmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Prints " NAME_p50_ms=X NAME_p99_ms=Y" by nearest rank, "none" without
+ * samples. Sorts the samples. */
+static void
+tc_samples_print(FILE *f, const char *name, struct tc_samples *s)
+{
+	static const unsigned int permille[] = { 500, 990 };
+	size_t i, rank;
+
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), tc_float_cmp);
+	for (i = 0; i < sizeof(permille) / sizeof(permille[0]); i++) {
+		if (s->n == 0) {
+			fprintf(f, " %s_p%u_ms=none", name, permille[i] / 10);
+			continue;
+		}
+		rank = (s->n * permille[i] + 999) / 1000;
+		fprintf(f, " %s_p%u_ms=%.3f", name, permille[i] / 10,
+		    (double)s->v[rank > 0 ? rank - 1 : 0]);
+	}
+}
+
+/* Counts a failed connection under its reason. */
+static void
+tc_load_reason_add(struct tc_load *L, const struct tc_outcome *out)
+{
+	size_t i;
+
+	for (i = 0; i < TC_LOAD_REASONS && L->reasons[i].n > 0; i++) {
+		if (L->reasons[i].result == out->result &&
+		    strcmp(L->reasons[i].text, out->reason) == 0) {
+			L->reasons[i].n++;
+			return;
+		}
+	}
+	if (i == TC_LOAD_REASONS) {
+		L->other_reasons++;
+		return;
+	}
+	L->reasons[i].result = out->result;
+	L->reasons[i].n = 1;
+	dp_strlcpy(L->reasons[i].text, out->reason,
+	    sizeof(L->reasons[i].text));
+}
+
+/* Starts the deadline of a phase: deadlines are all now + timeout_ms, so
+ * appending keeps the busy list sorted. */
+static void
+tc_load_arm(struct tc_load *L, struct tc_lconn *l, double now)
+{
+	l->deadline = now + L->o->timeout_ms;
+	TAILQ_REMOVE(&L->busy, l, entry);
+	TAILQ_INSERT_TAIL(&L->busy, l, entry);
+}
+
+/* Sets the epoll interest of l's socket. Returns 0 or -1 (reason set). */
+static int
+tc_load_want(struct tc_load *L, struct tc_lconn *l, uint32_t events)
+{
+	struct epoll_event ev;
+
+	if (l->events == events)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.u64 = (uint64_t)l->gen << 32 | l->index;
+	if (epoll_ctl(L->ep, EPOLL_CTL_MOD, l->fd, &ev) != 0) {
+		tc_reason(&l->out, "epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	l->events = events;
+	return 0;
+}
+
+/* After an SSL_* call on l returned n <= 0: when OpenSSL waits for the
+ * socket, sets the interest and returns 0; else returns the
+ * SSL_get_error() code, or -1 if the interest could not be set. */
+static int
+tc_load_io(struct tc_load *L, struct tc_lconn *l, int n)
+{
+	int err = SSL_get_error(l->ssl, n);
+
+	if (err == SSL_ERROR_WANT_READ)
+		return tc_load_want(L, l, EPOLLIN);
+	if (err == SSL_ERROR_WANT_WRITE)
+		return tc_load_want(L, l, EPOLLOUT);
+	return err;
+}
+
+/* Ends l's connection, counts it and its latencies, and queues the slot to
+ * be started again. */
+static void
+tc_load_finish(struct tc_load *L, struct tc_lconn *l, double now)
+{
+	tc_conclude(&l->c, l->handshake_done, &l->out);
+	if (l->out.result == TC_OK) {
+		if (l->c.alert < 0 && !l->c.close_notify)
+			SSL_shutdown(l->ssl);	/* our close_notify; no wait */
+		tc_samples_add(&L->hs, l->t_handshake - l->t_start, &L->rng);
+		tc_samples_add(&L->total, now - l->t_start, &L->rng);
+	} else {
+		if (l->out.result == TC_ERROR && l->timed_out)
+			L->timeouts++;
+		tc_load_reason_add(L, &l->out);
+	}
+	L->counts[l->out.result]++;
+	ERR_clear_error();
+	SSL_free(l->ssl);
+	l->ssl = NULL;
+	if (l->fd >= 0)
+		close(l->fd);	/* also leaves the epoll set */
+	l->fd = -1;
+	l->events = 0;
+	l->state = TC_L_IDLE;
+	TAILQ_REMOVE(&L->busy, l, entry);
+	TAILQ_INSERT_TAIL(&L->idle, l, entry);
+	L->inflight--;
+	L->t_last = now;
+}
+
+/* Begins a request (or, without --send, just the wait for the answer). */
+static void
+tc_load_request(struct tc_load *L, struct tc_lconn *l, double now)
+{
+	l->state = L->o->send != NULL ? TC_L_WRITE : TC_L_READ;
+	l->t_request = now;
+	l->sent = 0;
+	l->got = 0;
+	l->head_len = 0;
+	l->in_body = 0;
+	tc_load_arm(L, l, now);
+}
+
+/* n bytes of an answer's body with its HTTP framing. Returns 1 when the
+ * body ended within them, 0 when more is to come, -1 when it is malformed
+ * (reason set). Bytes after the end are ignored. */
+static int
+tc_load_body(struct tc_lconn *l, const char *p, size_t n)
+{
+	size_t used;
+	int r;
+
+	switch (l->framing) {
+	case HTTP1_BODY_LENGTH:
+		if (n >= l->body_left) {
+			l->body_left = 0;
+			return 1;
+		}
+		l->body_left -= n;
+		return 0;
+	case HTTP1_BODY_CHUNKED:
+		if ((r = http1_chunked_scan(&l->chunked, p, n, &used)) == DP_OK)
+			return 1;
+		if (r == DP_ERR_AGAIN)
+			return 0;
+		tc_reason(&l->out, "read: malformed chunked answer");
+		return -1;
+	default:
+		return 0;	/* HTTP1_BODY_CLOSE: until EOF */
+	}
+}
+
+/* n bytes of an answer. Returns 1 when the answer is complete (by
+ * --read-bytes, or by HTTP framing with --keepalive), 0 when more is to
+ * come (in EOF mode: always), -1 when it is malformed (reason set). */
+static int
+tc_load_frame(struct tc_load *L, struct tc_lconn *l, const char *p, size_t n)
+{
+	const struct tc_opts *o = L->o;
+	struct http1_response res;
+	size_t take, extra;
+	int r;
+
+	if (o->read_bytes > 0) {
+		l->got += n;
+		return l->got >= o->read_bytes;
+	}
+	if (l->head == NULL)
+		return 0;
+	while (!l->in_body) {
+		take = TC_LOAD_HEAD_MAX - l->head_len;
+		if (take > n)
+			take = n;
+		memcpy(l->head + l->head_len, p, take);
+		l->head_len += take;
+		p += take;
+		n -= take;
+		r = http1_response_parse(l->head, l->head_len,
+		    TC_LOAD_HEAD_MAX, L->method, L->method_len, &res);
+		if (r == DP_ERR_AGAIN)
+			return 0;	/* all n bytes are in the head */
+		if (r != DP_OK) {
+			tc_reason(&l->out, "read: bad answer head (%s)",
+			    r == HTTP1_ERR_TOO_LARGE ? "too large" :
+			    "malformed");
+			return -1;
+		}
+		extra = l->head_len - res.head_len;
+		if (res.status < 200 && res.status != 101) {
+			/* Interim (100 Continue): the answer follows. */
+			memmove(l->head, l->head + res.head_len, extra);
+			l->head_len = extra;
+			if (extra == 0 && n == 0)
+				return 0;
+			continue;
+		}
+		if (l->answered + 1 < o->keepalive &&
+		    (!res.keep_alive || res.framing == HTTP1_BODY_CLOSE)) {
+			tc_reason(&l->out, "read: the server closes the "
+			    "connection before the last request");
+			return -1;
+		}
+		l->in_body = 1;
+		l->framing = res.framing;
+		l->body_left = res.content_length;
+		http1_chunked_init(&l->chunked);
+		if (res.framing == HTTP1_BODY_NONE ||
+		    (res.framing == HTTP1_BODY_LENGTH && l->body_left == 0))
+			return 1;
+		if (extra > 0 &&
+		    (r = tc_load_body(l, l->head + res.head_len, extra)) != 0)
+			return r;
+	}
+	return n > 0 ? tc_load_body(l, p, n) : 0;
+}
+
+/* An answer is complete. Returns 1 when the connection is done, 0 when
+ * the next request is under way. */
+static int
+tc_load_answered(struct tc_load *L, struct tc_lconn *l, double now)
+{
+	if (l->out.reason[0] != '\0')
+		return 1;	/* after a failed write: a failure anyway */
+	tc_samples_add(&L->req, now - l->t_request, &L->rng);
+	L->requests++;
+	if (++l->answered >= L->o->keepalive)
+		return 1;
+	tc_load_request(L, l, now);
+	return 0;
+}
+
+/* Drives l as far as it goes without waiting: connect, handshake, request,
+ * answer, then the next request or the end. */
+static void
+tc_load_step(struct tc_load *L, struct tc_lconn *l)
+{
+	const struct tc_opts *o = L->o;
+	char buf[16384];
+	size_t want;
+	socklen_t sl;
+	int n, err, soerr, chunk;
+
+	for (;;) {
+		switch (l->state) {
+		case TC_L_IDLE:
+			return;
+		case TC_L_CONNECT:
+			sl = sizeof(soerr);
+			if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &sl) != 0)
+				soerr = errno;
+			if (soerr != 0) {
+				tc_reason(&l->out, "connect %s:%s: %s",
+				    o->host, o->port, strerror(soerr));
+				goto finish;
+			}
+			if ((l->ssl = tc_ssl_new(o, L->ctx, l->fd, &l->c,
+			    &l->out)) == NULL)
+				goto finish;
+			l->state = TC_L_HANDSHAKE;
+			tc_load_arm(L, l, tc_now());
+			break;
+		case TC_L_HANDSHAKE:
+			ERR_clear_error();
+			errno = 0;
+			if ((n = SSL_connect(l->ssl)) != 1) {
+				if ((err = tc_load_io(L, l, n)) == 0)
+					return;
+				if (err > 0)
+					tc_reason_handshake(l->ssl, &l->out);
+				goto finish;
+			}
+			l->handshake_done = 1;
+			l->t_handshake = tc_now();
+			tc_load_request(L, l, l->t_handshake);
+			break;
+		case TC_L_WRITE:
+			if (l->sent < o->send_len) {
+				chunk = o->send_len - l->sent > 65536 ? 65536 :
+				    (int)(o->send_len - l->sent);
+				ERR_clear_error();
+				errno = 0;
+				if ((n = SSL_write(l->ssl, o->send + l->sent,
+				    chunk)) > 0) {
+					l->sent += (size_t)n;
+					break;
+				}
+				if ((err = tc_load_io(L, l, n)) == 0)
+					return;
+				if (err < 0)
+					goto finish;
+				/* As in one-connection mode: read on, the
+				 * alert may be waiting. */
+				tc_reason_ssl(&l->out, "write");
+			}
+			l->state = TC_L_READ;
+			break;
+		case TC_L_READ:
+			want = sizeof(buf);
+			if (o->read_bytes > 0 && o->read_bytes - l->got < want)
+				want = o->read_bytes - l->got;
+			ERR_clear_error();
+			errno = 0;
+			if ((n = SSL_read(l->ssl, buf, (int)want)) > 0) {
+				l->out.bytes_read += (size_t)n;
+				if ((err = tc_load_frame(L, l, buf,
+				    (size_t)n)) < 0)
+					goto finish;
+				if (err > 0 && tc_load_answered(L, l,
+				    tc_now()) != 0)
+					goto finish;
+				break;
+			}
+			if ((err = tc_load_io(L, l, n)) == 0)
+				return;
+			if (err == SSL_ERROR_ZERO_RETURN ||
+			    (err == SSL_ERROR_SSL &&
+			    ERR_GET_REASON(ERR_peek_last_error()) ==
+			    SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+				/* The server's close, with close_notify or
+				 * without (as in one-connection mode, fine):
+				 * the end of an answer delimited by it. */
+				ERR_clear_error();
+				if ((l->head == NULL && o->read_bytes == 0) ||
+				    (l->in_body &&
+				    l->framing == HTTP1_BODY_CLOSE)) {
+					if (tc_load_answered(L, l,
+					    tc_now()) != 0)
+						goto finish;
+					/* Unreachable: close-delimited
+					 * answers end the connection. */
+				}
+				tc_reason(&l->out, "read: the server closed "
+				    "before the answer was complete");
+				goto finish;
+			}
+			if (err > 0)
+				tc_reason_ssl(&l->out, "read");
+			goto finish;
+		}
+	}
+ finish:
+	tc_load_finish(L, l, tc_now());
+}
+
+/* Starts a connection in the idle slot l. */
+static void
+tc_load_start(struct tc_load *L, struct tc_lconn *l)
+{
+	struct epoll_event ev;
+	double now = tc_now();
+	int one = 1;
+
+	l->gen++;
+	memset(&l->c, 0, sizeof(l->c));
+	l->c.alert = -1;
+	l->c.sent_alert = -1;
+	l->c.request_form = "none";
+	tc_outcome_init(&l->out);
+	l->handshake_done = 0;
+	l->timed_out = 0;
+	l->answered = 0;
+	l->t_start = now;
+	l->state = TC_L_CONNECT;
+	TAILQ_REMOVE(&L->idle, l, entry);
+	TAILQ_INSERT_TAIL(&L->busy, l, entry);
+	l->deadline = now + L->o->timeout_ms;
+	L->started++;
+	L->inflight++;
+
+	l->fd = socket(L->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
+		tc_reason(&l->out, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.u64 = (uint64_t)l->gen << 32 | l->index;
+	if (epoll_ctl(L->ep, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
+		tc_reason(&l->out, "epoll_ctl: %s", strerror(errno));
+		goto fail;
+	}
+	l->events = EPOLLOUT;
+	if (connect(l->fd, (struct sockaddr *)&L->addr, L->addr_len) == 0) {
+		tc_load_step(L, l);
+		return;
+	}
+	if (errno == EINPROGRESS)
+		return;		/* EPOLLOUT tells when it is done */
+	tc_reason(&l->out, "connect %s:%s: %s", L->o->host, L->o->port,
+	    strerror(errno));
+ fail:
+	tc_load_finish(L, l, tc_now());
+}
+
+/* Prints the load line and the failure reasons. */
+static void
+tc_load_report(struct tc_load *L)
+{
+	double end = L->t_last > L->t0 ? L->t_last : tc_now();
+	double secs = (end - L->t0) / 1000.0;
+	unsigned long failed = L->counts[TC_ALERT] + L->counts[TC_ERROR];
+	size_t i;
+
+	printf("load conns=%u done=%lu failed=%lu alert=%lu error=%lu "
+	    "timeout=%lu requests=%lu secs=%.3f rate=%.1f/s", L->o->load,
+	    L->counts[TC_OK], failed, L->counts[TC_ALERT],
+	    L->counts[TC_ERROR] - L->timeouts, L->timeouts, L->requests, secs,
+	    secs > 0 ? (double)L->counts[TC_OK] / secs : 0.0);
+	tc_samples_print(stdout, "hs", &L->hs);
+	tc_samples_print(stdout, "total", &L->total);
+	tc_samples_print(stdout, "req", &L->req);
+	putchar('\n');
+	for (i = 0; i < TC_LOAD_REASONS && L->reasons[i].n > 0; i++) {
+		printf("failure count=%lu result=%s reason=\"", L->reasons[i].n,
+		    tc_result_names[L->reasons[i].result]);
+		tc_escape(stdout, (const unsigned char *)L->reasons[i].text,
+		    strlen(L->reasons[i].text));
+		fputs("\"\n", stdout);
+	}
+	if (L->other_reasons > 0)
+		printf("failure count=%lu result=other reason=\"(more "
+		    "reasons than shown)\"\n", L->other_reasons);
+	fflush(stdout);
+}
+
+/* Keeps o->load connections in flight until --duration has passed or
+ * --count have been started, then lets those in flight finish (each within
+ * its deadlines); prints the load line; adds the results to counts[].
+ * Returns 0, or -1 on a setup failure (said on stderr). */
+static int
+tc_run_load(const struct tc_opts *o, SSL_CTX *ctx, unsigned long counts[3])
+{
+	struct tc_load L;
+	struct epoll_event ev[TC_LOAD_EVENTS];
+	struct addrinfo hints, *res = NULL;
+	struct tc_lconn *l;
+	double now, end, next;
+	unsigned int i, budget;
+	int n, e, wait_ms, stopping = 0, r = -1;
+
+	memset(&L, 0, sizeof(L));
+	L.o = o;
+	L.ctx = ctx;
+	L.ep = -1;
+	L.rng = 0x9e3779b97f4a7c15ull;
+	TAILQ_INIT(&L.busy);
+	TAILQ_INIT(&L.idle);
+
+	/* Resolved once: a name resolution per connection would measure the
+	 * resolver. The first address is used. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(o->host, o->port, &hints, &res)) != 0) {
+		fprintf(stderr, "dp-testclient: resolve %s: %s\n", o->host,
+		    gai_strerror(e));
+		goto out;
+	}
+	memcpy(&L.addr, res->ai_addr, res->ai_addrlen);
+	L.addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+
+	L.method = "GET";
+	L.method_len = 3;
+	if (o->send != NULL) {
+		L.method = (const char *)o->send;
+		for (L.method_len = 0; L.method_len < o->send_len &&
+		    o->send[L.method_len] != ' '; L.method_len++)
+			;
+	}
+
+	if ((L.ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (L.conns = calloc(o->load, sizeof(*L.conns))) == NULL)
+		goto fail;
+	for (i = 0; i < o->load; i++) {
+		l = &L.conns[i];
+		l->index = i;
+		l->fd = -1;
+		if (o->keepalive > 1 && o->read_bytes == 0 &&
+		    (l->head = malloc(TC_LOAD_HEAD_MAX)) == NULL)
+			goto fail;
+		TAILQ_INSERT_TAIL(&L.idle, l, entry);
+	}
+
+	L.t0 = tc_now();
+	end = L.t0 + o->duration_ms;
+	for (;;) {
+		now = tc_now();
+		if ((o->duration_ms > 0 && now >= end) ||
+		    (o->count > 0 && L.started >= o->count))
+			stopping = 1;
+		/* Each idle slot once: one that fails at once (refused) is
+		 * queued again for the next round, not retried in a loop. */
+		for (budget = o->load; !stopping && budget > 0 &&
+		    (l = TAILQ_FIRST(&L.idle)) != NULL; budget--) {
+			if (o->count > 0 && L.started >= o->count)
+				break;
+			tc_load_start(&L, l);
+		}
+		if (L.inflight == 0 && stopping)
+			break;
+		wait_ms = -1;
+		if (!stopping && !TAILQ_EMPTY(&L.idle)) {
+			wait_ms = 0;
+		} else if ((l = TAILQ_FIRST(&L.busy)) != NULL || !stopping) {
+			next = l != NULL ? l->deadline : end;
+			if (!stopping && o->duration_ms > 0 && end < next)
+				next = end;
+			wait_ms = next <= now ? 0 : (int)(next - now) + 1;
+		}
+		if ((n = epoll_wait(L.ep, ev, TC_LOAD_EVENTS, wait_ms)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		for (i = 0; i < (unsigned int)n; i++) {
+			l = &L.conns[(uint32_t)ev[i].data.u64];
+			if (l->state != TC_L_IDLE &&
+			    l->gen == (uint32_t)(ev[i].data.u64 >> 32))
+				tc_load_step(&L, l);
+		}
+		now = tc_now();
+		while ((l = TAILQ_FIRST(&L.busy)) != NULL &&
+		    l->deadline <= now) {
+			tc_reason(&l->out, "%s: timeout",
+			    tc_lstate_names[l->state]);
+			l->timed_out = 1;
+			tc_load_finish(&L, l, now);
+		}
+	}
+	tc_load_report(&L);
+	for (i = 0; i < 3; i++)
+		counts[i] += L.counts[i];
+	r = 0;
+	goto out;
+ fail:
+	fprintf(stderr, "dp-testclient: load: %s\n", strerror(errno));
+ out:
+	for (i = 0; L.conns != NULL && i < o->load; i++) {
+		SSL_free(L.conns[i].ssl);
+		if (L.conns[i].fd >= 0)
+			close(L.conns[i].fd);
+		free(L.conns[i].head);
+	}
+	free(L.conns);
+	free(L.hs.v);
+	free(L.total.v);
+	free(L.req.v);
+	if (L.ep >= 0)
+		close(L.ep);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Option parsing.                                                         */
 
 static int
@@ -1108,6 +1883,8 @@ tc_usage(FILE *f)
 "         [--alpn h1,h2] [--send STRING | --send-file F] [--read-bytes N]\n"
 "         [--timeout-ms N] [--parallel N] [--repeat N] [--quiet]\n"
 "         [--output FILE] [--expect ok|alert|error]\n"
+"       dp-testclient --load N [--duration S | --count M] [--keepalive K]\n"
+"         (and the options above but --parallel, --repeat, --output)\n"
 "\n"
 "  --clientid NAME      answer the server's dane_clientid request with NAME\n"
 "                       (encoded as length byte + NAME, even if NAME is not\n"
@@ -1117,12 +1894,25 @@ tc_usage(FILE *f)
 "  --no-clientid        register no extension (the default without a name)\n"
 "  --send STRING        after the handshake; \\r \\n \\t \\\\ \\0 \\xHH escapes\n"
 "  --read-bytes N       stop reading after N bytes (default: until EOF)\n"
-"  --timeout-ms N       connect, handshake and each read (default 5000)\n"
+"  --timeout-ms N       connect, handshake and each read (default 5000);\n"
+"                       with --load each request and its answer\n"
 "  --parallel N         N processes released together, --repeat each\n"
 "  --output FILE        append the raw bytes read to FILE (no data: lines)\n"
 "  --expect R           exit 0 iff every connection had result R\n"
+"  --load N             keep N connections in flight from this process, each\n"
+"                       a full handshake, --keepalive requests, then close\n"
+"  --duration S         start new ones for S seconds (default 10), then let\n"
+"                       those in flight finish\n"
+"  --count M            start M connections in all (with --duration: the\n"
+"                       first limit reached ends the run)\n"
+"  --keepalive K        K requests per connection (default 1); each answer\n"
+"                       ends by --read-bytes, else by its HTTP framing\n"
 "\n"
 "One line per connection: result=ok|alert|error alert=N|none ... reason=\"..\"\n"
+"With --load one line at the end: load conns=N done=D failed=F alert=A\n"
+"error=E timeout=T requests=R secs=S rate=R/s hs_p50_ms=X hs_p99_ms=X\n"
+"total_p50_ms=X total_p99_ms=X req_p50_ms=X req_p99_ms=X, then one line per\n"
+"failure reason: failure count=N result=alert|error reason=\"..\"\n"
 "Exit: 0 all ok, 1 some alert, 2 some error, 3 usage/setup error.\n", f);
 }
 
@@ -1131,7 +1921,8 @@ enum {
 	OPT_KEY, OPT_CHAIN, OPT_CLIENTID, OPT_CLIENTID_HEX, OPT_NO_CLIENTID,
 	OPT_LEGACY, OPT_EXT_TYPE, OPT_TLS, OPT_ALPN, OPT_SEND, OPT_SEND_FILE,
 	OPT_READ_BYTES, OPT_TIMEOUT, OPT_PARALLEL, OPT_REPEAT, OPT_QUIET,
-	OPT_OUTPUT, OPT_EXPECT, OPT_HELP,
+	OPT_OUTPUT, OPT_EXPECT, OPT_LOAD, OPT_DURATION, OPT_COUNT,
+	OPT_KEEPALIVE, OPT_HELP,
 };
 
 static const struct option tc_longopts[] = {
@@ -1158,6 +1949,10 @@ static const struct option tc_longopts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "expect", required_argument, NULL, OPT_EXPECT },
+	{ "load", required_argument, NULL, OPT_LOAD },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1167,8 +1962,10 @@ static int
 tc_parse_args(int argc, char **argv, struct tc_opts *o)
 {
 	const char *connect_arg = NULL, *clientid = NULL, *hex = NULL;
-	int ch, legacy = 0, no_clientid = 0, nsend = 0, i;
+	int ch, legacy = 0, no_clientid = 0, nsend = 0, i, nrepeat = 0;
 	uint64_t v;
+	double d;
+	char *end;
 	uint16_t port;
 	size_t len;
 
@@ -1176,6 +1973,7 @@ tc_parse_args(int argc, char **argv, struct tc_opts *o)
 	o->ext_type = CLIENTID_DEFAULT_TYPE;
 	o->timeout_ms = 5000;
 	o->repeat = 1;
+	o->keepalive = 1;
 	o->expect = -1;
 
 	while ((ch = getopt_long(argc, argv, "h", tc_longopts, NULL)) != -1) {
@@ -1245,6 +2043,30 @@ tc_parse_args(int argc, char **argv, struct tc_opts *o)
 			if (dp_parse_uint(optarg, 1, 100000000, &v) != DP_OK)
 				goto bad;
 			o->repeat = (unsigned int)v;
+			nrepeat = 1;
+			break;
+		case OPT_LOAD:
+			if (dp_parse_uint(optarg, 1, 65536, &v) != DP_OK)
+				goto bad;
+			o->load = (unsigned int)v;
+			break;
+		case OPT_DURATION:
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(d > 0 && d <= 86400))
+				goto bad;
+			o->duration_ms = d * 1000.0;
+			break;
+		case OPT_COUNT:
+			if (dp_parse_uint(optarg, 1, 1000000000, &v) != DP_OK)
+				goto bad;
+			o->count = (unsigned long)v;
+			break;
+		case OPT_KEEPALIVE:
+			if (dp_parse_uint(optarg, 1, 1000000, &v) != DP_OK)
+				goto bad;
+			o->keepalive = (unsigned int)v;
 			break;
 		case OPT_EXPECT:
 			for (i = 0; i < 3; i++)
@@ -1290,6 +2112,24 @@ tc_parse_args(int argc, char **argv, struct tc_opts *o)
 		    "--send-file\n");
 		return -1;
 	}
+	if (o->load == 0 && (o->duration_ms > 0 || o->count > 0 ||
+	    o->keepalive > 1)) {
+		fprintf(stderr, "dp-testclient: --duration, --count and "
+		    "--keepalive go with --load\n");
+		return -1;
+	}
+	if (o->load > 0 && (o->parallel > 0 || nrepeat || o->output != NULL)) {
+		fprintf(stderr, "dp-testclient: --load excludes --parallel, "
+		    "--repeat and --output\n");
+		return -1;
+	}
+	if (o->keepalive > 1 && o->send == NULL) {
+		fprintf(stderr, "dp-testclient: --keepalive needs --send or "
+		    "--send-file\n");
+		return -1;
+	}
+	if (o->load > 0 && o->duration_ms == 0 && o->count == 0)
+		o->duration_ms = 10000;
 	if (hex != NULL) {
 		if (tc_parse_hex(hex, &o->ext_data, &o->ext_len) != 0) {
 			fprintf(stderr, "dp-testclient: bad hex %s\n", hex);
@@ -1343,7 +2183,10 @@ main(int argc, char **argv)
 	if ((ctx = tc_ctx_new(&o)) == NULL)
 		goto out;
 
-	if (o.parallel > 0) {
+	if (o.load > 0) {
+		if (tc_run_load(&o, ctx, counts) != 0)
+			goto out;
+	} else if (o.parallel > 0) {
 		if (tc_run_parallel(&o, ctx, counts) != 0)
 			goto out;
 	} else {
