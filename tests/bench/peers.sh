@@ -41,7 +41,7 @@
 # not to).
 #
 # Usage: bash tests/bench/peers.sh [--smoke] [--out FILE] [--no-setup]
-#   (none)      the full run: about 5 minutes on 2 cores
+#   (none)      the full run: about 4 minutes on 2 cores
 #   --smoke     tiny sizes (64 MiB, 1 s rounds, 100 idle connections): about
 #               20 s; checks that everything works (tests/integration/90-peers-smoke.t)
 #   --out FILE  also write the report (table and checks) to FILE
@@ -177,40 +177,60 @@ up_conns_since() { tail -n +$(($1 + 1)) "$LAB/up.access.log" | awk '{ print $NF 
 _up_count_is() { (($(up_count) >= $1)); }
 
 # ---------------------------------------------------------------------------
-# The three proxies. PID[p] is the process whose family (it and its children)
-# is the proxy; PORT[p] its mTLS port.
-declare -A PORT PID
+# The three proxies. start_proxy PROXY GEN starts generation GEN of PROXY
+# as lab process NAME[p] (the process whose family, it and its children, is
+# the proxy: PID[p]) listening on PORT[p], and waits until a request goes
+# through it; stop_proxy PROXY stops it (daneproxy: and checks it stopped
+# cleanly, with no sanitizer report).
+declare -A PORT PID NAME
+TLS_CLIENT=(--tlsv1.3 --cacert "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key")
+cat "$C/server-chain.crt" "$C/server.key" >"$LAB/haproxy.pem"
 
-# daneproxy: port 0, read back from its log.
-{
-  printf '[global]\nworkers = 2\nlog_level = info\n'
-  dp_dns_section validate
-  printf '[server peers]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\n' "$C/server-chain.crt" "$C/server.key"
-  printf 'upstream = 127.0.0.1:%s\nforward = none\nidentity = extension-or-san\n' "$UP"
-  printf 'san_tlsa_prefix = _lorawan-ns\nallow = _lorawan-ns.ns1.dp.test\n'
-} >"$LAB/dp.ini"
-dp_start dp "$LAB/dp.ini" DP_PORT=peers || die "daneproxy did not start"
-PORT[daneproxy]=$DP_PORT PID[daneproxy]=$(lab_pid dp)
+# _get PORT [curl args]: one mTLS GET / through a proxy, 200 or fail.
+_get() {
+  local port=$1
+  shift
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${TLS_CLIENT[@]}" "$@" \
+    "https://127.0.0.1:$port/" 2>/dev/null) == 200 ]]
+}
+_proxy_up() { # NAME PORT: answers through, or died
+  _lab_alive "$1" || return 0
+  _get "$2"
+}
 
-# nginx refuses port 0 in its configuration, HAProxy too: lab_port.
-NGX=$(lab_port) || die "lab_port"
-mkdir -p "$LAB/ngx"
-cat >"$LAB/ngx/nginx.conf" <<EOF
+_start_daneproxy() { # NAME: port 0, read back from its log
+  {
+    printf '[global]\nworkers = 2\nlog_level = info\n'
+    dp_dns_section validate
+    printf '[server peers]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\n' "$C/server-chain.crt" "$C/server.key"
+    printf 'upstream = 127.0.0.1:%s\nforward = none\nidentity = extension-or-san\n' "$UP"
+    printf 'san_tlsa_prefix = _lorawan-ns\nallow = _lorawan-ns.ns1.dp.test\n'
+  } >"$LAB/$1.ini"
+  dp_start "$1" "$LAB/$1.ini" DP_PORT=peers || return 1
+  PORT[daneproxy]=$DP_PORT
+}
+
+# nginx and HAProxy refuse port 0 in their configuration: lab_port.
+_start_nginx() { # NAME
+  local port
+  port=$(lab_port) || return 1
+  mkdir -p "$LAB/$1"
+  cat >"$LAB/$1/nginx.conf" <<EOF
 daemon off;
 master_process on;
 worker_processes 2;
 worker_rlimit_nofile $((want * 2));
-pid $LAB/ngx/nginx.pid;
-error_log $LAB/ngx.error.log warn;
+pid $LAB/$1/nginx.pid;
+error_log $LAB/$1.error.log warn;
 load_module $NGX_STREAM;
 events { worker_connections $want; }
 stream {
 	log_format conn '\$remote_addr:\$remote_port \$ssl_protocol \$ssl_cipher '
 		'verify=\$ssl_client_verify "\$ssl_client_s_dn" up=\$upstream_addr '
 		'\$status \$bytes_received \$bytes_sent \$session_time';
-	access_log $LAB/ngx.access.log conn;
+	access_log $LAB/$1.access.log conn;
 	server {
-		listen 127.0.0.1:$NGX ssl;
+		listen 127.0.0.1:$port ssl;
 		ssl_certificate $C/server-chain.crt;
 		ssl_certificate_key $C/server.key;
 		ssl_protocols TLSv1.3;
@@ -223,14 +243,18 @@ stream {
 	}
 }
 EOF
-/usr/sbin/nginx -t -q -p "$LAB/ngx" -c "$LAB/ngx/nginx.conf" -e "$LAB/ngx.error.log" >"$LAB/ngx.check" 2>&1 ||
-  die "nginx -t: $(cat "$LAB/ngx.check")"
-lab_spawn ngx /usr/sbin/nginx -p "$LAB/ngx" -c "$LAB/ngx/nginx.conf" -e "$LAB/ngx.error.log"
-PORT[nginx]=$NGX PID[nginx]=$(lab_pid ngx)
+  /usr/sbin/nginx -t -q -p "$LAB/$1" -c "$LAB/$1/nginx.conf" -e "$LAB/$1.error.log" >"$LAB/$1.check" 2>&1 || {
+    say "nginx -t: $(cat "$LAB/$1.check")"
+    return 1
+  }
+  lab_spawn "$1" /usr/sbin/nginx -p "$LAB/$1" -c "$LAB/$1/nginx.conf" -e "$LAB/$1.error.log"
+  PORT[nginx]=$port
+}
 
-HAP=$(lab_port) || die "lab_port"
-cat "$C/server-chain.crt" "$C/server.key" >"$LAB/haproxy.pem"
-cat >"$LAB/haproxy.cfg" <<EOF
+_start_haproxy() { # NAME
+  local port
+  port=$(lab_port) || return 1
+  cat >"$LAB/$1.cfg" <<EOF
 global
 	nbthread 2
 	maxconn $want
@@ -245,43 +269,51 @@ defaults
 	timeout client 300s
 	timeout server 300s
 frontend peers
-	bind 127.0.0.1:$HAP ssl crt $LAB/haproxy.pem ca-file $C/client.crt verify required ssl-min-ver TLSv1.3 no-tls-tickets
+	bind 127.0.0.1:$port ssl crt $LAB/haproxy.pem ca-file $C/client.crt verify required ssl-min-ver TLSv1.3 no-tls-tickets
 	default_backend up
 backend up
 	server up 127.0.0.1:$UP
 EOF
-haproxy -c -q -f "$LAB/haproxy.cfg" >"$LAB/hap.check" 2>&1 || die "haproxy -c: $(cat "$LAB/hap.check")"
-lab_spawn hap haproxy -db -f "$LAB/haproxy.cfg"
-PORT[haproxy]=$HAP PID[haproxy]=$(lab_pid hap)
+  haproxy -c -q -f "$LAB/$1.cfg" >"$LAB/$1.check" 2>&1 || {
+    say "haproxy -c: $(cat "$LAB/$1.check")"
+    return 1
+  }
+  lab_spawn "$1" haproxy -db -f "$LAB/$1.cfg"
+  PORT[haproxy]=$port
+}
 
-TLS_CLIENT=(--tlsv1.3 --cacert "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key")
-# _get PORT [curl args]: one mTLS GET / through a proxy, 200 or fail.
-_get() {
-  local port=$1
-  shift
-  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${TLS_CLIENT[@]}" "$@" \
-    "https://127.0.0.1:$port/" 2>/dev/null) == 200 ]]
-}
-_proxy_up() { # NAME PORT: answers through, or died
-  _lab_alive "$1" || return 0
-  _get "$2"
-}
-for p in nginx haproxy; do
-  name=ngx
-  [[ $p == haproxy ]] && name=hap
+start_proxy() { # PROXY GEN
+  local p=$1 name
+  case $p in
+    daneproxy) name=dp$2 ;;
+    nginx) name=ngx$2 ;;
+    haproxy) name=hap$2 ;;
+  esac
+  "_start_$p" "$name" || die "$p did not start"
+  NAME[$p]=$name PID[$p]=$(lab_pid "$name")
   if ! { lab_poll 10 _proxy_up "$name" "${PORT[$p]}" && _lab_alive "$name"; }; then
     die "$p did not start: $(tail -n 3 "$LAB/$name.log" "$LAB/$name.error.log" 2>/dev/null)"
   fi
-done
-_get "${PORT[daneproxy]}" || die "no answer through daneproxy"
+}
 
-# ---------------------------------------------------------------------------
+stop_proxy() { # PROXY
+  local p=$1 name=${NAME[$1]}
+  lab_stop "$name"
+  [[ $p == daneproxy ]] || return 0
+  check daneproxy stop ok
+  if grep -qE 'Sanitizer|runtime error:' "$LAB/$name.log" || ! grep -q 'daneproxy stopped' "$LAB/$name.log"; then
+    check daneproxy stop "$name not clean: $(grep -m1 -E 'Sanitizer|runtime error:' "$LAB/$name.log")"
+  fi
+}
+
 # Checks: CHECK[p,name] holds "ok" or the reason of a failure.
 declare -A CHECK TICKETS
 CHECK_NAMES=(mtls tickets handshake bulk latency idle stop) # stop: daneproxy only
 check() { # PROXY NAME REASON|ok: a failure is kept (the first one)
   [[ ${CHECK[$1,$2]:-ok} == ok ]] && CHECK[$1,$2]=$3
 }
+
+for p in "${PROXIES[@]}"; do start_proxy "$p" 0; done
 
 # Mutual TLS really enforced, and the same TLS for all: no client
 # certificate, or the rogue one (same name, another key), gets no answer;
@@ -404,14 +436,20 @@ latency_round() { # TARGET VARIANT: a proxy, or "direct" (the upstream, plain)
   LAT_TLS[$p]=$(sed -nE 's/^summary .* version=([^ ]*) cipher=([^ ]*).*/\1 \2/p' <<<"$out")
 }
 
-# 5. Idle connections: IDLE_CONNS held by one process.
+# 5. Idle connections: IDLE_CONNS held by one process, against a proxy
+# started afresh for the round: memory a process has freed stays with it
+# (allocator arenas, connection pools), so a second round on the same process
+# would mostly reuse the first's and show almost nothing.
 declare -A IDLE_KB
 # _established PORT: ESTABLISHED TCP sockets whose local port is PORT.
+# /proc/net/tcp is read in pieces while the table changes (other connections
+# on the machine come and go): a count may be off by a few, so checks poll.
 _established() {
   awk -v p="$(printf '%04X' "$1")" '$4 == "01" { split($2, a, ":"); if (a[2] == p) n++ } END { print n + 0 }' \
     /proc/net/tcp
 }
 _established_is() { (($(_established "$1") == $2)); }
+_established_ge() { (($(_established "$1") >= $2)); }
 # _pss_kb PID: PSS of PID and its children (the processes dp_cpu_ticks
 # counts), in KiB; VmRSS where smaps_rollup is missing.
 _pss_kb() {
@@ -426,9 +464,14 @@ _pss_kb() {
 }
 _idle_ready() { [[ -s $1 ]] || ! _lab_alive "$2"; }
 idle_round() { # PROXY ROUND
-  local p=$1 port=${PORT[$1]} pid=${PID[$1]} name="idle-$1-$2" m0 m1 got u0
+  local p=$1 port pid name="idle-$1-$2" m0 m1 got u0
   check "$p" idle ok
-  lab_poll 10 _established_is "$port" 0 || check "$p" idle "connections of the last round still open"
+  stop_proxy "$p"
+  start_proxy "$p" "$2"
+  port=${PORT[$p]} pid=${PID[$p]}
+  "$LAB_PYTHON" "$here/peers_client.py" latency --port "$port" --count 8 --nodelay \
+    --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key" >/dev/null 2>&1
+  lab_poll 10 _established_is "$port" 0 || check "$p" idle "the warm-up connections stay open"
   u0=$(up_count)
   m0=$(_pss_kb "$pid")
   lab_spawn "$name" "$LAB_PYTHON" "$here/peers_client.py" idle --port "$port" --count "$IDLE_CONNS" \
@@ -441,9 +484,9 @@ idle_round() { # PROXY ROUND
     return
   fi
   # Every connection open on both sides of the proxy, every request served.
-  _established_is "$port" "$IDLE_CONNS" ||
+  lab_poll 5 _established_is "$port" "$IDLE_CONNS" ||
     check "$p" idle "$(_established "$port") client connections established, not $IDLE_CONNS"
-  (($(_established "$UP") >= IDLE_CONNS)) ||
+  lab_poll 5 _established_ge "$UP" "$IDLE_CONNS" ||
     check "$p" idle "$(_established "$UP") upstream connections, not $IDLE_CONNS"
   lab_poll 5 _up_count_is $((u0 + IDLE_CONNS)) || check "$p" idle "the upstream missed requests"
   m1=$(_pss_kb "$pid")
@@ -469,11 +512,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # daneproxy stops cleanly (with a sanitizer build: and reports nothing).
-lab_stop dp
-check daneproxy stop ok
-if grep -qE 'Sanitizer|runtime error:' "$LAB/dp.log" || ! grep -q 'daneproxy stopped' "$LAB/dp.log"; then
-  check daneproxy stop "not clean: $(grep -m1 -E 'Sanitizer|runtime error:' "$LAB/dp.log")"
-fi
+stop_proxy daneproxy
 
 # ---------------------------------------------------------------------------
 # The report.
@@ -560,7 +599,7 @@ report=$LAB/report.md
     "$(nginx -v 2>&1 | sed 's/^nginx version: //')" "$(haproxy -v 2>&1 | head -n 1 | awk '{print "HAProxy", $3}')"
   printf -- '- %s, %s cores, Linux %s, %s; shared with whatever else ran\n' \
     "${cpu:-unknown CPU}" "$(nproc)" "$(uname -r)" "$(openssl version | awk '{print $1, $2}')"
-  printf -- '- mutual TLS 1.3, P-256 server certificate, 2 workers/threads each, %d interleaved rounds; ' "$ROUNDS"
+  printf -- '- mutual TLS 1.3, P-256 server certificate, 2 workers/threads each; rounds: %d, interleaved; ' "$ROUNDS"
   printf 'ratio: daneproxy ÷ the better peer (below 1 is better for CPU, time and memory, above 1 for rates)\n\n'
   printf '| Measurement | daneproxy | nginx | HAProxy | daneproxy ÷ best peer |\n'
   printf '|---|---:|---:|---:|---:|\n'
