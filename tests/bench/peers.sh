@@ -19,7 +19,8 @@
 #   1. proxy CPU per mTLS handshake carrying one relayed request: 4 parallel
 #      `openssl s_time -new -www /`, the proxy's utime+stime (master and every
 #      worker or thread, /proc/PID/stat) over the completed connections; the
-#      upstream must have logged exactly one request per connection
+#      upstream must have logged exactly one request, on a connection of its
+#      own, per connection
 #   2. bulk: one download of a sparse file through the mTLS port with curl:
 #      MB/s (10^6 bytes) and proxy CPU seconds per GB (10^9 bytes)
 #   3. time to the response head of the first request on a new keep-alive
@@ -32,8 +33,9 @@
 #   4. the client's TCP connect + TLS handshake time (median)
 #   5. memory per idle keep-alive mTLS connection: N connections (each after
 #      one request) held open by one process; the proxy's PSS (master +
-#      workers, /proc/PID/smaps_rollup) before and after, over N. Kernel
-#      socket buffers are not in it, for any of them.
+#      workers, /proc/PID/smaps_rollup) before and after, over N, each
+#      round on freshly started proxies. Kernel socket buffers are not in
+#      it, for any of them.
 # Prints a markdown table, a column per proxy and a ratio daneproxy ÷ the
 # better of nginx and HAProxy, then one "check" line per proxy; exits 1 if a
 # check failed (a proxy lost connections, answered wrongly, let a client in
@@ -41,9 +43,9 @@
 # not to).
 #
 # Usage: bash tests/bench/peers.sh [--smoke] [--out FILE] [--no-setup]
-#   (none)      the full run: about 4 minutes on 2 cores
+#   (none)      the full run: about 3 minutes on 2 cores
 #   --smoke     tiny sizes (64 MiB, 1 s rounds, 100 idle connections): about
-#               20 s; checks that everything works (tests/integration/90-peers-smoke.t)
+#               15 s; checks that everything works (tests/integration/90-peers-smoke.t)
 #   --out FILE  also write the report (table and checks) to FILE
 #   --no-setup  do not run packaging/install-deps.sh --build --run --bench
 #               nor build; by default both run first (installing needs root
