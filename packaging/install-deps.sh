@@ -8,7 +8,11 @@
 #   --test    run the demo, the test suite and the benchmarks: the lab's
 #             DNS servers and tools, the stand-in upstreams, prove, curl,
 #             wrk, groff for the manual-page checks, ...
-#   (none)    all three
+#   --bench   run tests/bench/peers.sh, daneproxy side by side with its
+#             peers: nginx with its stream module, HAProxy, curl, python3,
+#             and the lab's DNS servers and tools (--test includes all of it,
+#             since the suite runs the benchmark's --smoke mode)
+#   (none)    all of them
 #
 # Several may be given. Every command a script of this project runs must be
 # installed here: the suite runs in a debootstrap --variant=minbase root
@@ -17,10 +21,10 @@
 # Does nothing at all (not even `apt-get update`) when every package is
 # already installed. Safe in a container or chroot without an init system:
 # while installing, a policy-rc.d forbids service starts (exit 101), so the
-# postinst scripts of unbound, nsd and nginx neither fail nor leave daemons
-# running.
+# postinst scripts of unbound, nsd, nginx and haproxy neither fail nor leave
+# daemons running.
 #
-# Usage: packaging/install-deps.sh [--build] [--run] [--test] [--check] [--list]
+# Usage: packaging/install-deps.sh [--build] [--run] [--test] [--bench] [--check] [--list]
 #   --check   only report missing packages; exit 1 if any is missing
 #   --list    print the selected packages, one per line, and exit
 set -eu
@@ -40,9 +44,17 @@ libldns3 libunbound8 libinih1 dns-root-data ca-certificates"
 # tests/lib/upstream.py and ws_echo.py: python3-websockets; prove: perl;
 # 60: setpriv (util-linux, always there) and ss (iproute2);
 # 07: groff (groff-base); 40 and the benches: nginx,
-# curl, wrk.
+# curl, wrk; 90 (peers.sh --smoke): everything in BENCH.
 TEST="nsd unbound ldnsutils openssl python3 python3-websockets perl
 iproute2 groff-base nginx-light curl wrk ca-certificates"
+
+# tests/bench/peers.sh: the lab (nsd, unbound, ldns-* and drill, openssl,
+# python3, which is also its latency and idle-connection client), nginx as the
+# upstream and, with its stream module, as a peer; HAProxy (2.6 in Debian 12)
+# as the other peer; curl for the bulk download.
+BENCH="nsd unbound ldnsutils openssl python3 nginx-light libnginx-mod-stream
+haproxy curl"
+TEST="$TEST $BENCH"
 
 sel="" check=0 list=0
 for a in "$@"; do
@@ -50,6 +62,7 @@ for a in "$@"; do
 	--build) sel="$sel $BUILD" ;;
 	--run) sel="$sel $RUN" ;;
 	--test) sel="$sel $TEST" ;;
+	--bench) sel="$sel $BENCH" ;;
 	--check) check=1 ;;
 	--list) list=1 ;;
 	-h | --help)
@@ -57,7 +70,7 @@ for a in "$@"; do
 		exit 0
 		;;
 	*)
-		echo "install-deps.sh: unknown argument '$a' (--build, --run, --test, --check, --list)" >&2
+		echo "install-deps.sh: unknown argument '$a' (--build, --run, --test, --bench, --check, --list)" >&2
 		exit 2
 		;;
 	esac
@@ -115,7 +128,7 @@ apt-get install -y --no-install-recommends \
 
 # Belt and braces: with systemd as init, policy-rc.d is honoured by
 # deb-systemd-invoke too, but stop anything a postinst managed to start.
-for svc in unbound nsd nginx; do
+for svc in unbound nsd nginx haproxy; do
 	case " $missing " in *" $svc "*|*" $svc-"*) ;; *) continue ;; esac
 	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 		systemctl stop "$svc" >/dev/null 2>&1 || true

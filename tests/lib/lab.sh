@@ -106,10 +106,11 @@ lab_skip_unless_root_tools() {
 # lab_port [N]: print N (default 1) loopback ports, one per line, each free for
 # both TCP and UDP right now and not handed out before in this lab. Racy:
 # another process may bind the port before the server it is meant for does.
-# Only for what cannot bind port 0 and report the port it got: Unbound and
-# nginx refuse port 0 in their configuration, NSD accepts it but logs no
-# port (and the Unbounds' stub-zones must name NSD's port before they
-# start); and for an address nothing listens on (an upstream that refuses).
+# Only for what cannot bind port 0 and report the port it got: Unbound,
+# nginx and HAProxy refuse port 0 in their configuration, NSD accepts it but
+# logs no port (and the Unbounds' stub-zones must name NSD's port before
+# they start); and for an address nothing listens on (an upstream that
+# refuses).
 # daneproxy, upstream.py, ws_echo.py and openssl s_server bind port 0.
 lab_port() {
 	local given="$LAB/.ports"

@@ -132,16 +132,15 @@ dp_stop_all_checked() {
   is "$bad" "" "every daneproxy stopped cleanly, no sanitizer report"
 }
 
-# dp_cpu_ticks PID: user+system clock ticks used so far by daneproxy's
-# master PID and its live workers (for benchmarks).
+# dp_cpu_ticks PID: user+system clock ticks used so far by PID and its live
+# children: daneproxy's master and workers, or any other server's (for
+# benchmarks; a process's stat counts all its threads). One pass over /proc,
+# so that sampling costs little next to what it measures; the fields are
+# counted after the ")" that ends the command name, which may hold spaces.
 dp_cpu_ticks() {
-  local t=0 p
-  for p in /proc/[0-9]*; do
-    if [ "${p#/proc/}" = "$1" ] || [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$1" ]; then
-      t=$((t + $(awk '{print $14 + $15}' "$p/stat" 2>/dev/null || echo 0)))
-    fi
-  done
-  echo "$t"
+  cat /proc/[0-9]*/stat 2>/dev/null |
+    awk -v p="$1" '{ pid = $1; sub(/^.*\) /, ""); if (pid == p || $2 == p) t += $12 + $13 }
+      END { print t + 0 }'
 }
 
 # calc EXPR [DECIMALS=3]: EXPR evaluated in floating point by awk, printed
