@@ -180,6 +180,9 @@ shut_write(struct end *e)
 			return;
 		}
 		ERR_clear_error();	/* a peer gone already: FIN regardless */
+		/* SSL_MODE_RELEASE_BUFFERS does not cover the alert's write
+		 * buffer: a half-closed connection would keep 16 KiB. */
+		(void)SSL_free_buffers(e->ssl);
 	}
 	(void)shutdown(e->fd, SHUT_WR);
 	e->shut = SHUT_DONE;
