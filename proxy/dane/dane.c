@@ -63,8 +63,6 @@ decide(struct dane_check *d, struct tlsa_answer *ans)
 		    ans->why != NULL ? ans->why : "");
 		return;
 	}
-	dp_strlcpy(d->wildcard, ans->wildcard != NULL ? ans->wildcard : "",
-	    sizeof(d->wildcard));
 	if (ans->wildcard != NULL && d->rules->refuse_wildcard) {
 		refuse(d, MX_HS_NOT_ALLOWED, "TLSA record synthesised from the "
 		    "wildcard %s (tlsa_wildcard = refuse)", ans->wildcard);
@@ -72,6 +70,7 @@ decide(struct dane_check *d, struct tlsa_answer *ans)
 	}
 	tlsa_answer_ref(ans);
 	d->answer = ans;
+	d->wildcard = ans->wildcard != NULL ? ans->wildcard : "";
 	d->verdict = DANE_RECORDS;
 }
 

@@ -66,8 +66,9 @@ struct dane_check {
 	enum mx_hs_reason why;		/* DANE_REFUSED: the metrics reason */
 	const char *reason;		/* DANE_REFUSED: the log line's reason */
 	char tlsa[16];			/* DANE_MATCHED: the record, "3 1 1" */
-	char wildcard[DNS_WILDCARD_MAX];	/* the wildcard owner that
-					 * synthesised the records, or "" */
+	const char *wildcard;		/* from DANE_RECORDS on: the wildcard
+					 * owner that synthesised the records
+					 * (in answer), or "" */
 	struct tlsa_answer *answer;	/* from DANE_RECORDS on: the secure answer */
 	STACK_OF(X509) *verified;	/* DANE_MATCHED by DANE-TA, PKIX-TA or
 					 * PKIX-EE: the verified chain, leaf first

@@ -48,7 +48,8 @@ int tls_client_prepare(SSL *ssl, const struct conf_client *cc);
 int tls_client_use_tlsa(SSL *ssl, const struct conf_client *cc,
     const struct tlsa_rrset *set);
 
-/* Attaches st (not owned, must outlive the handshake) to ssl. */
+/* Attaches st (not owned, must outlive the handshake) to ssl; NULL detaches
+ * it (the extension is then ignored). */
 int tls_clientid_attach(SSL *ssl, struct tls_clientid *st);
 
 /* Index of the SSL ex_data slot where connections keep their own pointer. */

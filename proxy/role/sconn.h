@@ -38,6 +38,30 @@ enum sconn_state {
 	SC_RELAY,
 };
 
+/* What only the handshake needs: allocated at accept, freed when the
+ * handshake ends, so that an established connection does not carry it. */
+struct sconn_hs {
+	struct tls_clientid cid;	/* filled by the extension callback */
+	X509 *leaf;			/* borrowed from the paused job */
+	STACK_OF(X509) *chain;
+	/* The name a DANE-TA match looks for among the certificate's SAN
+	 * dNSNames: the ClientName, or after a SAN fallback the SAN itself
+	 * (name then carries san_tlsa_prefix, which no SAN has). */
+	char cert_name[CLIENTID_NAME_MAX + 1];
+};
+
+/* forward = http: what every request gets and loses; allocated when the
+ * HTTP relay starts. */
+struct sconn_http {
+	struct http_relay_opts opts;
+	struct http1_add add[6];
+	const char *drop[6];
+	char id_value[CLIENTID_NAME_MAX + DNS_WILDCARD_MAX + 16];
+	char xff[DP_ADDR_STRLEN];
+	char *client_cert;		/* RFC 9440 values, malloc'd */
+	char *client_cert_chain;
+};
+
 struct sconn {
 	struct conn base;		/* first: conn.c's part */
 	enum sconn_state state;
@@ -47,17 +71,11 @@ struct sconn {
 	struct event *ev;		/* socket readiness while handshaking, then
 					 * the upstream connect */
 	struct event *timer;		/* handshake, then connect timeout */
-	struct tls_clientid cid;	/* filled by the extension callback */
-	X509 *leaf;			/* borrowed from the paused job */
-	STACK_OF(X509) *chain;
+	struct sconn_hs *hs;		/* until the handshake ends */
 	struct dane_check dane;
 	char name[CLIENTID_NAME_MAX + 1];	/* identity being checked */
-	/* The name a DANE-TA match looks for among the certificate's SAN
-	 * dNSNames: the ClientName, or after a SAN fallback the SAN itself
-	 * (name then carries san_tlsa_prefix, which no SAN has). */
-	char cert_name[CLIENTID_NAME_MAX + 1];
 	const char *reason;		/* why not authenticated / why it ended */
-	char reason_buf[200];
+	char *reason_alloc;		/* a reason formatted for this connection */
 	int hs_fail;			/* enum mx_hs_reason behind reason; -1: none
 					 * (or counted already) */
 
@@ -65,15 +83,7 @@ struct sconn {
 					 * with forward = http: ubev's) */
 	struct bufferevent *cbev;	/* forward = http: the client side */
 	struct bufferevent *ubev;	/* forward = http: the upstream */
-
-	/* forward = http: what every request gets and loses. */
-	struct http_relay_opts hopts;
-	struct http1_add hadd[6];
-	const char *hdrop[6];
-	char id_value[CLIENTID_NAME_MAX + DNS_WILDCARD_MAX + 16];
-	char xff[DP_ADDR_STRLEN];
-	char *client_cert;		/* RFC 9440 values, malloc'd */
-	char *client_cert_chain;
+	struct sconn_http *http;	/* forward = http */
 };
 
 static inline struct server_listener *

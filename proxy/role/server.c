@@ -74,8 +74,13 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 		ERR_clear_error();
 	}
 	dane_check_clear(&c->dane);
-	free(c->client_cert);
-	free(c->client_cert_chain);
+	free(c->hs);
+	if (c->http != NULL) {
+		free(c->http->client_cert);
+		free(c->http->client_cert_chain);
+		free(c->http);
+	}
+	free(c->reason_alloc);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->timer != NULL)
@@ -120,16 +125,16 @@ pick_identity(struct sconn *c)
 	char san[CLIENTID_NAME_MAX + 1];
 	int i, n, r = DP_ERR_DENIED;
 
-	if (c->cid.seen) {
-		dp_strlcpy(c->name, c->cid.name, sizeof(c->name));
-		dp_strlcpy(c->cert_name, c->name, sizeof(c->cert_name));
+	if (c->hs->cid.seen) {
+		dp_strlcpy(c->name, c->hs->cid.name, sizeof(c->name));
+		dp_strlcpy(c->hs->cert_name, c->name, sizeof(c->hs->cert_name));
 		return DP_OK;
 	}
 	if (cs->identity != IDENTITY_EXTENSION_OR_SAN) {
 		sconn_refuse(c, MX_HS_NO_CLIENTID, "no dane_clientid extension");
 		return DP_ERR_DENIED;
 	}
-	gens = X509_get_ext_d2i(c->leaf, NID_subject_alt_name, NULL, NULL);
+	gens = X509_get_ext_d2i(c->hs->leaf, NID_subject_alt_name, NULL, NULL);
 	n = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0;
 	for (i = 0; i < n; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
@@ -158,7 +163,7 @@ pick_identity(struct sconn *c)
 	memcpy(san, ASN1_STRING_get0_data(dns->d.dNSName), (size_t)n);
 	san[n] = '\0';
 	dp_str_lower(san);
-	dp_strlcpy(c->cert_name, san, sizeof(c->cert_name));
+	dp_strlcpy(c->hs->cert_name, san, sizeof(c->hs->cert_name));
 	if (cs->san_tlsa_prefix != NULL && cs->san_tlsa_prefix[0] != '\0') {
 		if ((size_t)snprintf(c->name, sizeof(c->name), "%s.%s",
 		    cs->san_tlsa_prefix, san) >= sizeof(c->name) ||
@@ -192,7 +197,7 @@ dane_looked_up(void *arg, struct dane_check *d)
 	struct sconn *c = arg;
 
 	if (d->verdict == DANE_RECORDS)
-		dane_match(d, c->leaf, c->chain, c->cert_name);
+		dane_match(d, c->hs->leaf, c->hs->chain, c->hs->cert_name);
 	if (d->verdict != DANE_MATCHED)
 		sconn_refuse(c, d->why, d->reason);
 	verify_resume(c, SC_DECIDED);
@@ -202,7 +207,7 @@ static void
 verify_start(struct sconn *c)
 {
 	c->state = SC_CHECKING;
-	if (c->cid.malformed) {
+	if (c->hs->cid.malformed) {
 		sconn_refuse(c, MX_HS_BAD_CLIENTID, "malformed dane_clientid");
 		verify_resume(c, SC_ABORTED);
 	} else if (pick_identity(c) != DP_OK) {
@@ -230,8 +235,8 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 			    "internal: handshake not in an async job");
 			c->state = SC_ABORTED;
 		} else {
-			c->leaf = X509_STORE_CTX_get0_cert(xs);
-			c->chain = X509_STORE_CTX_get0_untrusted(xs);
+			c->hs->leaf = X509_STORE_CTX_get0_cert(xs);
+			c->hs->chain = X509_STORE_CTX_get0_untrusted(xs);
 			c->state = SC_PAUSED;
 			while (job_paused(c)) {
 				if (!ASYNC_pause_job()) {
@@ -241,8 +246,8 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 					break;
 				}
 			}
-			c->leaf = NULL;
-			c->chain = NULL;
+			c->hs->leaf = NULL;
+			c->hs->chain = NULL;
 		}
 	}
 	if (c->state == SC_DECIDED && (sconn_authenticated(c) ||
@@ -289,7 +294,7 @@ hs_failed(struct sconn *c, int ssl_err)
 {
 	char buf[200];
 
-	if (c->reason == NULL && c->cid.malformed)	/* refused in parsing */
+	if (c->reason == NULL && c->hs->cid.malformed)	/* refused in parsing */
 		sconn_refuse(c, MX_HS_BAD_CLIENTID, "malformed dane_clientid");
 	if (c->reason == NULL) {
 		if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN) {
@@ -327,6 +332,10 @@ hs_done(struct sconn *c)
 	 * request until our delayed ACK. */
 	dp_tcp_quickack(c->fd);
 	event_del(c->ev);
+	/* No renegotiation: the extension callback cannot run again. */
+	tls_clientid_attach(c->ssl, NULL);
+	free(c->hs);
+	c->hs = NULL;
 	conn_established(&c->base);
 	sconn_upstream_connect(c);
 }
@@ -394,6 +403,10 @@ sconn_start(struct conn *base, evutil_socket_t fd)
 	c->ufd = -1;
 	c->hs_fail = -1;
 	c->state = SC_HANDSHAKE;
+	if ((c->hs = calloc(1, sizeof(*c->hs))) == NULL) {
+		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
+		return;
+	}
 	if (l->conf->forward == FORWARD_PROXY_V1 ||
 	    l->conf->forward == FORWARD_PROXY_V2)	/* only PROXY headers need it */
 		getsockname(fd, (struct sockaddr *)&c->local, &len);
@@ -402,7 +415,7 @@ sconn_start(struct conn *base, evutil_socket_t fd)
 	    (c->timer = evtimer_new(l->base.base, timeout_cb, c)) == NULL ||
 	    SSL_set_fd(c->ssl, fd) != 1 ||
 	    !SSL_set_ex_data(c->ssl, tls_conn_index(), c) ||
-	    tls_clientid_attach(c->ssl, &c->cid) != DP_OK) {
+	    tls_clientid_attach(c->ssl, &c->hs->cid) != DP_OK) {
 		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
 		return;
 	}

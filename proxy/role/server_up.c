@@ -135,55 +135,56 @@ static void
 http_setup(struct sconn *c)
 {
 	const struct conf_server *cs = sconn_listener(c)->conf;
-	struct http_relay_opts *o = &c->hopts;
+	struct sconn_http *h = c->http;
+	struct http_relay_opts *o = &h->opts;
 	X509 *peer = SSL_get0_peer_certificate(c->ssl);
 	size_t na = 0, nd = 0;
 	char *colon;
 
-	c->hdrop[nd++] = cs->http_header;
-	c->hdrop[nd++] = "DANE-Client-TLSA";
-	c->hdrop[nd++] = "Client-Cert";
-	c->hdrop[nd++] = "Client-Cert-Chain";
+	h->drop[nd++] = cs->http_header;
+	h->drop[nd++] = "DANE-Client-TLSA";
+	h->drop[nd++] = "Client-Cert";
+	h->drop[nd++] = "Client-Cert-Chain";
 	if (cs->add_xff)
-		c->hdrop[nd++] = "X-Forwarded-For";
+		h->drop[nd++] = "X-Forwarded-For";
 	if (cs->add_xfp)
-		c->hdrop[nd++] = "X-Forwarded-Proto";
+		h->drop[nd++] = "X-Forwarded-Proto";
 	if (sconn_authenticated(c)) {
 		/* A record synthesised from a wildcard says so, as a
 		 * parameter: one key may then speak for many names. */
 		if (c->dane.wildcard[0] != '\0')
-			snprintf(c->id_value, sizeof(c->id_value),
+			snprintf(h->id_value, sizeof(h->id_value),
 			    "%s; wildcard=\"%s\"", c->name, c->dane.wildcard);
 		else
-			dp_strlcpy(c->id_value, c->name, sizeof(c->id_value));
-		c->hadd[na++] = (struct http1_add){ cs->http_header, c->id_value };
+			dp_strlcpy(h->id_value, c->name, sizeof(h->id_value));
+		h->add[na++] = (struct http1_add){ cs->http_header, h->id_value };
 		if (cs->add_tlsa_header)
-			c->hadd[na++] = (struct http1_add){ "DANE-Client-TLSA",
+			h->add[na++] = (struct http1_add){ "DANE-Client-TLSA",
 			    c->dane.tlsa };
 		if (cs->add_client_cert && peer != NULL &&
-		    (c->client_cert = cert_sf_bytes(peer)) != NULL)
-			c->hadd[na++] = (struct http1_add){ "Client-Cert", c->client_cert };
+		    (h->client_cert = cert_sf_bytes(peer)) != NULL)
+			h->add[na++] = (struct http1_add){ "Client-Cert", h->client_cert };
 		if (cs->add_client_cert_chain &&
-		    (c->client_cert_chain = cert_chain_sf(c->dane.verified)) != NULL)
-			c->hadd[na++] = (struct http1_add){ "Client-Cert-Chain",
-			    c->client_cert_chain };
+		    (h->client_cert_chain = cert_chain_sf(c->dane.verified)) != NULL)
+			h->add[na++] = (struct http1_add){ "Client-Cert-Chain",
+			    h->client_cert_chain };
 	}
 	if (cs->add_xff) {
 		/* The address without the port (and without IPv6 brackets). */
 		const char *src = c->base.peer_str;
 
-		dp_strlcpy(c->xff, src[0] == '[' ? src + 1 : src, sizeof(c->xff));
-		if ((colon = strrchr(c->xff, src[0] == '[' ? ']' : ':')) != NULL)
+		dp_strlcpy(h->xff, src[0] == '[' ? src + 1 : src, sizeof(h->xff));
+		if ((colon = strrchr(h->xff, src[0] == '[' ? ']' : ':')) != NULL)
 			*colon = '\0';
-		c->hadd[na++] = (struct http1_add){ "X-Forwarded-For", c->xff };
+		h->add[na++] = (struct http1_add){ "X-Forwarded-For", h->xff };
 	}
 	if (cs->add_xfp)
-		c->hadd[na++] = (struct http1_add){ "X-Forwarded-Proto", "https" };
+		h->add[na++] = (struct http1_add){ "X-Forwarded-Proto", "https" };
 	o->limits.max_head = cs->max_request_head;
 	o->limits.max_headers = cs->max_request_headers;
-	o->rw.managed = c->hdrop;
+	o->rw.managed = h->drop;
 	o->rw.n_managed = nd;
-	o->rw.add = c->hadd;
+	o->rw.add = h->add;
 	o->rw.n_add = na;
 	o->rw.upgrade_protocols = cs->upgrade_protocols;
 	o->rw.underscores = (enum http1_underscores)cs->underscores;
@@ -202,6 +203,8 @@ http_start(struct sconn *c)
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		return DP_ERR_NOMEM;
 	c->ufd = -1;	/* ubev's */
+	if ((c->http = calloc(1, sizeof(*c->http))) == NULL)
+		return DP_ERR_NOMEM;
 	c->cbev = bufferevent_openssl_socket_new(base, c->fd, c->ssl,
 	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
 	if (c->cbev == NULL) {
@@ -210,7 +213,7 @@ http_start(struct sconn *c)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
 	http_setup(c);
-	return http_relay_start(base, c->cbev, c->ubev, &c->hopts, relay_done,
+	return http_relay_start(base, c->cbev, c->ubev, &c->http->opts, relay_done,
 	    c, &c->base.hrelay);
 }
 
@@ -229,6 +232,11 @@ upstream_connected(struct sconn *c)
 		return;
 	}
 	c->state = SC_RELAY;
+	/* The handshake's and the connect's events are done with. */
+	event_free(c->ev);
+	c->ev = NULL;
+	event_free(c->timer);
+	c->timer = NULL;
 	if (cs->forward == FORWARD_HTTP)
 		r = http_start(c);
 	else
@@ -243,9 +251,12 @@ upstream_connected(struct sconn *c)
 static void
 upstream_failed(struct sconn *c, int http_status, int mx_why, const char *why)
 {
+	size_t n = sizeof("upstream ") + strlen(why);
+
 	if (mx_why >= 0)
 		mx_upstream_error(c->base.l->mx, (enum mx_up_reason)mx_why);
-	snprintf(c->reason_buf, sizeof(c->reason_buf), "upstream %s", why);
+	if ((c->reason_alloc = malloc(n)) != NULL)
+		snprintf(c->reason_alloc, n, "upstream %s", why);
 	if (sconn_listener(c)->conf->forward == FORWARD_HTTP) {
 		/* Small enough for the socket buffer: one try, no waiting. */
 		const char *resp = http1_error_response(http_status);
@@ -253,7 +264,8 @@ upstream_failed(struct sconn *c, int http_status, int mx_why, const char *why)
 	}
 	(void)SSL_shutdown(c->ssl);
 	ERR_clear_error();
-	sconn_end(c, MX_OUT_ERROR, c->reason_buf, 1);
+	sconn_end(c, MX_OUT_ERROR, c->reason_alloc != NULL ? c->reason_alloc :
+	    "upstream failed", 1);
 }
 
 static void
