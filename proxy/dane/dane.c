@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -19,14 +20,17 @@ refuse(struct dane_check *d, enum mx_hs_reason why, const char *fmt, ...)
 static void
 refuse(struct dane_check *d, enum mx_hs_reason why, const char *fmt, ...)
 {
+	char buf[200];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(d->reason_buf, sizeof(d->reason_buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	free(d->reason_alloc);
+	d->reason_alloc = strdup(buf);
 	d->verdict = DANE_REFUSED;
 	d->why = why;
-	d->reason = d->reason_buf;
+	d->reason = d->reason_alloc != NULL ? d->reason_alloc : "refused";
 }
 
 /* Securely no records to match, or insecure ones: PKIX where the rules
@@ -189,5 +193,6 @@ dane_check_clear(struct dane_check *d)
 		tlsa_cache_cancel(d->wait);
 	tlsa_answer_unref(d->answer);
 	sk_X509_pop_free(d->verified, X509_free);
+	free(d->reason_alloc);
 	memset(d, 0, sizeof(*d));
 }

@@ -78,7 +78,7 @@ struct dane_check {
 	struct cache_wait *wait;
 	dane_cb cb;
 	void *arg;
-	char reason_buf[200];
+	char *reason_alloc;		/* reason, formatted on refusal */
 };
 
 /* Step 1 for name (a valid, lower-cased DNS name): d must be zeroed or

@@ -2,6 +2,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ struct relay {
 	uint64_t last_active;
 	relay_done_cb done;
 	void *arg;
-	char reason[160];
+	char *reason;		/* why it failed, formatted then */
 };
 
 #define IO_AGAIN (-1)	/* wait: the end's wait bits say for what */
@@ -72,18 +73,33 @@ finish(struct relay *r, const char *reason)
 		done(r->arg, &r->st, reason);
 }
 
+/* Formats why the relay fails (kept until relay_free; an idle connection
+ * carries no buffer for it). Returns IO_ERROR. */
+static int
+failed(struct relay *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+failed(struct relay *r, const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(r->reason);
+	r->reason = strdup(buf);
+	return IO_ERROR;
+}
+
 /* errno after a failed recv/send (or OpenSSL's SSL_ERROR_SYSCALL). */
 static int
 sys_failed(struct end *e, int err)
 {
-	struct relay *r = e->r;
-
 	if (err == ECONNRESET || err == EPIPE || err == 0)
-		snprintf(r->reason, sizeof(r->reason), "%s reset", e->name);
-	else
-		snprintf(r->reason, sizeof(r->reason), "%s error: %s", e->name,
-		    strerror(err));
-	return IO_ERROR;
+		return failed(e->r, "%s reset", e->name);
+	return failed(e->r, "%s error: %s", e->name, strerror(err));
 }
 
 /* OpenSSL's answer to an I/O call on e: IO_AGAIN with e->wait set, 0 for
@@ -110,9 +126,7 @@ tls_failed(struct end *e, int ret, unsigned on_readable, unsigned on_writable)
 	default:
 		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
 		ERR_clear_error();
-		snprintf(e->r->reason, sizeof(e->r->reason), "%s TLS error: %s",
-		    e->name, buf);
-		return IO_ERROR;
+		return failed(e->r, "%s TLS error: %s", e->name, buf);
 	}
 }
 
@@ -218,7 +232,7 @@ pump(struct relay *r, int i)
 				return -1;
 			}
 			if ((n = end_read(src, d->buf, RELAY_BUF)) == IO_ERROR) {
-				finish(r, r->reason);
+				finish(r, r->reason != NULL ? r->reason : "out of memory");
 				return -1;
 			}
 			if (n == 0) {
@@ -234,7 +248,7 @@ pump(struct relay *r, int i)
 		if (d->len > 0 && can_write(dst)) {
 			if ((n = end_write(dst, d->buf + d->off, d->len - d->off)) ==
 			    IO_ERROR) {
-				finish(r, r->reason);
+				finish(r, r->reason != NULL ? r->reason : "out of memory");
 				return -1;
 			}
 			if (n > 0) {
@@ -354,6 +368,7 @@ relay_free(struct relay *r)
 			event_free(r->e[i].ev);
 		free(r->d[i].buf);
 	}
+	free(r->reason);
 	if (r->idle != NULL)
 		event_free(r->idle);
 	free(r);

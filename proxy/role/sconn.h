@@ -65,7 +65,6 @@ struct sconn_http {
 struct sconn {
 	struct conn base;		/* first: conn.c's part */
 	enum sconn_state state;
-	struct sockaddr_storage local;
 	evutil_socket_t fd;
 	SSL *ssl;
 	struct event *ev;		/* socket readiness while handshaking, then
@@ -73,7 +72,7 @@ struct sconn {
 	struct event *timer;		/* handshake, then connect timeout */
 	struct sconn_hs *hs;		/* until the handshake ends */
 	struct dane_check dane;
-	char name[CLIENTID_NAME_MAX + 1];	/* identity being checked */
+	char *name;			/* the identity checked (malloc'd), or NULL */
 	const char *reason;		/* why not authenticated / why it ended */
 	char *reason_alloc;		/* a reason formatted for this connection */
 	int hs_fail;			/* enum mx_hs_reason behind reason; -1: none

@@ -56,7 +56,7 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 {
 	int matched = sconn_authenticated(c);
 	struct conn_report rep = {
-		.client_name = c->name[0] != '\0' ? c->name : NULL,
+		.client_name = c->name,
 		.tlsa = matched ? c->dane.tlsa : NULL,
 		.tlsa_wildcard = matched && c->dane.wildcard[0] != '\0' ?
 		    c->dane.wildcard : NULL,
@@ -81,6 +81,7 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 		free(c->http);
 	}
 	free(c->reason_alloc);
+	free(c->name);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->timer != NULL)
@@ -116,8 +117,10 @@ sconn_timer_arm(struct sconn *c, unsigned ms)
 
 /* The identity to look up: the ClientName, or with identity =
  * extension-or-san and no extension, the single SAN dNSName (prefixed). */
+/* pick_identity's work: the name into name, the DANE-TA match name into
+ * c->hs->cert_name. */
 static int
-pick_identity(struct sconn *c)
+pick_name(struct sconn *c, char *name, size_t name_size)
 {
 	const struct conf_server *cs = sconn_listener(c)->conf;
 	GENERAL_NAMES *gens = NULL;
@@ -126,8 +129,8 @@ pick_identity(struct sconn *c)
 	int i, n, r = DP_ERR_DENIED;
 
 	if (c->hs->cid.seen) {
-		dp_strlcpy(c->name, c->hs->cid.name, sizeof(c->name));
-		dp_strlcpy(c->hs->cert_name, c->name, sizeof(c->hs->cert_name));
+		dp_strlcpy(name, c->hs->cid.name, name_size);
+		dp_strlcpy(c->hs->cert_name, name, sizeof(c->hs->cert_name));
 		return DP_OK;
 	}
 	if (cs->identity != IDENTITY_EXTENSION_OR_SAN) {
@@ -165,21 +168,37 @@ pick_identity(struct sconn *c)
 	dp_str_lower(san);
 	dp_strlcpy(c->hs->cert_name, san, sizeof(c->hs->cert_name));
 	if (cs->san_tlsa_prefix != NULL && cs->san_tlsa_prefix[0] != '\0') {
-		if ((size_t)snprintf(c->name, sizeof(c->name), "%s.%s",
-		    cs->san_tlsa_prefix, san) >= sizeof(c->name) ||
-		    dp_dns_name_check(c->name, strlen(c->name)) != DP_OK) {
-			c->name[0] = '\0';
+		if ((size_t)snprintf(name, name_size, "%s.%s",
+		    cs->san_tlsa_prefix, san) >= name_size ||
+		    dp_dns_name_check(name, strlen(name)) != DP_OK) {
 			sconn_refuse(c, MX_HS_NO_CLIENTID,
 			    "prefixed SAN name too long");
 			goto out;
 		}
 	} else {
-		dp_strlcpy(c->name, san, sizeof(c->name));
+		dp_strlcpy(name, san, name_size);
 	}
 	r = DP_OK;
  out:
 	GENERAL_NAMES_free(gens);
 	return r;
+}
+
+/* The identity to look up, c->name: the ClientName, or with identity =
+ * extension-or-san and no extension, the single SAN dNSName (prefixed). */
+static int
+pick_identity(struct sconn *c)
+{
+	char name[CLIENTID_NAME_MAX + 1];
+	int r;
+
+	if ((r = pick_name(c, name, sizeof(name))) != DP_OK)
+		return r;
+	if ((c->name = strdup(name)) == NULL) {
+		sconn_refuse(c, MX_HS_TLS, "out of memory");
+		return DP_ERR_NOMEM;
+	}
+	return DP_OK;
 }
 
 /* The check is over (state SC_DECIDED or SC_ABORTED): resume the job. */
@@ -397,7 +416,6 @@ sconn_start(struct conn *base, evutil_socket_t fd)
 {
 	struct sconn *c = (struct sconn *)base;
 	struct server_listener *l = sconn_listener(c);
-	socklen_t len = sizeof(c->local);
 
 	c->fd = fd;
 	c->ufd = -1;
@@ -407,9 +425,6 @@ sconn_start(struct conn *base, evutil_socket_t fd)
 		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
 		return;
 	}
-	if (l->conf->forward == FORWARD_PROXY_V1 ||
-	    l->conf->forward == FORWARD_PROXY_V2)	/* only PROXY headers need it */
-		getsockname(fd, (struct sockaddr *)&c->local, &len);
 	if ((c->ssl = SSL_new(l->base.ctx)) == NULL ||
 	    (c->ev = event_new(l->base.base, fd, EV_READ, hs_io_cb, c)) == NULL ||
 	    (c->timer = evtimer_new(l->base.base, timeout_cb, c)) == NULL ||

@@ -38,18 +38,23 @@ send_proxy_header(struct sconn *c)
 	X509 *peer = SSL_get0_peer_certificate(c->ssl);
 	const unsigned char *alpn = NULL;
 	unsigned alpn_len = 0;
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
 	int r;
 
 	if (cs->forward == FORWARD_NONE || cs->forward == FORWARD_HTTP)
 		return DP_OK;
+	/* The address the client connected to: the header's destination. */
+	if (getsockname(c->fd, (struct sockaddr *)&local, &local_len) != 0)
+		return DP_ERR_IO;
 	if (cs->forward == FORWARD_PROXY_V1) {
 		r = pp1_encode((struct sockaddr *)&c->base.peer,
-		    (struct sockaddr *)&c->local, (char *)buf, sizeof(buf), &len);
+		    (struct sockaddr *)&local, (char *)buf, sizeof(buf), &len);
 	} else {
 		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
 		struct pp_info info = {
 			.src = (struct sockaddr *)&c->base.peer,
-			.dst = (struct sockaddr *)&c->local,
+			.dst = (struct sockaddr *)&local,
 			.ssl = 1,
 			.cert_conn = peer != NULL,
 			.verified = sconn_authenticated(c),
