@@ -216,16 +216,9 @@ static void
 idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct bev_relay *r = arg;
-	uint64_t now = dp_now_ms(), quiet = now - r->last_active;
-	struct timeval tv;
 
-	if (quiet >= r->idle_ms) {
+	if (relay_idle_expired(r->idle, r->last_active, r->idle_ms))
 		finish(r, "idle timeout");
-		return;
-	}
-	/* Re-arm for the remainder instead of resetting a timer per read. */
-	tv = dp_ms_tv(r->idle_ms - quiet);
-	event_add(r->idle, &tv);
 }
 
 int

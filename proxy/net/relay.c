@@ -290,16 +290,23 @@ static void
 idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
-	uint64_t now = dp_now_ms(), quiet = now - r->last_active;
+
+	if (relay_idle_expired(r->idle, r->last_active, r->idle_ms))
+		finish(r, "idle timeout");
+}
+
+int
+relay_idle_expired(struct event *ev, uint64_t last_active, unsigned idle_ms)
+{
+	uint64_t quiet = dp_now_ms() - last_active;
 	struct timeval tv;
 
-	if (quiet >= r->idle_ms) {
-		finish(r, "idle timeout");
-		return;
-	}
+	if (quiet >= idle_ms)
+		return 1;
 	/* Re-arm for the remainder instead of resetting a timer per read. */
-	tv = dp_ms_tv(r->idle_ms - quiet);
-	event_add(r->idle, &tv);
+	tv = dp_ms_tv(idle_ms - quiet);
+	event_add(ev, &tv);
+	return 0;
 }
 
 int

@@ -22,6 +22,7 @@
 #include <event2/util.h>
 #include <openssl/ssl.h>
 
+struct event;
 struct event_base;
 
 #define RELAY_BUF (16 * 1024)	/* one TLS record's worth */
@@ -59,5 +60,13 @@ void relay_free(struct relay *r);
 
 /* Counters so far. */
 const struct relay_stats *relay_stats(const struct relay *r);
+
+
+
+/* The idle timeout of both relays, one timer each, re-armed lazily rather
+ * than reset on every read: 1 when idle_ms have passed since last_active
+ * (dp_now_ms() time), else 0 with ev re-armed for the rest. */
+int relay_idle_expired(struct event *ev, uint64_t last_active,
+    unsigned idle_ms);
 
 #endif

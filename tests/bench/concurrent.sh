@@ -3,7 +3,7 @@
 # daneproxy with 2 workers: every one authenticated by DANE (the SAN name
 # path with a warm TLSA cache, as in peers.sh), relayed to an nginx upstream
 # and then left idle, all held by one client process
-# (tests/bench/peers_client.py idle). Reports how long opening them took,
+# (tests/lib/peers_client.py idle). Reports how long opening them took,
 # the proxy's memory per connection (PSS of master + workers), its CPU while
 # they sit idle, how they spread over the workers, and a new connection's
 # handshake and first request while they are open.
@@ -56,13 +56,13 @@ workers=$(pgrep -P "$master" -f "$LAB/dp.ini" | tr '\n' ' ')
 pss() { local t=0 p; for p in $master $workers; do t=$((t + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup"))); done; echo "$t"; }
 ticks() { local t=0 p; for p in $master $workers; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
-probe() { "$LAB_PYTHON" "$here/peers_client.py" latency --port "$PORT" --count 5 --nodelay \
+probe() { "$LAB_PYTHON" "$here/../lib/peers_client.py" latency --port "$PORT" --count 5 --nodelay \
   --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key" | sed -n 's/^sample //p' | tail -1; }
 
 probe >/dev/null   # warm the TLSA cache
 diag "before: $(probe)"
 m0=$(pss); c0=$(ticks); t0=$EPOCHREALTIME
-lab_spawn idle "$LAB_PYTHON" "$here/peers_client.py" idle --port "$PORT" --count "$N" \
+lab_spawn idle "$LAB_PYTHON" "$here/../lib/peers_client.py" idle --port "$PORT" --count "$N" \
   --ready "$LAB/idle.ready" --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key" --timeout 60
 _ready() { [[ -s $LAB/idle.ready ]] || ! _lab_alive idle; }
 lab_poll $((N / 10 + 60)) _ready || bail "the client did not finish opening"

@@ -25,7 +25,7 @@
 #      MB/s (10^6 bytes) and proxy CPU seconds per GB (10^9 bytes)
 #   3. time to the response head of the first request on a new keep-alive
 #      connection, and of the second on the same connection, from a client
-#      that keeps Nagle's algorithm (tests/bench/peers_client.py), and of the
+#      that keeps Nagle's algorithm (tests/lib/peers_client.py), and of the
 #      first from one that sets TCP_NODELAY; the same against the upstream
 #      direct gives the overhead over direct. A Nagle client's first request
 #      waits for the ACK of its last handshake flight: a server that sends
@@ -345,7 +345,7 @@ done
 
 # Warm up: page cache, allocators, and daneproxy's per-worker TLSA caches.
 for p in "${PROXIES[@]}"; do
-  "$LAB_PYTHON" "$here/peers_client.py" latency --port "${PORT[$p]}" --count 8 \
+  "$LAB_PYTHON" "$here/../lib/peers_client.py" latency --port "${PORT[$p]}" --count 8 \
     --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key" >/dev/null 2>&1
   if ((!smoke)); then
     pids=()
@@ -427,7 +427,7 @@ latency_round() { # TARGET VARIANT: a proxy, or "direct" (the upstream, plain)
   fi
   [[ $2 == nodelay ]] && args+=(--nodelay)
   u0=$(up_count)
-  out=$("$LAB_PYTHON" "$here/peers_client.py" latency --count "$LAT_PER_ROUND" "${args[@]}" 2>&1)
+  out=$("$LAB_PYTHON" "$here/../lib/peers_client.py" latency --count "$LAT_PER_ROUND" "${args[@]}" 2>&1)
   grep '^sample ' <<<"$out" >>"$LAB/lat.$p.$2"
   want_up=$((u0 + 2 * LAT_PER_ROUND))
   if ! grep -q "^summary ok=$LAT_PER_ROUND errors=0 " <<<"$out"; then
@@ -471,12 +471,12 @@ idle_round() { # PROXY ROUND
   stop_proxy "$p"
   start_proxy "$p" "$2"
   port=${PORT[$p]} pid=${PID[$p]}
-  "$LAB_PYTHON" "$here/peers_client.py" latency --port "$port" --count 8 --nodelay \
+  "$LAB_PYTHON" "$here/../lib/peers_client.py" latency --port "$port" --count 8 --nodelay \
     --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key" >/dev/null 2>&1
   lab_poll 10 _established_is "$port" 0 || check "$p" idle "the warm-up connections stay open"
   u0=$(up_count)
   m0=$(_pss_kb "$pid")
-  lab_spawn "$name" "$LAB_PYTHON" "$here/peers_client.py" idle --port "$port" --count "$IDLE_CONNS" \
+  lab_spawn "$name" "$LAB_PYTHON" "$here/../lib/peers_client.py" idle --port "$port" --count "$IDLE_CONNS" \
     --ready "$LAB/$name.ready" --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key"
   lab_poll $((IDLE_CONNS / 20 + 30)) _idle_ready "$LAB/$name.ready" "$name"
   got=$(cat "$LAB/$name.ready" 2>/dev/null)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""peers_client.py -- the client side of tests/bench/peers.sh.
+"""peers_client.py -- the TLS client of tests/bench/peers.sh and concurrent.sh and of
+tests/integration/26-first-request.t.
 
 Two modes, both speaking HTTP/1.1 keep-alive over TLS 1.3 with the lab's
 client certificate (or plain TCP with --plain, for the upstream direct):
