@@ -12,6 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
 . "$here/../lib/proxy.sh"
+. "$here/../lib/http.sh"
 N=${1:-10000}
 # Each process holds at most N client and N upstream sockets.
 want=$((N * 2 + 1024))
@@ -28,19 +29,8 @@ lab_dns_start
 C=$LAB_CERTS
 
 # The upstream: an nginx that keeps N idle keep-alive connections.
-UP=$(lab_port)
-mkdir -p "$LAB/up/tmp"
-cat >"$LAB/up/nginx.conf" <<NG
-daemon off; master_process off; worker_processes 1; pid $LAB/up/pid;
-error_log $LAB/up/error.log; worker_rlimit_nofile $want;
-events { worker_connections $want; }
-http { access_log off; keepalive_timeout 600s; keepalive_requests 100000;
-  client_body_temp_path $LAB/up/tmp; proxy_temp_path $LAB/up/tmp;
-  fastcgi_temp_path $LAB/up/tmp; uwsgi_temp_path $LAB/up/tmp; scgi_temp_path $LAB/up/tmp;
-  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } } }
-NG
-lab_spawn up /usr/sbin/nginx -p "$LAB/up" -c "$LAB/up/nginx.conf"
-lab_poll 10 curl -sf -o /dev/null "http://127.0.0.1:$UP/" || bail "upstream did not start"
+lab_nginx_start up $((N + 100)) || bail "upstream did not start"
+UP=$NGINX_PORT
 
 { printf '[global]\nworkers = 2\nlog_level = info\n'
   dp_dns_section validate

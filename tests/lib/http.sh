@@ -15,8 +15,9 @@
 #
 # Nothing here sleeps for readiness: every start is probed.
 
-# lab_nginx_start NAME: start /usr/sbin/nginx in the foreground (no master,
-# one process) on a loopback port from lab_port (nginx refuses port 0),
+# lab_nginx_start NAME [CONNS]: start /usr/sbin/nginx in the foreground (no
+# master, one process, at most CONNS connections: default 512) on a loopback
+# port from lab_port (nginx refuses port 0),
 # everything it writes inside $LAB/NAME.nginx (pid, lock, temp dirs) and
 # $LAB (logs): access log
 # $LAB/NAME.access.jsonl (one JSON object per request, see the log_format),
@@ -30,7 +31,7 @@
 #              answered with 100; 200 JSON; bodies up to 64 MiB
 #   /_ready    readiness probe, not logged
 lab_nginx_start() {
-	local name=$1 dir port var
+	local name=$1 conns=${2:-512} dir port var
 	dir=$LAB/$name.nginx
 	mkdir -p "$dir/tmp" || return 1
 	port=$(lab_port) || return 1
@@ -39,10 +40,11 @@ daemon off;
 master_process off;
 worker_processes 1;
 pid $dir/nginx.pid;
+worker_rlimit_nofile $((conns + 64));
 lock_file $dir/nginx.lock;
 error_log $LAB/$name.error.log info;
 events {
-	worker_connections 512;
+	worker_connections $conns;
 }
 http {
 	client_body_temp_path $dir/tmp/client_body;
