@@ -17,8 +17,8 @@
 #                   (default $DP_FUZZ_BUILD/campaign/fuzz_X/)
 #   DP_FUZZ_UPDATE=1  rewrite tests/fuzz/corpus/fuzz_X/ afterwards: the
 #                   hand-named seeds kept, every hash-named file replaced by
-#                   a libFuzzer -merge=1 of the old ones and the new finds
-#                   into the seeds (only inputs that add coverage)
+#                   a libFuzzer -merge=1 -use_counters=0 of the old ones and
+#                   the new finds into the seeds (only inputs that add edges)
 #
 # Columns: executions (all runs), execs/s, libFuzzer's last cov: and ft:,
 # the corpus after -merge=1 into a fresh folder (files, bytes), crashes
@@ -86,7 +86,9 @@ fuzz_one() {
 		find "$seeds" -maxdepth 1 -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$keep/" \;
 		mkdir -p "$w/hashed"
 		find "$seeds" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$w/hashed/" \;
-		"$bin" -merge=1 "$keep" "$w/hashed" "$w/corpus" >"$w/update.log" 2>&1 || true
+		# Edges only (no hit counters): a few hundred files at most.
+		"$bin" -merge=1 -use_counters=0 "$keep" "$w/hashed" "$w/corpus" \
+			>"$w/update.log" 2>&1 || true
 		rm -rf "$seeds"
 		cp -r "$keep" "$seeds"
 	fi
