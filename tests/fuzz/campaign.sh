@@ -20,6 +20,8 @@
 #                   a libFuzzer -merge=1 -use_counters=0 of the old ones and
 #                   the new finds into the seeds (only inputs that add edges)
 #
+# A dictionary tests/fuzz/fuzz_X.dict (libFuzzer's -dict) is used if there.
+#
 # Columns: executions (all runs), execs/s, libFuzzer's last cov: and ft:,
 # the corpus after -merge=1 into a fresh folder (files, bytes), crashes
 # (crash-, leak-, timeout-, oom- files in the work folder's crashes/).
@@ -56,7 +58,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # fuzz_one TARGET: runs it, minimises, writes $work/TARGET/row.
 fuzz_one() {
 	local t=$1 w=$work/$1 seeds=tests/fuzz/corpus/$1 bin=$build/$1
-	local left end execs=0 crashes cov ft files bytes n rc
+	local left end execs=0 crashes cov ft files bytes n rc dict=()
+	[ ! -f "tests/fuzz/$1.dict" ] || dict=(-dict="tests/fuzz/$1.dict")
 	rm -rf "$w"
 	mkdir -p "$w/corpus" "$w/crashes" "$w/min"
 	mkdir -p "$seeds"
@@ -67,7 +70,7 @@ fuzz_one() {
 		[ "$left" -gt 0 ] || break
 		rc=0
 		"$bin" -max_total_time="$left" -print_final_stats=1 -timeout=10 \
-			-rss_limit_mb=1024 -artifact_prefix="$w/crashes/" \
+			-rss_limit_mb=1024 -artifact_prefix="$w/crashes/" "${dict[@]}" \
 			"$w/corpus" "$seeds" >"$w/log.$n" 2>&1 || rc=$?
 		execs=$((execs + $(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log.$n" | tail -1 | grep . || echo 0)))
 		n=$((n + 1))
