@@ -13,17 +13,22 @@
  * prepared self does and is left unprepared; no crash, no leak.
  *
  * Input: a flag byte (bits 0-1: leaf = EE, CA, parsed, EE; bit 2: send the
- * CA as chain; bit 3: name = the leaf's or "other.fuzz.example"), with a
+ * CA as chain; bit 3: name = the leaf's or "other.fuzz.example"; bit 4: the
+ * matcher has a PKIX trust store holding the CA, so that PKIX-TA and PKIX-EE
+ * records count), with a
  * parsed leaf a 2-byte length and that many DER bytes, then records: usage,
  * selector, mtype, length L and L bytes of data; L = 255: data derived from
  * the CA (usage 0, 2) or the leaf (1, 3), the selector and the mtype. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "err.h"
@@ -129,6 +134,26 @@ cert_from(const unsigned char *der, size_t len)
 	return d2i_X509(NULL, &p, (long)len);
 }
 
+/* A matcher whose PKIX trust store is ca: written to a temporary file, which
+ * tlsa_matcher_new reads once. */
+static struct tlsa_matcher *
+matcher_with_store(X509 *ca)
+{
+	char path[] = "/tmp/fuzz_tlsa.XXXXXX";
+	struct tlsa_matcher *m = NULL;
+	FILE *f;
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
+		abort();
+	if (!PEM_write_X509(f, ca) || fclose(f) != 0)
+		abort();
+	if (tlsa_matcher_new(path, &m) != DP_OK)
+		abort();
+	unlink(path);
+	return m;
+}
+
 /* Adds the record derived from cert: Full data or its digest. */
 static int
 add_derived(struct tlsa_rrset *set, uint8_t u, uint8_t s, uint8_t m, X509 *cert)
@@ -189,7 +214,8 @@ match_checked(struct tlsa_matcher *m, const struct tlsa_rrset *set, X509 *leaf,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct tlsa_matcher *matcher;
+	static struct tlsa_matcher *plain, *pkix;
+	struct tlsa_matcher *matcher;
 	static const enum tlsa_peer peers[] = { TLSA_PEER_CLIENT, TLSA_PEER_SERVER };
 	struct tlsa_rrset set;
 	struct tlsa_rr rr1, rr2;
@@ -200,8 +226,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags;
 	int r1, r2;
 
-	if (matcher == NULL && tlsa_matcher_new(NULL, &matcher) != DP_OK)
-		abort();
 	if (size < 1)
 		return 0;
 	memset(&set, 0, sizeof(set));
@@ -210,6 +234,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ca = cert_from(ca_der, sizeof(ca_der));
 	ee = cert_from(ee_der, sizeof(ee_der));
 	check(ca != NULL && ee != NULL);
+	if (plain == NULL && tlsa_matcher_new(NULL, &plain) != DP_OK)
+		abort();
+	if (pkix == NULL)
+		pkix = matcher_with_store(ca);
+	matcher = (flags & 16) ? pkix : plain;
 	if ((flags & 3) == 2 && size - off >= 2) {
 		n = (size_t)(data[off] << 8 | data[off + 1]);
 		off += 2;
