@@ -24,7 +24,7 @@
 # postinst scripts of unbound, nsd, nginx and haproxy neither fail nor leave
 # daemons running.
 #
-# Usage: packaging/install-deps.sh [--build] [--run] [--test] [--bench] [--check] [--list]
+# Usage: packaging/install-deps.sh [--build] [--run] [--test] [--bench] [--fuzz] [--check] [--list]
 #   --check   only report missing packages; exit 1 if any is missing
 #   --list    print the selected packages, one per line, and exit
 set -eu
@@ -56,6 +56,12 @@ BENCH="nsd unbound ldnsutils openssl python3 nginx-light libnginx-mod-stream
 haproxy curl"
 TEST="$TEST $BENCH"
 
+# tests/fuzz/campaign.sh: clang -fsanitize=fuzzer,address,undefined links
+# libclang_rt.fuzzer and the sanitizer runtimes from libclang-rt-14-dev
+# (named, since clang only recommends it); libfuzzer-14-dev has libFuzzer's
+# headers and the standalone library. Builds with cmake like --build.
+FUZZ="$BUILD clang libclang-rt-14-dev libfuzzer-14-dev"
+
 sel="" check=0 list=0
 for a in "$@"; do
 	case $a in
@@ -63,6 +69,7 @@ for a in "$@"; do
 	--run) sel="$sel $RUN" ;;
 	--test) sel="$sel $TEST" ;;
 	--bench) sel="$sel $BENCH" ;;
+	--fuzz) sel="$sel $FUZZ" ;;
 	--check) check=1 ;;
 	--list) list=1 ;;
 	-h | --help)
@@ -70,7 +77,7 @@ for a in "$@"; do
 		exit 0
 		;;
 	*)
-		echo "install-deps.sh: unknown argument '$a' (--build, --run, --test, --bench, --check, --list)" >&2
+		echo "install-deps.sh: unknown argument '$a' (--build, --run, --test, --bench, --fuzz, --check, --list)" >&2
 		exit 2
 		;;
 	esac

@@ -651,8 +651,11 @@ check_all(struct parser *p)
 
 /* ---- public ----------------------------------------------------------- */
 
-int
-conf_load(const char *path, FILE *errs, struct conf **out)
+/* conf_load and conf_load_mem: reads fp (closed here; NULL: it could not
+ * be opened, open_errno says why), naming it path in errors and in the conf. */
+static int
+conf_load_stream(const char *path, FILE *fp, int open_errno, FILE *errs,
+    struct conf **out)
 {
 	struct parser p;
 	size_t i;
@@ -661,14 +664,15 @@ conf_load(const char *path, FILE *errs, struct conf **out)
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
 	p.cur = NO_SECTION;
+	p.fp = fp;
 	if ((p.conf = conf_new(path)) == NULL) {
 		r = DP_ERR_NOMEM;
 		goto out;
 	}
 	p.server_tail = &p.conf->servers;
 	p.client_tail = &p.conf->clients;
-	if ((p.fp = fopen(path, "r")) == NULL) {
-		perr(&p, 0, "cannot open: %s", strerror(errno));
+	if (p.fp == NULL) {
+		perr(&p, 0, "cannot open: %s", strerror(open_errno));
 		r = DP_ERR_INVALID;
 		goto out;
 	}
@@ -714,4 +718,22 @@ out:
 		fclose(p.fp);
 	conf_free(p.conf);
 	return r;
+}
+
+int
+conf_load(const char *path, FILE *errs, struct conf **out)
+{
+	FILE *fp = fopen(path, "r");
+
+	return conf_load_stream(path, fp, fp == NULL ? errno : 0, errs, out);
+}
+
+int
+conf_load_mem(const char *name, const char *buf, size_t len, FILE *errs,
+    struct conf **out)
+{
+	/* fmemopen only reads in mode "r"; size 0 is allowed since glibc 2.22. */
+	FILE *fp = fmemopen((void *)buf, len, "r");
+
+	return conf_load_stream(name, fp, fp == NULL ? errno : 0, errs, out);
 }

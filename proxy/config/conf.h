@@ -1,8 +1,8 @@
 /* conf.h — the configuration: INI file → validated structures.
  *
- * conf_load() is pure apart from reading the one file it is given: it does not
- * open certificates or keys (tls.c does, and reports against the line numbers
- * kept here). Every error is reported as "FILE:LINE: key: reason". */
+ * conf_load() is pure apart from reading the one file it is given
+ * (conf_load_mem() reads a buffer instead): it does not open certificates or
+ * keys (tls.c does, and reports against the line numbers kept here). Every error is reported as "FILE:LINE: key: reason". */
 #ifndef DP_CONF_H
 #define DP_CONF_H
 
@@ -184,6 +184,11 @@ struct conf {
  * returned; otherwise *out is NULL and DP_ERR_INVALID (or DP_ERR_NOMEM) is
  * returned. */
 int conf_load(const char *path, FILE *errs, struct conf **out);
+
+/* As conf_load, from the len bytes at buf (not NUL-terminated, read only),
+ * named name in errors and in conf->file: for tests and the fuzz target. */
+int conf_load_mem(const char *name, const char *buf, size_t len, FILE *errs,
+    struct conf **out);
 
 /* Frees a conf; accepts NULL. */
 void conf_free(struct conf *c);

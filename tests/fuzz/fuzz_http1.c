@@ -4,7 +4,10 @@
  * Request: what the parser accepts lies inside the input, every shorter
  * prefix asks for more, and the rewritten head (identity copies dropped, the
  * proxy's own added) parses again with the same framing — the property that
- * keeps the upstream's view of the stream equal to the proxy's. Response:
+ * keeps the upstream's view of the stream equal to the proxy's — and holds
+ * each added field exactly once, no managed name in any spelling, no
+ * hop-by-hop field but its own Connection and Upgrade, and no '_' in a name
+ * when those are dropped. Response:
  * the head lies inside the input and prefixes ask for more. Chunked: the
  * scanner gives the same answer in one piece, byte by byte and split in two. */
 #include <stddef.h>
@@ -80,6 +83,12 @@ chunked_checks(const char *s, size_t n, size_t split)
 	check(r_split == r && t_split == used);
 }
 
+static int
+name_is(const char *p, size_t n, const char *want)
+{
+	return n == strlen(want) && strncasecmp(p, want, n) == 0;
+}
+
 /* A field name equal to want case-insensitively, with '-' and '_' alike
  * (how a CGI/WSGI/Rack upstream sees it). */
 static int
@@ -100,18 +109,24 @@ name_loose_is(const char *p, size_t n, const char *want)
 static void
 request_checks(const char *s, size_t size)
 {
-	static const char *const drop[] = { "DANE-Client-Identity", "X-Forwarded-For" };
+	static const char *const drop[] = {
+		"DANE-Client-Identity", "X-Forwarded-For", "X-Forwarded-Proto"
+	};
+	static const char *const hop[] = {
+		"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "HTTP2-Settings"
+	};
 	static const struct http1_add add[] = {
 		{ "DANE-Client-Identity", FUZZ_IDENTITY },
 		{ "X-Forwarded-Proto", "https" },
 	};
 	static struct http1_request req, again;
-	struct http1_rewrite rw = { drop, 2, add, 2, "websocket", HTTP1_UNDERSCORES_ALLOW };
+	struct http1_rewrite rw = { drop, 3, add, 2, "websocket", HTTP1_UNDERSCORES_ALLOW };
 	struct http1_rewritten res;
 	const struct http1_limits lim = { FUZZ_MAX_HEAD, FUZZ_MAX_HEADERS };
 	const struct http1_limits big = { 8192, HTTP1_MAX_FIELDS };
 	char *out;
-	size_t out_size = 2 * FUZZ_MAX_HEAD + 256, out_len = 0, i, n_id = 0;
+	size_t out_size = 2 * FUZZ_MAX_HEAD + 256, out_len = 0, i, j;
+	size_t n_id = 0, n_proto = 0, n_conn = 0, n_upgrade = 0;
 	int r;
 
 	r = http1_request_parse(s, size, &lim, &req);
@@ -165,13 +180,25 @@ request_checks(const char *s, size_t size)
 	for (i = 0; i < again.n_fields; i++) {
 		const struct http1_field *f = &again.fields[i];
 
+		for (j = 0; j < sizeof(hop) / sizeof(hop[0]); j++)
+			check(!name_is(f->name, f->name_len, hop[j]));
+		check(!name_loose_is(f->name, f->name_len, drop[1]));
+		if (rw.underscores == HTTP1_UNDERSCORES_DROP)
+			check(memchr(f->name, '_', f->name_len) == NULL);
+		n_conn += name_is(f->name, f->name_len, "Connection");
+		n_upgrade += name_is(f->name, f->name_len, "Upgrade");
+		if (name_loose_is(f->name, f->name_len, drop[2])) {
+			check(f->value_len == 5 && memcmp(f->value, "https", 5) == 0);
+			n_proto++;
+		}
 		if (!name_loose_is(f->name, f->name_len, drop[0]))
 			continue;
 		check(f->value_len == strlen(FUZZ_IDENTITY) &&
 		    memcmp(f->value, FUZZ_IDENTITY, f->value_len) == 0);
 		n_id++;
 	}
-	check(n_id == 1);
+	check(n_id == 1 && n_proto == 1);
+	check(n_conn <= 1 && n_upgrade == (res.upgrade ? 1u : 0u));
 	free(out);
 
 	if (req.framing == HTTP1_BODY_CHUNKED)

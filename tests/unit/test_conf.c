@@ -941,6 +941,47 @@ test_port_zero(void)
 	    "resolvers: '127.0.0.1:0' is not a numeric address", "resolver port 0 refused");
 }
 
+/* conf_load_mem: the same conf and the same errors as conf_load of a file
+ * with those bytes, named as given; bytes past len are not read. */
+static void
+test_load_mem(void)
+{
+	static const char bad[] = "[server a]\nlisten = nowhere\n";
+	char text[] = SERVER_OK "log_level = x";	/* the tail is past len */
+	struct run file;
+	struct conf *c = NULL;
+	char *errs = NULL, *d1, *d2;
+	size_t len = 0;
+	FILE *f;
+
+	load(&file, SERVER_OK);
+	is_int(conf_load_mem("mem.ini", text, strlen(SERVER_OK), NULL, &c), DP_OK,
+	    "load_mem: loads");
+	ok(c != NULL && strcmp(c->file, "mem.ini") == 0, "load_mem: named as given");
+	d1 = file.c != NULL ? dump_to_string(file.c) : strdup("");
+	d2 = c != NULL ? dump_to_string(c) : strdup("");
+	is_str(strchr(d2, '\n'), strchr(d1, '\n'), "load_mem: the conf a file gives");
+	free(d1);
+	free(d2);
+	conf_free(c);
+	run_free(&file);
+
+	if ((f = open_memstream(&errs, &len)) == NULL)
+		abort();
+	is_int(conf_load_mem("mem.ini", bad, sizeof(bad) - 1, f, &c), DP_ERR_INVALID,
+	    "load_mem: bad text refused");
+	fclose(f);
+	ok(c == NULL, "load_mem: *out NULL on error");
+	ok(errs != NULL && strstr(errs, "mem.ini:2: listen: ") != NULL,
+	    "load_mem: errors name the buffer and the line");
+	free(errs);
+
+	is_int(conf_load_mem("empty", "", 0, NULL, &c), DP_ERR_INVALID,
+	    "load_mem: empty buffer is no configuration");
+	is_int(conf_load_mem("nul", "[global]\0x\n", 11, NULL, &c), DP_ERR_INVALID,
+	    "load_mem: a NUL byte is an error");
+}
+
 int
 main(void)
 {
@@ -957,5 +998,6 @@ main(void)
 	test_port_zero();
 	test_client_verify_keys();
 	test_ops_keys();
+	test_load_mem();
 	return done_testing();
 }
