@@ -33,6 +33,16 @@ authed() {
     --timeout-ms 10000 "$@" | grep -q 'result=ok'
 }
 
+# fast_testclient ARGS: dp-testclient from the optimised build when there is
+# one (floods: the proxy under test is the sanitizer build, not the client)
+fast_testclient() {
+  if [ -x "$DP_SOURCE_DIR/build/dp-testclient" ]; then
+    "$DP_SOURCE_DIR/build/dp-testclient" "$@"
+  else
+    dp_testclient "$@"
+  fi
+}
+
 load_field() { echo "$1" | sed -n "s/^load .*[ ]$2=\([0-9]*\).*/\1/p" | head -n 1; }
 
 workers_of() {
