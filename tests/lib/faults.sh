@@ -104,10 +104,11 @@ PY
   echo $!
 }
 
-# The validating Unbound is stopped and a process that reads every query and
-# answers none takes its port (UDP and TCP): lookups wait for their timeout.
+# dns_blackhole [servfail]: the validating Unbound is stopped and a process
+# takes its port (UDP and TCP) that reads every query and answers none
+# (lookups wait for their timeout), or with servfail answers each SERVFAIL.
 dns_blackhole() {
-  local port=${LAB_AD_RESOLVER#*:}
+  local port=${LAB_AD_RESOLVER#*:} mode=${1:-none}
   lab_stop unbound-ad
   rm -f "$LAB/blackhole.port"
   lab_spawn blackhole "$LAB_PYTHON" -c 'import os, socket, sys, time
@@ -116,7 +117,9 @@ t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 t.bind(("127.0.0.1", int(sys.argv[1]))); t.listen(64)
 open(sys.argv[2] + ".tmp", "w").write(sys.argv[1]); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
 while True:
-    u.recv(4096)' "$port" "$LAB/blackhole.port"
+    q, a = u.recvfrom(4096)
+    if sys.argv[3] == "servfail" and len(q) >= 12:
+        u.sendto(q[:2] + bytes([0x80 | (q[2] & 0x79), 0x82]) + q[4:], a)' "$port" "$LAB/blackhole.port" "$mode"
   lab_wait_file "$LAB/blackhole.port" 10
 }
 
