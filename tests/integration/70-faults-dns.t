@@ -56,13 +56,13 @@ ok "resolver killed mid-burst comes back" lab_poll 15 _lab_dns_probe "${LAB_AD_R
 wait "$burst"
 out=$(head -n 1 "$LAB/burst.out")
 note "burst: $(tr '\n' ' ' <"$LAB/burst.out")"
-read -r done failed alert timeouts <<<"$(load_field "$out" done) $(load_field "$out" failed) $(load_field "$out" alert) $(load_field "$out" timeout)"
-ok "... connections before and after it were served ($done)" test "${done:-0}" -gt 0
+read -r ndone failed alert timeouts <<<"$(load_field "$out" "done") $(load_field "$out" failed) $(load_field "$out" alert) $(load_field "$out" timeout)"
+ok "... connections before and after it were served ($ndone)" test "${ndone:-0}" -gt 0
 ok "... those while it was down were refused with an alert ($alert of $failed failures)" \
   test "${alert:-0}" -gt 0
 is "${timeouts:-x}" 0 "... none hung"
-lab_upstream_wait up $((n0 + done)) 10
-is "$(dp_upstream_conns up)" $((n0 + done)) "... the upstream saw exactly the $done served ones"
+lab_upstream_wait up $((n0 + ndone)) 10
+is "$(dp_upstream_conns up)" $((n0 + ndone)) "... the upstream saw exactly the $ndone served ones"
 check_after a "$PORT" "after the resolver restart"
 
 # --- 2. Timeouts, then SERVFAIL ------------------------------------------------

@@ -116,7 +116,7 @@ ok "upstream stopped and restarted 3 times: while down, a client is answered 502
 wait "$loadpid"
 out=$(head -n 1 "$LAB/flap.out")
 note "flap load: $(tr '\n' ' ' <"$LAB/flap.out")"
-ok "... the load ran through it ($(load_field "$out" done) done)" test "$(load_field "$out" done)" -gt 0
+ok "... the load ran through it ($(load_field "$out" "done") done)" test "$(load_field "$out" "done")" -gt 0
 is "$(load_field "$out" timeout)" 0 "... and no connection hung (failures, if any, were clean)"
 check_after a "$FLAPL" "after the flapping upstream"
 

@@ -44,13 +44,13 @@ lab_upstream_wait up 1 || bail "upstream recorded nothing"
 n0=$(dp_upstream_conns up)
 out=$(dp_testclient --connect "127.0.0.1:$PORT" --cert "$C/client.crt" --key "$C/client.key" \
   --clientid "$ID" --send "$REQ" --load 40 --count 200 --timeout-ms 8000 2>&1)
-read -r done failed timeouts <<<"$(load_field "$out" done) $(load_field "$out" failed) $(load_field "$out" timeout)"
+read -r ndone failed timeouts <<<"$(load_field "$out" "done") $(load_field "$out" failed) $(load_field "$out" timeout)"
 note "flood: $(echo "$out" | head -n 3 | tr '\n' ' ')"
-is "$((done + failed))" 200 "flood of 200 (40 at once, max_handshakes = 8): every connection ended"
-ok "... some were served ($done)" test "${done:-0}" -gt 0
+is "$((ndone + failed))" 200 "flood of 200 (40 at once, max_handshakes = 8): every connection ended"
+ok "... some were served ($ndone)" test "${ndone:-0}" -gt 0
 is "${timeouts:-x}" 0 "... the refused ones were closed, none left hanging (timeouts)"
-lab_poll 10 upstream_has up $((n0 + done)); is "$(dp_upstream_conns up)" $((n0 + done)) \
-  "... the upstream saw exactly the $done served ones"
+lab_poll 10 upstream_has up $((n0 + ndone)); is "$(dp_upstream_conns up)" $((n0 + ndone)) \
+  "... the upstream saw exactly the $ndone served ones"
 like "$(cat "$LAB/a.log")" 'handshakes in progress' "... and the excess was refused at accept (logged)"
 check_after a "$PORT" "after the flood"
 
@@ -104,7 +104,7 @@ out=$(fast_testclient --connect "127.0.0.1:$OPEN" --cert "$C/client.crt" --key "
   --clientid 'n########.nx.dp.test' --send "$REQ" --load 50 --count "$NAMES" --timeout-ms 5000 2>&1)
 kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
 note "allowed names: $(echo "$out" | head -n 3 | tr '\n' ' ')"
-is "$(load_field "$out" done)" 0 "$NAMES allowed names without TLSA: none authenticated"
+is "$(load_field "$out" "done")" 0 "$NAMES allowed names without TLSA: none authenticated"
 max=$(sort -n "$LAB/inflight.out" | tail -n 1)
 ok "... lookups in flight never above max_inflight = 16 (max seen ${max:-none})" test -n "$max" -a "${max:-99}" -le 16
 busy=$(metric 'daneproxy_tlsa_cache_busy_total')

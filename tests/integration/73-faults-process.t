@@ -62,15 +62,15 @@ kill -KILL "$victim"
 wait "$lp"
 out=$(head -n 1 "$LAB/kill.out")
 note "kill: $(tr '\n' ' ' <"$LAB/kill.out")"
-read -r done failed timeouts <<<"$(load_field "$out" done) $(load_field "$out" failed) $(load_field "$out" timeout)"
-ok "worker $victim SIGKILLed under load: most connections succeeded ($done ok, $failed failed)" \
-  test "${done:-0}" -gt 0 -a "${failed:-0}" -le $(( (done + failed) / 5 ))
+read -r ndone failed timeouts <<<"$(load_field "$out" "done") $(load_field "$out" failed) $(load_field "$out" timeout)"
+ok "worker $victim SIGKILLed under load: most connections succeeded ($ndone ok, $failed failed)" \
+  test "${ndone:-0}" -gt 0 -a "${failed:-0}" -le $(( (ndone + failed) / 5 ))
 is "${timeouts:-x}" 0 "... the failed ones failed cleanly (none hung)"
 like "$(cat "$LAB/a.log")" "pid $victim\\) killed by signal 9.*restarting" "... the master saw it and restarts it"
 ok "... two workers again" lab_poll 10 proc_alive a 2
-lab_poll 10 served $((n0 + done))
-ok "... every answered connection was relayed ($done <= $(( $(dp_upstream_conns up) - n0 )))" \
-  test "$(( $(dp_upstream_conns up) - n0 ))" -ge "$done"
+lab_poll 10 served $((n0 + ndone))
+ok "... every answered connection was relayed ($ndone <= $(( $(dp_upstream_conns up) - n0 )))" \
+  test "$(( $(dp_upstream_conns up) - n0 ))" -ge "$ndone"
 check_after a "$PORT" "after the killed worker" 2
 
 # --- 2. SIGHUP every 100 ms for 3 s under load ----------------------------------
@@ -87,7 +87,7 @@ out=$(head -n 1 "$LAB/hup.out")
 note "SIGHUP storm: $(tr '\n' ' ' <"$LAB/hup.out")"
 g1=$(grep -c 'reload: generation [0-9]* serving' "$LAB/a.log")
 ok "30 SIGHUPs in 3 s under load: reloads happened ($((g1 - g0)) generations)" test "$g1" -gt "$g0"
-ok "... the load ran ($(load_field "$out" done) connections)" test "$(load_field "$out" done)" -gt 0
+ok "... the load ran ($(load_field "$out" "done") connections)" test "$(load_field "$out" "done")" -gt 0
 is "$(load_field "$out" failed)" 0 "... and none failed"
 check_after a "$PORT" "after the SIGHUP storm" 2
 is "$(unverified)" 0 "every connection the upstream saw carried the verified identity"
@@ -112,7 +112,7 @@ if mount -t tmpfs -o size=64k tmpfs "$LAB/full" 2>/dev/null; then
   out=$(fast_testclient --connect "127.0.0.1:$BP" --cert "$C/client.crt" --key "$C/client.key" \
     --clientid "$ID" --send "$REQ" --load 4 --count 100 --timeout-ms 8000 2>&1)
   note "full fs: $(echo "$out" | head -n 1)"
-  is "$(load_field "$out" done)" 100 "... 100 connections while every log write fails: all served"
+  is "$(load_field "$out" "done")" 100 "... 100 connections while every log write fails: all served"
   size1=$(stat -c %s "$LAB/full/b.log")
   ok "... their log lines were lost (the log grew $((size1 - size0)) bytes, less than a page)" \
     test $((size1 - size0)) -lt 4096
