@@ -8,6 +8,8 @@
 #      a time, under load; this checks them piling up.
 #   3. stderr on a full file system: log writes fail, the event loop does
 #      not block, connections are still served
+#   4. stderr a pipe whose reader stalls (a stuck journald): once the pipe
+#      is full, log lines are dropped rather than blocking the worker
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -129,6 +131,30 @@ if mount -t tmpfs -o size=64k tmpfs "$LAB/full" 2>/dev/null; then
 else
   skip "cannot mount a tmpfs (not root?)" 8
 fi
+
+# --- 4. stderr a pipe nobody reads ----------------------------------------------
+# The reader passes lines on until daneproxy is ready, then reads no more.
+conf 0 | sed 's/^workers = 2$/workers = 1/' >"$LAB/c.ini"
+mkfifo "$LAB/c.fifo"
+lab_spawn c-reader "$LAB_PYTHON" -c 'import sys, time
+f = open(sys.argv[1], "rb")
+out = open(sys.argv[2], "ab")
+while True:
+    l = f.readline(); out.write(l); out.flush()
+    if b"ready (pid" in l or not l:
+        break
+time.sleep(300)' "$LAB/c.fifo" "$LAB/c-head.log"
+"$DP_BUILD/daneproxy" -c "$LAB/c.ini" </dev/null >>"$LAB/c-stdout.log" 2>"$LAB/c.fifo" &
+echo $! >"$LAB/c.pid"; _lab_pids+=("$!"); _lab_names+=(c)
+lab_poll 10 grep -q 'ready (pid' "$LAB/c-head.log"
+CP=$(sed -nE 's/.*listening role=server listener=js addr=127.0.0.1:([0-9]+).*/\1/p' "$LAB/c-head.log" | tail -n 1)
+# 600 connections log ~150 KB: more than a pipe holds (64 KiB).
+out=$(fast_testclient --connect "127.0.0.1:$CP" --cert "$C/client.crt" --key "$C/client.key" \
+  --clientid "$ID" --send "$REQ" --load 4 --count 600 --timeout-ms 8000 2>&1)
+note "stalled pipe: $(echo "$out" | head -n 1)"
+is "$(load_field "$out" "done")" 600 "stderr a pipe whose reader stalled: 600 connections (150 KB of log) all served"
+ok "... master and worker run" proc_alive c
+ok "... and it still serves" authed "$CP"
 
 dp_stop_all_checked
 done_testing
