@@ -146,7 +146,7 @@ while True:
 time.sleep(300)' "$LAB/c.fifo" "$LAB/c-head.log"
 "$DP_BUILD/daneproxy" -c "$LAB/c.ini" </dev/null >>"$LAB/c-stdout.log" 2>"$LAB/c.fifo" &
 echo $! >"$LAB/c.pid"; _lab_pids+=("$!"); _lab_names+=(c)
-lab_poll 10 grep -q 'ready (pid' "$LAB/c-head.log"
+lab_poll 10 grep -qs 'ready (pid' "$LAB/c-head.log"
 CP=$(sed -nE 's/.*listening role=server listener=js addr=127.0.0.1:([0-9]+).*/\1/p' "$LAB/c-head.log" | tail -n 1)
 # 600 connections log ~150 KB: more than a pipe holds (64 KiB).
 out=$(fast_testclient --connect "127.0.0.1:$CP" --cert "$C/client.crt" --key "$C/client.key" \
