@@ -27,8 +27,9 @@ static int log_stderr_socket;	/* stderr is a socket: send(MSG_DONTWAIT) */
  * dropped. A pipe is reopened through /proc as a new open file description,
  * so O_NONBLOCK does not leak to the other processes sharing the pipe; lines
  * are shorter than PIPE_BUF, so each is written whole or not at all. A
- * socket is written with MSG_DONTWAIT. Files and terminals are left as they
- * are (a full disk fails a write at once). */
+ * socket is written with MSG_DONTWAIT (a stream socket may then take part
+ * of a line when it is nearly full: the cost of never stalling). Files and
+ * terminals are left as they are (a full disk fails a write at once). */
 static void
 log_stderr_nonblocking(void)
 {
