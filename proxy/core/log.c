@@ -2,9 +2,13 @@
  * several processes never interleave mid-line. */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +17,43 @@
 
 static int log_level = DP_LOG_INFO;
 static int log_json;
+static int log_stderr_done;	/* log_stderr_nonblocking has run */
+static int log_stderr_socket;	/* stderr is a socket: send(MSG_DONTWAIT) */
+
+/* A worker's event loop must never wait for its log: a blocking write to a
+ * pipe or socket whose reader stalls (a stuck journald or container log
+ * driver) froze every connection of the process once 64 KiB were queued.
+ * So writes to a pipe or socket never block: a line that does not fit is
+ * dropped. A pipe is reopened through /proc as a new open file description,
+ * so O_NONBLOCK does not leak to the other processes sharing the pipe; lines
+ * are shorter than PIPE_BUF, so each is written whole or not at all. A
+ * socket is written with MSG_DONTWAIT (a stream socket may then take part
+ * of a line when it is nearly full: the cost of never stalling). Files and
+ * terminals are left as they are (a full disk fails a write at once). */
+static void
+log_stderr_nonblocking(void)
+{
+	struct stat st;
+	int fd;
+
+	log_stderr_done = 1;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		log_stderr_socket = 1;
+		return;
+	}
+	if (!S_ISFIFO(st.st_mode))
+		return;
+	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (dup2(fd, STDERR_FILENO) < 0) {	/* dup2 clears FD_CLOEXEC */
+		close(fd);
+		return;
+	}
+	close(fd);
+}
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -21,6 +62,8 @@ log_init(int level, int json)
 {
 	log_level = level;
 	log_json = json;
+	if (!log_stderr_done)
+		log_stderr_nonblocking();
 }
 
 int
@@ -78,6 +121,11 @@ finish(char *buf, size_t pos)
 	if (log_json)
 		buf[pos++] = '}';
 	buf[pos++] = '\n';
+	if (log_stderr_socket &&
+	    send(STDERR_FILENO, buf, pos, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		return;
+	if (log_stderr_socket && errno != ENOTSOCK)
+		return;		/* full (dropped) or gone */
 	(void)!write(STDERR_FILENO, buf, pos);
 }
 

@@ -67,6 +67,8 @@ struct http_relay {
 	const char *done_reason;
 	uint64_t last_active;
 	uint64_t waiting_since;	/* a request waits for its response head; 0 none */
+	uint64_t head_since;	/* an incomplete request head began arriving
+				 * (no answer owed); 0 none */
 
 	size_t req_scanned;	/* bytes of the pending request head looked at */
 	size_t resp_scanned;	/* the same for the pending response head */
@@ -177,6 +179,9 @@ arm_timer(struct http_relay *h)
 	if (h->waiting_since != 0 && h->o->upstream_timeout_ms > 0 &&
 	    h->waiting_since + h->o->upstream_timeout_ms < due)
 		due = h->waiting_since + h->o->upstream_timeout_ms;
+	if (h->head_since != 0 && h->o->idle_timeout_ms > 0 &&
+	    h->head_since + h->o->idle_timeout_ms < due)
+		due = h->head_since + h->o->idle_timeout_ms;
 	if (due == UINT64_MAX)
 		return;
 	due = due > now ? due - now : 0;
@@ -195,6 +200,11 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	    h->resp.body == BODY_NONE) {
 		upstream_error(h, MX_UP_RESPONSE_TIMEOUT);
 		fail_client(h, 504, "upstream timeout");
+		return;
+	}
+	if (h->head_since != 0 && h->o->idle_timeout_ms > 0 &&
+	    now >= h->head_since + h->o->idle_timeout_ms) {
+		fail_client(h, 408, "request head timeout");
 		return;
 	}
 	if (h->o->idle_timeout_ms > 0 && now >= h->last_active + h->o->idle_timeout_ms) {
@@ -314,6 +324,20 @@ throttle(struct bufferevent *src, struct bufferevent *dst)
 	return 1;
 }
 
+/* A request head is incomplete. The idle timeout alone never ends a
+ * slowloris client that sends one byte of its head every few seconds (each
+ * byte makes it active again), so the whole head must arrive within
+ * idle_timeout_ms of its start, else 408. Only while no answer is owed: a
+ * 408 then cannot cut into a pipelined response. */
+static void
+head_started(struct http_relay *h)
+{
+	if (h->head_since != 0 || h->m_count > 0)
+		return;
+	h->head_since = dp_now_ms();
+	arm_timer(h);
+}
+
 /* Client → upstream: heads are parsed and rewritten, bodies streamed. */
 static void
 process_requests(struct http_relay *h)
@@ -343,8 +367,10 @@ process_requests(struct http_relay *h)
 		}
 		if ((len = evbuffer_get_length(in)) == 0)
 			return;
-		if (!head_worth_parsing(in, &h->req_scanned, h->o->limits.max_head))
+		if (!head_worth_parsing(in, &h->req_scanned, h->o->limits.max_head)) {
+			head_started(h);
 			return;
+		}
 		if (h->m_count == HR_MAX_PIPELINE) {
 			/* Enough answers owed: read on once some arrive. */
 			bufferevent_disable(h->cl, EV_READ);
@@ -353,8 +379,10 @@ process_requests(struct http_relay *h)
 		want = len < h->o->limits.max_head ? len : h->o->limits.max_head;
 		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
 		r = http1_request_parse(p, want, &h->o->limits, rq);
-		if (r == DP_ERR_AGAIN)
+		if (r == DP_ERR_AGAIN) {
+			head_started(h);
 			return;
+		}
 		if (r == HTTP1_ERR_TOO_LARGE) {
 			fail_client(h, 431, "request head too large");
 			return;
@@ -393,6 +421,7 @@ process_requests(struct http_relay *h)
 		h->st.a_to_b += rq->head_len;
 		evbuffer_drain(in, rq->head_len);
 		h->req_scanned = 0;
+		h->head_since = 0;
 		h->requests++;
 		if (h->waiting_since == 0) {
 			h->waiting_since = dp_now_ms();

@@ -30,7 +30,10 @@ Misbehaviour on purpose (HTTP only; default off): --delay-ms N waits N ms
 after reading a request before answering it; --reset-after-head closes the
 connection with a TCP RST (SO_LINGER 0) as soon as a request head has been
 read, answering nothing (the record's "error" is "reset after head");
---close-delimited answers without Content-Length (body delimited by the
+--reset-mid-response answers a request with a head announcing 100000
+bytes, sends 1000 of them, then resets (RST) the connection (the record's
+"error" is "reset mid-response"); --close-delimited answers without
+Content-Length (body delimited by the
 close, "Connection: close") and closes after the first response;
 --upgrade-any agrees to any Upgrade a request asks for (h2c included), as a
 server that speaks every protocol would: it answers 101 with the first
@@ -492,6 +495,17 @@ class Upstream:
                           "proxy_identity": p.get("identity"),
                           "proxy_src": p.get("src")}
             out = json.dumps(answer).encode()
+            if self.args.reset_mid_response:
+                await c.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+                              + b"x" * 1000)
+                await asyncio.sleep(0.05)
+                sock = c.w.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    struct.pack("ii", 1, 0))
+                c.w.transport.abort()
+                rec["error"] = "reset mid-response"
+                return
             close = (headers.get("connection", "").lower() == "close"
                      or (version == "HTTP/1.0"
                          and headers.get("connection", "").lower() != "keep-alive"))
@@ -521,6 +535,8 @@ async def main():
                     help="wait this long after a request before answering it")
     ap.add_argument("--reset-after-head", action="store_true",
                     help="RST the connection once a request head is read")
+    ap.add_argument("--reset-mid-response", action="store_true",
+                    help="send part of a response, then RST")
     ap.add_argument("--close-delimited", action="store_true",
                     help="answer without Content-Length, then close")
     ap.add_argument("--upgrade-any", action="store_true",

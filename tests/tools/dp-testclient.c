@@ -127,6 +127,7 @@ struct tc_opts {
 	const char *cert, *key, *chain;	/* client certificate */
 	enum tc_idmode idmode;
 	unsigned char *ext_data;	/* extension_data to send (owned) */
+	int ext_random;			/* '#' in it: a random hex digit each */
 	size_t ext_len;
 	unsigned int ext_type;		/* code point, default 0xffdc */
 	int tls_version;		/* 0 any, TLS1_2_VERSION, TLS1_3_VERSION */
@@ -239,7 +240,25 @@ tc_ext_add(SSL *s, unsigned int ext_type, unsigned int context,
 	if (context != SSL_EXT_TLS1_3_CERTIFICATE &&
 	    context != SSL_EXT_CLIENT_HELLO)
 		return 0;
-	*out = o->ext_data;
+	if (o->ext_random) {
+		/* --clientid with '#': a fresh name per connection (many distinct
+		 * names from one process, for cache and allowlist floods).
+		 * OpenSSL copies the bytes before the next call. */
+		static unsigned char buf[256];
+		static pid_t seeded;	/* --parallel forks: seed each process */
+		size_t i;
+
+		if (seeded != getpid()) {
+			seeded = getpid();
+			srand((unsigned)seeded ^ (unsigned)time(NULL));
+		}
+		memcpy(buf, o->ext_data, o->ext_len);
+		for (i = 1; i < o->ext_len; i++)
+			if (buf[i] == '#')
+				buf[i] = (unsigned char)"0123456789abcdef"[rand() & 15];
+		*out = buf;
+	} else
+		*out = o->ext_data;
 	*outlen = o->ext_len;
 	return 1;
 }
@@ -1888,7 +1907,8 @@ tc_usage(FILE *f)
 "\n"
 "  --clientid NAME      answer the server's dane_clientid request with NAME\n"
 "                       (encoded as length byte + NAME, even if NAME is not\n"
-"                       a valid ClientName)\n"
+"                       a valid ClientName); each '#' in NAME is a random\n"
+"                       hex digit, drawn anew for every connection\n"
 "  --clientid-hex HEX   send HEX verbatim as extension_data ('' = empty)\n"
 "  --clientid-legacy    send the extension in ClientHello (TLS 1.2 form)\n"
 "  --no-clientid        register no extension (the default without a name)\n"
@@ -2137,6 +2157,8 @@ tc_parse_args(int argc, char **argv, struct tc_opts *o)
 		}
 	} else if (clientid != NULL) {
 		len = strlen(clientid);
+		if (strchr(clientid, '#') != NULL)
+			o->ext_random = 1;
 		if (len > 255) {
 			fprintf(stderr, "dp-testclient: --clientid longer than "
 			    "255 bytes; use --clientid-hex\n");
@@ -2144,7 +2166,11 @@ tc_parse_args(int argc, char **argv, struct tc_opts *o)
 		}
 		if ((o->ext_data = malloc(len + 1)) == NULL)
 			return -1;
-		if (clientid_encode(clientid, o->ext_data, len + 1,
+		if (o->ext_random) {
+			o->ext_data[0] = (unsigned char)len;
+			memcpy(o->ext_data + 1, clientid, len);
+			o->ext_len = len + 1;
+		} else if (clientid_encode(clientid, o->ext_data, len + 1,
 		    &o->ext_len) != DP_OK) {
 			/* A test may want a bad name on the wire: send it. */
 			fprintf(stderr, "dp-testclient: warning: %s is not a "
