@@ -70,3 +70,10 @@ tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size)
 	    (unsigned)rr->selector, (unsigned)rr->mtype);
 	return buf;
 }
+
+int
+tlsa_rr_is_bare_ta(const struct tlsa_rr *rr)
+{
+	return rr->usage == TLSA_USAGE_DANE_TA &&
+	    rr->selector == TLSA_SELECTOR_SPKI && rr->mtype == TLSA_MTYPE_FULL;
+}

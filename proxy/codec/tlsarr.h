@@ -63,6 +63,15 @@ void tlsa_rrset_clear(struct tlsa_rrset *set);
  * against. */
 int tlsa_rrset_usage(const struct tlsa_rrset *set);
 
+/* A DANE-TA(2) SPKI(1) Full(0) record: a bare public key as trust anchor.
+ * OpenSSL 3.0's verifier dereferences NULL when such a record matches a
+ * self-signed leaf that its PKIX trust store also holds and PKIX-TA or
+ * PKIX-EE records are in force in the same verification (found by
+ * tests/fuzz/fuzz_tlsa): a peer that publishes both kinds and presents that
+ * certificate could crash a worker. Callers never hand OpenSSL both kinds
+ * at once. */
+int tlsa_rr_is_bare_ta(const struct tlsa_rr *rr);
+
 /* Formats "U S M" for one record into buf (>= 12 bytes). Returns buf. */
 char *tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size);
 

@@ -311,10 +311,14 @@ tlsa_verify_reason(int err)
 }
 
 /* Chains, dates, purposes and names: OpenSSL's DANE verifier. */
+/* Usage sets for tlsa_match_openssl. */
+#define USAGES_PKIX (1u << TLSA_USAGE_PKIX_TA | 1u << TLSA_USAGE_PKIX_EE)
+#define USAGES_DANE (1u << TLSA_USAGE_DANE_TA | 1u << TLSA_USAGE_DANE_EE)
+
 static int
 tlsa_match_openssl(struct tlsa_matcher *m, const struct tlsa_rrset *set,
-    X509 *leaf, STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer,
-    struct tlsa_result *res)
+    unsigned usages, X509 *leaf, STACK_OF(X509) *chain, const char *name,
+    enum tlsa_peer peer, struct tlsa_result *res)
 {
 	SSL *scratch = NULL;
 	X509_STORE_CTX *xs = NULL;
@@ -336,7 +340,7 @@ tlsa_match_openssl(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 	SSL_dane_set_flags(scratch, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	for (i = 0; i < set->n; i++) {
 		rr = &set->rr[i];
-		if (!tlsa_rr_counts(m, rr))
+		if (!tlsa_rr_counts(m, rr) || !(usages & (1u << rr->usage)))
 			continue;
 		ret = SSL_dane_tlsa_add(scratch, rr->usage, rr->selector,
 		    rr->mtype, rr->data, rr->len);
@@ -427,7 +431,7 @@ tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 {
 	struct tlsa_rrset copy = { 0, NULL };
 	size_t i, usable = 0;
-	int r, all_ee = 1;
+	int r, all_ee = 1, bare_ta = 0, pkix = 0;
 
 	memset(res, 0, sizeof(*res));
 	/* Parsing records and chains leaves errors that are the peer's, not
@@ -460,16 +464,32 @@ tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 		usable++;
 		if (set->rr[i].usage != TLSA_USAGE_DANE_EE)
 			all_ee = 0;
+		bare_ta |= tlsa_rr_is_bare_ta(&set->rr[i]);
+		pkix |= set->rr[i].usage <= TLSA_USAGE_PKIX_EE;
 	}
 	if (usable == 0) {
 		res->reason = "no usable TLSA record";
 		r = DP_ERR_NOMATCH;
 		goto out;
 	}
-	if (all_ee)
+	if (all_ee) {
 		r = tlsa_match_ee(m, set, leaf, res);
-	else
-		r = tlsa_match_openssl(m, set, leaf, chain, name, peer, res);
+	} else if (bare_ta && pkix) {
+		/* Never both kinds in one OpenSSL verification (tlsarr.h):
+		 * the DANE records first, then the PKIX ones; either match
+		 * authenticates, as one verification would. */
+		r = tlsa_match_openssl(m, set, USAGES_DANE, leaf, chain, name,
+		    peer, res);
+		if (r == DP_ERR_NOMATCH) {
+			tlsa_result_clear(res);
+			memset(res, 0, sizeof(*res));
+			r = tlsa_match_openssl(m, set, USAGES_PKIX, leaf, chain,
+			    name, peer, res);
+		}
+	} else {
+		r = tlsa_match_openssl(m, set, USAGES_DANE | USAGES_PKIX, leaf,
+		    chain, name, peer, res);
+	}
  out:
 	if (r == DP_OK || r == DP_ERR_NOMATCH)
 		ERR_pop_to_mark();

@@ -406,16 +406,24 @@ tls_client_use_tlsa(SSL *ssl, const struct conf_client *cc,
     const struct tlsa_rrset *set)
 {
 	size_t i;
-	int usable = 0;
+	int usable = 0, bare_ta = 0;
 
+	for (i = 0; i < set->n; i++)
+		bare_ta |= tlsa_rr_is_bare_ta(&set->rr[i]);
 	if (SSL_dane_enable(ssl, cc->server_name) <= 0)
 		return DP_ERR_TLS;
 	/* RFC 7671 §5.1: a DANE-EE match needs no name check. */
 	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	for (i = 0; i < set->n; i++) {
 		const struct tlsa_rr *rr = &set->rr[i];
-		int r = SSL_dane_tlsa_add(ssl, rr->usage, rr->selector,
-		    rr->mtype, rr->data, rr->len);
+		int r;
+
+		/* Never a bare-key TA with PKIX records in one verification
+		 * (tlsarr.h): the PKIX ones go, which can only refuse more. */
+		if (bare_ta && rr->usage <= TLSA_USAGE_PKIX_EE)
+			continue;
+		r = SSL_dane_tlsa_add(ssl, rr->usage, rr->selector, rr->mtype,
+		    rr->data, rr->len);
 		if (r < 0)
 			return DP_ERR_TLS;	/* not "unusable": no PKIX fallback */
 		if (r > 0)
