@@ -16,21 +16,16 @@ cfield_of(const struct keyword *kw, const void *obj)
 void
 conf_dump_uint(const struct keyword *kw, const void *obj, FILE *f)
 {
-	fprintf(f, "%s = %u\n", kw->name, *(const unsigned *)cfield_of(kw, obj));
-}
+	const void *field = cfield_of(kw, obj);
 
-void
-conf_dump_u8(const struct keyword *kw, const void *obj, FILE *f)
-{
-	fprintf(f, "%s = 0x%02x\n", kw->name,
-	    (unsigned)*(const uint8_t *)cfield_of(kw, obj));
-}
-
-void
-conf_dump_u16(const struct keyword *kw, const void *obj, FILE *f)
-{
-	fprintf(f, "%s = 0x%04x\n", kw->name,
-	    (unsigned)*(const uint16_t *)cfield_of(kw, obj));
+	if (kw->flags & KW_U8)
+		fprintf(f, "%s = 0x%02x\n", kw->name, (unsigned)*(const uint8_t *)field);
+	else if (kw->flags & KW_U16)
+		fprintf(f, "%s = 0x%04x\n", kw->name, (unsigned)*(const uint16_t *)field);
+	else if (kw->flags & KW_HEX)
+		fprintf(f, "%s = 0x%x\n", kw->name, *(const unsigned *)field);
+	else
+		fprintf(f, "%s = %u\n", kw->name, *(const unsigned *)field);
 }
 
 void

@@ -108,6 +108,20 @@ normalize_name(char *s, char *why, size_t why_size)
 
 /* ---- parsers, one per value type ---------------------------------------- */
 
+/* Stores v (within the keyword's range) in a field of the keyword's width. */
+static void
+store_number(const struct keyword *kw, void *obj, uint64_t v)
+{
+	void *field = field_of(kw, obj);
+
+	if (kw->flags & KW_U8)
+		*(uint8_t *)field = (uint8_t)v;
+	else if (kw->flags & KW_U16)
+		*(uint16_t *)field = (uint16_t)v;
+	else
+		*(unsigned *)field = (unsigned)v;
+}
+
 int
 conf_parse_uint(const struct keyword *kw, void *obj, char *val, char *why,
     size_t why_size)
@@ -117,20 +131,7 @@ conf_parse_uint(const struct keyword *kw, void *obj, char *val, char *why,
 
 	if ((r = parse_number(kw, val, &v, why, why_size)) != DP_OK)
 		return r;
-	*(unsigned *)field_of(kw, obj) = (unsigned)v;
-	return DP_OK;
-}
-
-int
-conf_parse_u8(const struct keyword *kw, void *obj, char *val, char *why,
-    size_t why_size)
-{
-	uint64_t v;
-	int r;
-
-	if ((r = parse_number(kw, val, &v, why, why_size)) != DP_OK)
-		return r;
-	*(uint8_t *)field_of(kw, obj) = (uint8_t)v;
+	store_number(kw, obj, v);
 	return DP_OK;
 }
 
@@ -152,7 +153,7 @@ conf_parse_ext_type(const struct keyword *kw, void *obj, char *val, char *why,
 		    (unsigned)v, CLIENTID_DEFAULT_TYPE);
 		return DP_ERR_INVALID;
 	}
-	*(uint16_t *)field_of(kw, obj) = (uint16_t)v;
+	store_number(kw, obj, v);
 	return DP_OK;
 }
 

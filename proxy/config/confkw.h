@@ -18,6 +18,8 @@ enum sect_kind { SECT_GLOBAL, SECT_DNS, SECT_SERVER, SECT_CLIENT, SECT_IGNORED }
 #define KW_LIST 0x4	/* the value is a list; indented continuation lines append */
 #define KW_HEX 0x8	/* numbers: show ranges and dump values in hexadecimal */
 #define KW_REQUIRED_VALUE 0x10	/* strings: the value may not be empty */
+#define KW_U8 0x20	/* numbers: the field is a uint8_t (else unsigned) */
+#define KW_U16 0x40	/* numbers: the field is a uint16_t */
 
 struct keyword;
 
@@ -74,15 +76,14 @@ int conf_is_ip_literal(const char *s);
 
 /* The value types: one parser each (conf_values.c), one dumper each
  * (conf_dump.c), named in the keyword table. */
-kw_parse_fn conf_parse_uint, conf_parse_u8, conf_parse_ext_type,
+kw_parse_fn conf_parse_uint, conf_parse_ext_type,
     conf_parse_bool, conf_parse_choice, conf_parse_path,
     conf_parse_addr, conf_parse_listen_addr, conf_parse_resolvers, conf_parse_allow,
     conf_parse_allow_from, conf_parse_tls_versions, conf_parse_name,
     conf_parse_label, conf_parse_token, conf_parse_token_list,
     conf_parse_alpn, conf_parse_connect, conf_parse_workers,
     conf_parse_user, conf_parse_probe_name;
-kw_dump_fn conf_dump_uint, conf_dump_u8, conf_dump_u16,
-    conf_dump_bool, conf_dump_choice, conf_dump_path,
+kw_dump_fn conf_dump_uint, conf_dump_bool, conf_dump_choice, conf_dump_path,
     conf_dump_addr, conf_dump_resolvers, conf_dump_allow,
     conf_dump_allow_from, conf_dump_tls_versions, conf_dump_name,
     conf_dump_label, conf_dump_connect, conf_dump_workers,
