@@ -26,7 +26,6 @@
 #include "log.h"
 #include "util.h"
 
-#define ADMIN_MAX_HEADERS 100
 #define ADMIN_WRITE_TIMEOUT_MS 5000
 #define ADMIN_LINGER_MS 2000
 #define ADMIN_WHY_MAX 200
@@ -173,33 +172,37 @@ serve_ready(struct aconn *c, int head_only)
 	respond_text(c, 503, NULL, text, head_only);
 }
 
-/* The request head is complete in req: route it. */
+/* The request is parsed and routed: answer it. */
 static void
-serve(struct aconn *c, const struct http1_request *req)
+serve(struct aconn *c, const struct admin_request *r)
 {
-	const char *q = memchr(req->target, '?', req->target_len);
-	size_t plen = q != NULL ? (size_t)(q - req->target) : req->target_len;
-	int head_only;
-
-	if (req->method_len == 3 && memcmp(req->method, "GET", 3) == 0)
-		head_only = 0;
-	else if (req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0)
-		head_only = 1;
-	else {
+	switch (r->route) {
+	case ADMIN_ROUTE_METRICS:
+		serve_metrics(c, r->head_only);
+		return;
+	case ADMIN_ROUTE_HEALTHZ:
+		respond_text(c, 200, NULL, "ok\n", r->head_only);
+		return;
+	case ADMIN_ROUTE_READYZ:
+		serve_ready(c, r->head_only);
+		return;
+	case ADMIN_ROUTE_NONE:
+		break;
+	}
+	switch (r->status) {
+	case 405:
 		respond_text(c, 405, "Allow: GET, HEAD\r\n",
 		    "method not allowed\n", 0);
 		return;
+	case 404:
+		respond_text(c, 404, NULL, "not found\n", r->head_only);
+		return;
+	case 431:
+		respond_text(c, 431, NULL, "request head too large\n", 0);
+		return;
+	default:
+		respond_text(c, 400, NULL, "bad request\n", 0);
 	}
-#define PATH_IS(s) (plen == sizeof(s) - 1 && memcmp(req->target, s, plen) == 0)
-	if (PATH_IS("/metrics"))
-		serve_metrics(c, head_only);
-	else if (PATH_IS("/healthz"))
-		respond_text(c, 200, NULL, "ok\n", head_only);
-	else if (PATH_IS("/readyz"))
-		serve_ready(c, head_only);
-	else
-		respond_text(c, 404, NULL, "not found\n", head_only);
-#undef PATH_IS
 }
 
 static void
@@ -207,11 +210,9 @@ read_cb(struct bufferevent *bev, void *arg)
 {
 	struct aconn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct http1_request *req = &c->a->req;
-	struct http1_limits lim = { ADMIN_HEAD_MAX, ADMIN_MAX_HEADERS };
+	struct admin_request r;
 	size_t len = evbuffer_get_length(in);
 	const char *p;
-	int r;
 
 	if (c->state == AC_LINGER) {
 		evbuffer_drain(in, len);
@@ -225,15 +226,9 @@ read_cb(struct bufferevent *bev, void *arg)
 		aconn_free(c);
 		return;
 	}
-	r = http1_request_parse(p, len, &lim, req);
-	if (r == DP_ERR_AGAIN)
+	if (admin_request_parse(p, len, &c->a->req, &r) == DP_ERR_AGAIN)
 		return;		/* the high-water mark bounds what comes */
-	if (r == HTTP1_ERR_TOO_LARGE)
-		respond_text(c, 431, NULL, "request head too large\n", 0);
-	else if (r != DP_OK)
-		respond_text(c, 400, NULL, "bad request\n", 0);
-	else
-		serve(c, req);
+	serve(c, &r);
 }
 
 static void

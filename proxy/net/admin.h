@@ -34,6 +34,28 @@ struct admin_handlers {
 };
 
 struct admin_server;
+struct http1_request;
+
+enum admin_route {
+	ADMIN_ROUTE_NONE,		/* status says why: 400, 404, 405, 431 */
+	ADMIN_ROUTE_METRICS,
+	ADMIN_ROUTE_HEALTHZ,
+	ADMIN_ROUTE_READYZ,
+};
+
+struct admin_request {
+	int status;		/* 200 when route is set, else the error's */
+	enum admin_route route;
+	int head_only;		/* HEAD */
+};
+
+/* Parses the first len received bytes of a connection (at most
+ * ADMIN_HEAD_MAX are looked at) and routes the request. scratch is the
+ * parser's work area. Returns DP_ERR_AGAIN while the head is incomplete,
+ * else DP_OK with out filled: a route and status 200, or ADMIN_ROUTE_NONE
+ * and the status to answer. Pure: no I/O, no state. */
+int admin_request_parse(const char *p, size_t len,
+    struct http1_request *scratch, struct admin_request *out);
 
 /* Serves on fd (bound, listening, non-blocking; ownership taken, closed on
  * failure too) from base. h is copied. The caller keeps the number of fd:
