@@ -42,10 +42,11 @@ libldns3 libunbound8 libinih1 dns-root-data ca-certificates"
 
 # tests/lib/lab.sh: nsd, unbound, ldns-* and drill, openssl, python3;
 # tests/lib/upstream.py and ws_echo.py: python3-websockets; prove: perl;
+# 46 (tests/lib/http1_diff.py): python3-h11, the independent HTTP parser;
 # 60: setpriv (util-linux, always there) and ss (iproute2);
 # 07: groff (groff-base); 40 and the benches: nginx,
 # curl, wrk; 90 (peers.sh --smoke): everything in BENCH.
-TEST="nsd unbound ldnsutils openssl python3 python3-websockets perl
+TEST="nsd unbound ldnsutils openssl python3 python3-websockets python3-h11 perl
 iproute2 groff-base nginx-light curl wrk ca-certificates"
 
 # tests/bench/peers.sh: the lab (nsd, unbound, ldns-* and drill, openssl,
