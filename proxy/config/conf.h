@@ -20,6 +20,12 @@ enum conf_forward { FORWARD_PROXY_V2, FORWARD_PROXY_V1, FORWARD_NONE, FORWARD_HT
 enum conf_client_auth { CLIENT_AUTH_REQUIRE, CLIENT_AUTH_OPTIONAL };
 enum conf_identity { IDENTITY_EXTENSION, IDENTITY_EXTENSION_OR_SAN };
 enum conf_verify_server { VERIFY_DANE, VERIFY_PKIX, VERIFY_DANE_OR_PKIX };
+/* What a live connection's re-check does when its peer's TLSA answer no
+ * longer authenticates it ("recheck"). */
+enum conf_recheck { RECHECK_OFF, RECHECK_LOG, RECHECK_CLOSE };
+/* What the client role does when its own record does not match its own
+ * key ("self_check"). */
+enum conf_self_check { SELF_CHECK_OFF, SELF_CHECK_WARN, SELF_CHECK_NOT_READY };
 
 /* Bits of tls_versions. */
 #define CONF_TLS12 0x1
@@ -47,6 +53,8 @@ struct conf_global {
 	struct conf_where admin_where;
 	unsigned drain_timeout_ms;	/* "drain_timeout_ms": how long SIGTERM and a reload
 					 * let open connections finish, default 10000 */
+	int reload_on_change;		/* "reload_on_change": a change of a cert, key or
+					 * trust anchor file reloads, default no */
 };
 
 struct conf_dns {
@@ -124,6 +132,10 @@ struct conf_server {
 	struct conf_cidrs allow_from;	/* "allow_from", default: any source */
 	int tlsa_wildcard_refuse;	/* "tlsa_wildcard = accept | refuse": refuse a TLSA
 					 * RRset synthesised from a wildcard, default accept */
+	enum conf_recheck recheck;	/* "recheck": live connections against new TLSA
+					 * answers, default close */
+	unsigned recheck_grace_ms;	/* "recheck_grace_ms": how long DNS may fail before
+					 * recheck applies, default 300000 */
 	struct conf_server *next;
 };
 
@@ -163,6 +175,9 @@ struct conf_client {
 	struct conf_cidrs allow_from;	/* "allow_from": required when listen is not a
 					 * loopback address (the route lends its DANE
 					 * identity to whoever connects) */
+	enum conf_recheck recheck;	/* as for servers, on the remote server's record */
+	unsigned recheck_grace_ms;
+	enum conf_self_check self_check; /* "self_check": off, warn (default), not-ready */
 	struct conf_client *next;
 };
 

@@ -50,6 +50,14 @@ static const struct choice underscore_policies[] = {
 static const struct choice wildcard_policies[] = {
 	{ "accept", 0 }, { "refuse", 1 }, { NULL, 0 },
 };
+static const struct choice rechecks[] = {
+	{ "off", RECHECK_OFF }, { "log", RECHECK_LOG }, { "close", RECHECK_CLOSE },
+	{ NULL, 0 },
+};
+static const struct choice self_checks[] = {
+	{ "off", SELF_CHECK_OFF }, { "warn", SELF_CHECK_WARN },
+	{ "not-ready", SELF_CHECK_NOT_READY }, { NULL, 0 },
+};
 static const struct choice pp2_tlv_sets[] = {
 	{ "full", 0 }, { "minimal", 1 }, { NULL, 0 },
 };
@@ -73,6 +81,8 @@ const struct keyword conf_keywords[] = {
 	    .where_off = G_(admin_where), .flags = KW_WHERE },
 	{ SECT_GLOBAL, "drain_timeout_ms", conf_parse_uint, conf_dump_uint,
 	    G_(drain_timeout_ms), .min = 0, .max = 3600000 },
+	{ SECT_GLOBAL, "reload_on_change", conf_parse_bool, conf_dump_bool,
+	    G_(reload_on_change), .flags = 0 },
 
 	{ SECT_DNS, "mode", conf_parse_choice, conf_dump_choice, D_(mode),
 	    .choices = dns_modes },
@@ -163,6 +173,10 @@ const struct keyword conf_keywords[] = {
 	    S_(upgrade_protocols), .flags = 0 },
 	{ SECT_SERVER, "headers_with_underscores", conf_parse_choice, conf_dump_choice,
 	    S_(underscores), .choices = underscore_policies },
+	{ SECT_SERVER, "recheck", conf_parse_choice, conf_dump_choice,
+	    S_(recheck), .choices = rechecks },
+	{ SECT_SERVER, "recheck_grace_ms", conf_parse_uint, conf_dump_uint,
+	    S_(recheck_grace_ms), .min = 0, .max = 86400000 },
 
 	{ SECT_CLIENT, "listen", conf_parse_listen_addr, conf_dump_addr, C_(listen),
 	    .flags = KW_REQUIRED },
@@ -209,6 +223,12 @@ const struct keyword conf_keywords[] = {
 	    C_(upgrade_protocols), .flags = 0 },
 	{ SECT_CLIENT, "headers_with_underscores", conf_parse_choice, conf_dump_choice,
 	    C_(underscores), .choices = underscore_policies },
+	{ SECT_CLIENT, "recheck", conf_parse_choice, conf_dump_choice,
+	    C_(recheck), .choices = rechecks },
+	{ SECT_CLIENT, "recheck_grace_ms", conf_parse_uint, conf_dump_uint,
+	    C_(recheck_grace_ms), .min = 0, .max = 86400000 },
+	{ SECT_CLIENT, "self_check", conf_parse_choice, conf_dump_choice,
+	    C_(self_check), .choices = self_checks },
 };
 
 /* Every section's seen[] (conf.c) has N_KEYWORDS entries, one per row. */
@@ -264,6 +284,8 @@ conf_server_new(struct conf *c, const char *name)
 	s->max_request_headers = 100;
 	s->upstream_timeout_ms = 30000;
 	s->underscores = HTTP1_UNDERSCORES_DROP;
+	s->recheck = RECHECK_CLOSE;
+	s->recheck_grace_ms = 300000;
 	return s;
 }
 
@@ -316,6 +338,9 @@ conf_client_new(struct conf *c, const char *name)
 	cl->max_request_head = 16384;
 	cl->max_request_headers = 100;
 	cl->underscores = HTTP1_UNDERSCORES_DROP;
+	cl->recheck = RECHECK_CLOSE;
+	cl->recheck_grace_ms = 300000;
+	cl->self_check = SELF_CHECK_WARN;
 	return cl;
 }
 

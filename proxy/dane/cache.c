@@ -240,6 +240,8 @@ answer_new(const char *name, struct dns_result *res)
 	}
 	a->refs = 1;
 	a->status = res->status;
+	a->rr_ttl = res->rr_ttl;
+	a->sig_expires = res->sig_expires;
 	if (res->status == DNS_SECURE) {
 		a->rrset = res->rrset;	/* taken, as dns.h allows */
 		memset(&res->rrset, 0, sizeof(res->rrset));
@@ -269,7 +271,7 @@ on_dns_result(void *arg, struct dns_result *res)
 		    e->name);
 		a = &oom_answer;
 	}
-	a->expires_ms = now;
+	a->expires_ms = a->fetched_ms = now;
 	cap = a->status == DNS_SECURE ? c->max_ttl : c->neg_ttl;
 	ttl = res->ttl < cap ? res->ttl : cap;
 	if (a->status == DNS_TEMPFAIL || a->status == DNS_TIMEOUT)

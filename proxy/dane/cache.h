@@ -32,6 +32,9 @@ struct tlsa_answer {
 	char *name;			/* owner name */
 	char *wildcard;			/* DNS_SECURE: the wildcard owner that synthesised
 					 * the records (dns_result.wildcard), or NULL */
+	uint32_t rr_ttl;		/* DNS_SECURE: dns_result.rr_ttl */
+	int64_t sig_expires;		/* DNS_SECURE: dns_result.sig_expires (0: none) */
+	uint64_t fetched_ms;		/* dp_now_ms() time the answer arrived */
 };
 
 /* Takes one more reference. */

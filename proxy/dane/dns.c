@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <ldns/ldns.h>
@@ -141,6 +142,9 @@ dns_answer_finish(struct dns_query *q, struct dns_answer *info, int secure,
 		    "nodata");
 	} else {
 		dp_strlcpy(q->res.wildcard, info->wildcard, sizeof(q->res.wildcard));
+		q->res.rr_ttl = info->tlsa_ttl;
+		q->res.sig_expires = info->have_sig ?
+		    (int64_t)time(NULL) + info->sig_left : 0;
 		dns_query_finish(q, DNS_SECURE, dns_answer_secure_ttl(info),
 		    &info->rrset, NULL);
 	}

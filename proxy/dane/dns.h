@@ -38,6 +38,11 @@ struct dns_result {
 	 * RFC 4034 §3.1.3), the wildcard's owner, e.g. "*._device.example.net";
 	 * else "". */
 	char wildcard[DNS_WILDCARD_MAX];
+	/* DNS_SECURE only, for monitoring: the TLSA RRs' TTL as published,
+	 * and the wall-clock time (seconds since the epoch) of the earliest
+	 * expiration of the RRSIGs over them; 0 when none came with them. */
+	uint32_t rr_ttl;
+	int64_t sig_expires;
 };
 
 /* Called exactly once per lookup unless cancelled first. */
