@@ -204,6 +204,8 @@ mx_fold_listener(struct mx_lcounters *to, const struct mx_lcounters *from)
 			add(&to->dane[i][j], ld(&from->dane[i][j]));
 	for (i = 0; i < MX_UP_N; i++)
 		add(&to->up[i], ld(&from->up[i]));
+	for (i = 0; i < MX_RC_N; i++)
+		add(&to->recheck[i], ld(&from->recheck[i]));
 	add(&to->bytes_in, ld(&from->bytes_in));
 	add(&to->bytes_out, ld(&from->bytes_out));
 	/* open is a gauge: it left with the worker. */
@@ -218,6 +220,7 @@ mx_fold_global(struct mx_gcounters *to, const struct mx_gcounters *from)
 	add(&to->cache_misses, ld(&from->cache_misses));
 	add(&to->cache_merged, ld(&from->cache_merged));
 	add(&to->cache_busy, ld(&from->cache_busy));
+	add(&to->recheck_lookups, ld(&from->recheck_lookups));
 	for (i = 0; i < MX_DNS_N; i++)
 		add(&to->results[i], ld(&from->results[i]));
 	for (i = 0; i <= MX_LATENCY_BUCKETS; i++)
@@ -379,6 +382,19 @@ mx_upstream_error(struct mx_listener *l, enum mx_up_reason r)
 {
 	if ((unsigned)r < MX_UP_N)
 		add(&lcounters(l)->up[r], 1);
+}
+
+void
+mx_recheck(struct mx_listener *l, enum mx_recheck r)
+{
+	if ((unsigned)r < MX_RC_N)
+		add(&lcounters(l)->recheck[r], 1);
+}
+
+void
+mx_recheck_lookup(void)
+{
+	add(&mx_cur->g.recheck_lookups, 1);
 }
 
 void

@@ -38,6 +38,8 @@ enum mx_outcome {
 	MX_OUT_LIMIT,		/* max_connections (or, server role, max_handshakes)
 				 * reached: closed at accept */
 	MX_OUT_DENIED,		/* source address not in allow_from: closed at accept */
+	MX_OUT_REVOKED,		/* authenticated, then closed by a re-check: its
+				 * TLSA answer no longer authenticates it */
 	MX_OUT_N
 };
 
@@ -69,6 +71,17 @@ enum mx_up_reason {
 	MX_UP_PROTOCOL,		/* forward = http: malformed or unsolicited response,
 				 * or closed/reset before answering (502) */
 	MX_UP_N
+};
+
+/* What re-checking a live connection against a new TLSA answer for its
+ * peer's name concluded (recheck.h). */
+enum mx_recheck {
+	MX_RC_VALID = 0,	/* a changed answer still authenticates it */
+	MX_RC_REVOKED,		/* it no longer does: recheck = log, kept and logged */
+	MX_RC_CLOSED,		/* it no longer does: recheck = close, closed */
+	MX_RC_DNS_FAILING,	/* no secure answer for recheck_grace_ms: as revoked */
+	MX_RC_RESTORED,		/* recheck = log: authenticated again */
+	MX_RC_N
 };
 
 #define MX_USAGE_NONE 4		/* no record matched and the set held several usages */
@@ -191,6 +204,9 @@ enum mx_hs_reason mx_hs_dns(enum dns_status s);
  * "dane-ta", "dane-ee" or "mixed" (MX_USAGE_NONE, mismatches only). */
 void mx_dane(struct mx_listener *l, int usage, int matched);
 
+/* A live connection was re-checked with result r. */
+void mx_recheck(struct mx_listener *l, enum mx_recheck r);
+
 /* The upstream (server role) or the remote server (client role) failed a
  * connection for reason r. */
 void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
@@ -206,9 +222,12 @@ void mx_tlsa_cache_busy(void);		/* refused: max_inflight lookups in flight */
 void mx_tlsa_lookup_start(void);	/* in flight +1 */
 void mx_tlsa_lookup_done(enum dns_status s, uint64_t usec);	/* in flight -1 */
 void mx_tlsa_lookup_cancel(void);	/* in flight -1, no result counted */
+/* A TLSA lookup daneproxy started itself to re-check live connections
+ * (counted as well by the cache hooks above). */
+void mx_recheck_lookup(void);
 
 /* Static name of an outcome, as logged and labelled: "ok",
- * "unauthenticated", "refused", "error", "limit". */
+ * "unauthenticated", "refused", "error", "limit", "denied", "revoked". */
 const char *mx_outcome_name(enum mx_outcome o);
 
 #endif

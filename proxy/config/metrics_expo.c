@@ -24,6 +24,10 @@ static const char *const mx_bucket_le[MX_LATENCY_BUCKETS] = {
 
 static const char *const mx_outcome_names[MX_OUT_N] = {
 	"ok", "unauthenticated", "refused", "error", "limit", "denied",
+	"revoked",
+};
+static const char *const mx_recheck_names[MX_RC_N] = {
+	"valid", "revoked", "closed", "dns_failing", "restored",
 };
 static const char *const mx_hs_names[MX_HS_N] = {
 	"timeout", "tls", "closed", "no_cert", "no_clientid", "bad_clientid",
@@ -201,6 +205,15 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 			    "reason=\"%s\"} %" PRIu64 "\n", v->labels[i],
 			    mx_up_names[k], ld(&v->sum[i].up[k]));
 
+	out_family(o, "recheck_total", "counter",
+	    "Live connections re-checked against a changed TLSA answer (or DNS "
+	    "failing past recheck_grace_ms), by result.");
+	for (i = 0; i < v->n; i++)
+		for (k = 0; k < MX_RC_N; k++)
+			out_printf(o, "daneproxy_recheck_total{%s,"
+			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
+			    mx_recheck_names[k], ld(&v->sum[i].recheck[k]));
+
 	out_family(o, "received_bytes_total", "counter",
 	    "Bytes received from connecting clients.");
 	for (i = 0; i < v->n; i++)
@@ -232,6 +245,11 @@ render_tlsa(struct mx_out *o, const struct mx_gcounters *g)
 	    "TLSA cache misses that joined a DNS query already in flight.");
 	out_printf(o, "daneproxy_tlsa_cache_merged_total %" PRIu64 "\n",
 	    ld(&g->cache_merged));
+	out_family(o, "recheck_lookups_total", "counter",
+	    "TLSA lookups daneproxy started itself to re-check live connections.");
+	out_printf(o, "daneproxy_recheck_lookups_total %" PRIu64 "\n",
+	    ld(&g->recheck_lookups));
+
 	out_family(o, "tlsa_cache_busy_total", "counter",
 	    "TLSA lookups refused: max_inflight DNS queries in flight.");
 	out_printf(o, "daneproxy_tlsa_cache_busy_total %" PRIu64 "\n",

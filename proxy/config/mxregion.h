@@ -24,6 +24,7 @@ struct mx_lcounters {
 	mx_u64 hs[MX_HS_N];		/**< handshake failures by reason */
 	mx_u64 dane[MX_USAGES][2];	/**< by usage, [0] mismatch, [1] match */
 	mx_u64 up[MX_UP_N];		/**< upstream errors by reason */
+	mx_u64 recheck[MX_RC_N];	/**< live connections re-checked, by result */
 	mx_u64 bytes_in;		/**< from the connecting clients */
 	mx_u64 bytes_out;		/**< towards them */
 };
@@ -34,6 +35,7 @@ struct mx_gcounters {
 	mx_u64 cache_misses;		/**< lookups started or joined */
 	mx_u64 cache_merged;		/**< of those, joined */
 	mx_u64 cache_busy;
+	mx_u64 recheck_lookups;		/**< lookups started to re-check */
 	mx_u64 inflight;		/**< gauge */
 	mx_u64 results[MX_DNS_N];	/**< lookups by dns_status */
 	mx_u64 buckets[MX_LATENCY_BUCKETS + 1];	/**< per bucket (not cumulative); last: +Inf */

@@ -35,6 +35,18 @@ dp_strlcpy(char *dst, const char *src, size_t dst_size)
 	return n;
 }
 
+uint32_t
+dp_str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
 void
 dp_str_lower(char *s)
 {

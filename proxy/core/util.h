@@ -36,6 +36,9 @@ uint64_t dp_now_ms(void);
  * dst_size > 0. Returns strlen(src); truncation happened if >= dst_size. */
 size_t dp_strlcpy(char *dst, const char *src, size_t dst_size);
 
+/* FNV-1a hash of a NUL-terminated string, for hash tables. */
+uint32_t dp_str_hash(const char *s);
+
 /* Lower-cases ASCII letters in place. */
 void dp_str_lower(char *s);
 

@@ -66,6 +66,8 @@ struct tlsa_cache {
 	struct lru_list lru;		/**< answered entries, most recently
 					 * used first, next to go last */
 	struct cache_stats st;		/**< what it holds now */
+	cache_observer observer;	/**< sees every answer, or NULL */
+	void *observer_arg;
 };
 
 /* Handed to waiters when no answer object can be allocated: never freed. */
@@ -117,18 +119,6 @@ name_key(const char *s, char *buf)
 	memcpy(buf, s, n + 1);
 	dp_str_lower(buf);
 	return DP_OK;
-}
-
-static uint32_t
-name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
 }
 
 static struct cache_entry *
@@ -291,6 +281,8 @@ on_dns_result(void *arg, struct dns_result *res)
 		entry_free(c, e);
 	}
 	e = NULL;	/* may be gone from here on */
+	if (c->observer != NULL && a != &oom_answer)
+		c->observer(c->observer_arg, a);
 
 	while ((w = TAILQ_FIRST(&delivering)) != NULL) {
 		cache_cb cb = w->cb;
@@ -304,6 +296,13 @@ on_dns_result(void *arg, struct dns_result *res)
 }
 
 /* ---- public ---- */
+
+void
+tlsa_cache_observe(struct tlsa_cache *c, cache_observer fn, void *arg)
+{
+	c->observer = fn;
+	c->observer_arg = arg;
+}
 
 int
 tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
@@ -369,7 +368,7 @@ tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
 	*wait = NULL;
 	if (name_key(name, key) != DP_OK)
 		return DP_ERR_INVALID;
-	h = name_hash(key);
+	h = dp_str_hash(key);
 	e = entry_find(c, key, h);
 
 	if (e != NULL && e->ans != NULL) {

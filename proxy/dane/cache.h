@@ -77,6 +77,13 @@ int tlsa_cache_get(struct tlsa_cache *c, const char *name, cache_cb cb,
  * others (and still fills the cache). */
 void tlsa_cache_cancel(struct cache_wait *w);
 
+/* Sees every answer a lookup brings (name in ans->name; DNS_TEMPFAIL and
+ * DNS_TIMEOUT too), before its waiters do; must not free the cache. One
+ * per cache (fn NULL: none): the re-checks of live connections
+ * (recheck.h). */
+typedef void (*cache_observer)(void *arg, struct tlsa_answer *ans);
+void tlsa_cache_observe(struct tlsa_cache *c, cache_observer fn, void *arg);
+
 /* Copies what the cache holds now. */
 void tlsa_cache_stats(const struct tlsa_cache *c, struct cache_stats *out);
 

@@ -196,3 +196,34 @@ dane_check_clear(struct dane_check *d)
 	free(d->reason_alloc);
 	memset(d, 0, sizeof(*d));
 }
+
+int
+dane_recheck(const struct dane_rules *rules, struct tlsa_answer *ans,
+    X509 *leaf, STACK_OF(X509) *chain, const char *name, char *tlsa,
+    char *why, size_t why_size)
+{
+	struct dane_check d = { .rules = rules };
+	struct tlsa_result res = { 0 };
+	int r, ok = 0;
+
+	decide(&d, ans);
+	if (d.verdict == DANE_RECORDS) {
+		r = tlsa_match(rules->matcher, &ans->rrset, leaf, chain, name,
+		    rules->peer, &res);
+		if (r == DP_OK && res.matched) {
+			ok = 1;
+			tlsa_rr_str(&res.rr, tlsa, 16);
+		} else {
+			snprintf(why, why_size, "DANE: %s", r == DP_ERR_NOMATCH &&
+			    res.reason != NULL ? res.reason : dp_strerror(r));
+		}
+		tlsa_result_clear(&res);
+		ERR_clear_error();
+	} else if (d.verdict == DANE_PKIX) {
+		snprintf(why, why_size, "TLSA lookup: %s", dns_status_str(ans->status));
+	} else {
+		snprintf(why, why_size, "%s", d.reason);
+	}
+	dane_check_clear(&d);
+	return ok;
+}

@@ -54,9 +54,15 @@ struct dane_rules {
 	struct tlsa_matcher *matcher;
 	struct tlsa_cache *cache;
 	struct mx_listener *mx;		/* where mx_dane counts */
+	/* Live connections (recheck.h): what a new answer that no longer
+	 * authenticates them does, and how long DNS may fail first. */
+	enum conf_recheck recheck;
+	unsigned recheck_grace_ms;
+	struct recheck_table *rechecks;	/* the worker's; NULL: none */
 };
 
 struct dane_check;
+struct recheck_table;
 
 /* Step 1 is over (verdict DANE_RECORDS, DANE_PKIX or DANE_REFUSED). */
 typedef void (*dane_cb)(void *arg, struct dane_check *d);
@@ -116,5 +122,15 @@ dane_waiting(const struct dane_check *d)
 /* Withdraws a lookup in flight, releases the answer and the verified chain,
  * and zeroes d. */
 void dane_check_clear(struct dane_check *d);
+
+/* A live connection's peer (leaf, chain, name as for dane_match) against a
+ * new answer for its name, under the same rules (allow list aside: the name
+ * was allowed): 1 when it still authenticates the peer (the matched record
+ * in tlsa, >= 16 bytes), else 0 with the reason in why. An answer with no
+ * records to match is a no even where the rules would accept PKIX: the
+ * connection was authenticated by DANE. Nothing is counted in metrics. */
+int dane_recheck(const struct dane_rules *rules, struct tlsa_answer *ans,
+    X509 *leaf, STACK_OF(X509) *chain, const char *name, char *tlsa,
+    char *why, size_t why_size);
 
 #endif

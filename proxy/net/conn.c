@@ -291,7 +291,7 @@ conn_listener_free(struct conn_listener *l)
 		return;
 	conn_listener_stop(l);
 	while (!LIST_EMPTY(&l->conns))
-		l->ops->close(LIST_FIRST(&l->conns), "shutting down");
+		l->ops->close(LIST_FIRST(&l->conns), MX_OUT_ERROR, "shutting down");
 	if (l->ops->free != NULL)
 		l->ops->free(l);
 	tlsa_matcher_free(l->rules.matcher);
@@ -308,11 +308,89 @@ conn_established(struct conn *c)
 	}
 }
 
+/* The line a re-check writes about a live connection. */
+static void
+recheck_log(struct conn *c, int level, const char *result, const char *what)
+{
+	struct log_kv kv[] = {
+		{ "id", c->id },
+		{ "role", c->l->ops->role },
+		{ "listener", c->l->name },
+		{ "peer", c->peer_str },
+		{ "tlsa_name", recheck_watch_name(&c->watch) },
+		{ "recheck", result },
+		{ "reason", what },
+	};
+
+	log_event(level, "recheck", kv, (int)(sizeof(kv) / sizeof(kv[0])));
+}
+
+/* recheck = close: now, or in HTTP mode after the response in flight. */
+static void
+conn_revoke(struct conn *c, const char *why)
+{
+	size_t n = sizeof("revoked: ") + strlen(why);
+
+	recheck_watch_stop(&c->watch);	/* nothing more to hear */
+	if ((c->revoked = malloc(n)) != NULL)
+		snprintf(c->revoked, n, "revoked: %s", why);
+	if (c->hrelay != NULL && c->revoked != NULL &&
+	    http_relay_close_after_response(c->hrelay, c->revoked))
+		return;
+	c->l->ops->close(c, MX_OUT_REVOKED, c->revoked != NULL ? c->revoked :
+	    "revoked");
+}
+
+static void
+recheck_event(void *arg, enum recheck_event ev, const char *why)
+{
+	struct conn *c = arg;
+	struct conn_listener *l = c->l;
+	int closing = l->rules.recheck == RECHECK_CLOSE;
+
+	switch (ev) {
+	case RECHECK_VALID:
+		mx_recheck(l->mx, MX_RC_VALID);
+		recheck_log(c, DP_LOG_DEBUG, "valid", why);
+		return;
+	case RECHECK_RESTORED:
+		mx_recheck(l->mx, MX_RC_RESTORED);
+		recheck_log(c, DP_LOG_INFO, "restored", why);
+		return;
+	case RECHECK_REVOKED:
+	case RECHECK_DNS_FAILING:
+		mx_recheck(l->mx, ev == RECHECK_DNS_FAILING ? MX_RC_DNS_FAILING :
+		    closing ? MX_RC_CLOSED : MX_RC_REVOKED);
+		recheck_log(c, DP_LOG_WARN, closing ? "revoked, closing" :
+		    "revoked, kept (recheck = log)", why);
+		if (closing)
+			conn_revoke(c, why);	/* may end c */
+		return;
+	}
+}
+
+void
+conn_watch(struct conn *c, const char *name, struct tlsa_answer *ans,
+    SSL *ssl, const char *match_name)
+{
+	const struct dane_rules *r = &c->l->rules;
+
+	if (r->rechecks == NULL || r->recheck == RECHECK_OFF || ans == NULL ||
+	    ans->status != DNS_SECURE)
+		return;
+	if (recheck_watch_start(r->rechecks, &c->watch, name, ans, r, ssl,
+	    match_name, recheck_event, c) != DP_OK)
+		log_warn("conn %s: out of memory: %s is not re-checked", c->id,
+		    name);
+}
+
 void
 conn_end(struct conn *c, enum mx_outcome outcome, struct conn_report *rep)
 {
 	struct conn_listener *l = c->l;
 
+	if (c->revoked != NULL && rep->reason == c->revoked)
+		outcome = MX_OUT_REVOKED;	/* closed after its response */
 	rep->role = l->ops->role;
 	rep->id = c->id;
 	rep->listener = l->name;
@@ -328,6 +406,9 @@ conn_end(struct conn *c, enum mx_outcome outcome, struct conn_report *rep)
 	}
 	conn_log(rep);
 	mx_conn_close(l->mx, outcome, rep->bytes_in, rep->bytes_out);
+	recheck_watch_stop(&c->watch);
+	free(c->revoked);
+	c->revoked = NULL;
 	relay_free(c->relay);
 	c->relay = NULL;
 	http_relay_free(c->hrelay);

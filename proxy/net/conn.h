@@ -22,6 +22,7 @@
 #include "dane.h"
 #include "log.h"
 #include "metrics.h"
+#include "recheck.h"
 #include "util.h"
 
 struct conf_cidrs;
@@ -96,6 +97,11 @@ struct conn {
 	 * and frees them, conn_listener_stop drains hrelay. */
 	struct relay *relay;
 	struct http_relay *hrelay;
+	/* conn_watch: re-checked when the peer's TLSA answer changes; a
+	 * revocation under recheck = close leaves its reason here (the
+	 * connection's last reason, freed by conn_end). */
+	struct recheck_watch watch;
+	char *revoked;
 };
 
 struct conn_ops {
@@ -105,9 +111,11 @@ struct conn_ops {
 	 * as open and handshaking; fd (non-blocking) is the role's now. The
 	 * role ends c with conn_end, at once on failure. */
 	void (*start)(struct conn *c, evutil_socket_t fd);
-	/* Ends c now (reason: "shutting down"); used when the listener is
-	 * freed with connections open. */
-	void (*close)(struct conn *c, const char *reason);
+	/* Ends c now with outcome and reason: MX_OUT_ERROR, "shutting down"
+	 * when the listener is freed with connections open; MX_OUT_REVOKED
+	 * when a re-check revoked it (recheck = close). */
+	void (*close)(struct conn *c, enum mx_outcome outcome,
+	    const char *reason);
 	/* Frees what the role's listener holds besides the base (NULL:
 	 * nothing), after every connection is gone. */
 	void (*free)(struct conn_listener *l);
@@ -167,9 +175,20 @@ void conn_listener_free(struct conn_listener *l);
 /* c's handshake is over: it no longer counts against max_handshakes. */
 void conn_established(struct conn *c);
 
+/* c, authenticated by DANE against ans for name, relays now: unless its
+ * listener's recheck is off, it is re-checked whenever the answer for name
+ * changes (recheck.h). ssl holds the peer's certificates, match_name is
+ * what a DANE-TA match looks for (both outlive c's watch, which conn_end
+ * stops). A revocation is logged and counted; under recheck = close the
+ * connection is closed at once, or in HTTP mode after the response in
+ * flight, with outcome revoked. */
+void conn_watch(struct conn *c, const char *name, struct tlsa_answer *ans,
+    SSL *ssl, const char *match_name);
+
 /* Ends c's life in the base: fills rep's id, role, listener, peer, bytes
- * (from relay or hrelay) and start, logs the line with outcome, counts the
- * close, frees relay and hrelay, and unlinks c. rep carries what only the
+ * (from relay or hrelay) and start, logs the line with outcome (revoked
+ * when it ends with the reason of its revocation), counts the close, stops
+ * its re-checks, frees relay and hrelay, and unlinks c. rep carries what only the
  * role knows (client_name, tlsa, tlsa_wildcard, reason, tls_version). The
  * caller then frees the rest of c, and c. */
 void conn_end(struct conn *c, enum mx_outcome outcome, struct conn_report *rep);

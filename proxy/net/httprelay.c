@@ -59,6 +59,7 @@ struct http_relay {
 	int client_eof;
 	int closing;		/* flush the client's output, then end */
 	const char *closing_reason;
+	const char *end_reason;	/* http_relay_close_after_response's */
 	struct bev_relay *tunnel;	/* after 101 */
 
 	struct event *timer;	/* idle and upstream timeouts */
@@ -449,7 +450,8 @@ all_answered(struct http_relay *h)
 	if (h->deferred_status != 0)
 		fail_client(h, h->deferred_status, h->deferred_reason);
 	else
-		close_after_flush(h, "closed");
+		close_after_flush(h, h->end_reason != NULL ? h->end_reason :
+		    "closed");
 }
 
 static void start_tunnel(struct http_relay *h);
@@ -468,6 +470,18 @@ http_relay_drain(struct http_relay *h)
 	bufferevent_disable(h->cl, EV_READ);
 	if (h->m_count == 0 && h->resp.body == BODY_NONE)
 		all_answered(h);
+}
+
+int
+http_relay_close_after_response(struct http_relay *h, const char *reason)
+{
+	if (h == NULL || h->finished || h->tunnel != NULL || h->upgrade_pending)
+		return 0;
+	if (!h->closing) {
+		h->end_reason = reason;
+		http_relay_drain(h);
+	}
+	return 1;
 }
 
 /* Upstream → client: heads parsed for framing, passed on unchanged. */

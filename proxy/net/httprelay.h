@@ -46,6 +46,13 @@ int http_relay_start(struct event_base *base, struct bufferevent *client,
  * the drain times out. Accepts NULL. */
 void http_relay_drain(struct http_relay *h);
 
+/* Ends the exchange as a drain does, after the response to the request in
+ * flight (at once if idle), with reason as the done callback's reason
+ * (kept by the caller until then). Returns 1, or 0 when that cannot be
+ * done (the connection is a tunnel after 101, or waiting for the answer to
+ * an Upgrade): then the caller ends it itself. */
+int http_relay_close_after_response(struct http_relay *h, const char *reason);
+
 /* Stops (no callback) and frees; accepts NULL. */
 void http_relay_free(struct http_relay *h);
 

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "recheck.h"
 #include "server.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ struct worker {
 	struct event_base *base;
 	struct dns_client *dns;
 	struct tlsa_cache *cache;
+	struct recheck_table *rechecks;	/* live connections against new answers */
 	struct conn_listener **listeners;	/* servers, then clients, in file order */
 	size_t n_listeners;
 	struct event *sig_term, *sig_quit, *drain;
@@ -114,7 +116,8 @@ build(struct worker *w, FILE *errs)
 			    c->dns.trust_anchor_where.line > 0 ?
 			    c->dns.trust_anchor_where.line : c->dns.where.line, err);
 			errors++;
-		} else if (tlsa_cache_new(w->dns, &c->dns, &w->cache) != DP_OK) {
+		} else if (tlsa_cache_new(w->dns, &c->dns, &w->cache) != DP_OK ||
+		    recheck_table_new(w->base, w->cache, &w->rechecks) != DP_OK) {
 			fprintf(errs, "%s: out of memory\n", c->file);
 			return errors + 1;
 		}
@@ -127,13 +130,13 @@ build(struct worker *w, FILE *errs)
 	if ((w->listeners = calloc(n ? n : 1, sizeof(*w->listeners))) == NULL)
 		return errors + 1;
 	for (cs = c->servers; cs != NULL; cs = cs->next)
-		if (server_listener_new(w->base, cs, w->cache, errs,
+		if (server_listener_new(w->base, cs, w->cache, w->rechecks, errs,
 		    &w->listeners[w->n_listeners]) == DP_OK)
 			w->n_listeners++;
 		else
 			errors++;
 	for (cc = c->clients; cc != NULL; cc = cc->next)
-		if (client_route_new(w->base, cc, w->cache, errs,
+		if (client_route_new(w->base, cc, w->cache, w->rechecks, errs,
 		    &w->listeners[w->n_listeners]) == DP_OK)
 			w->n_listeners++;
 		else
@@ -169,6 +172,7 @@ teardown(struct worker *w)
 	for (i = 0; i < w->n_listeners; i++)
 		conn_listener_free(w->listeners[i]);
 	free(w->listeners);
+	recheck_table_free(w->rechecks);
 	tlsa_cache_free(w->cache);
 	dns_client_free(w->dns);
 	if (w->sig_term != NULL)

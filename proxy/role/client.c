@@ -272,9 +272,14 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			dp_strlcpy(c->auth, c->dane.tlsa, sizeof(c->auth));
 		}
 		dp_tcp_nodelay(bufferevent_getfd(c->tbev));
-		if ((r = relay_go(c, ssl)) != DP_OK)
+		if ((r = relay_go(c, ssl)) != DP_OK) {
 			cconn_end(c, MX_OUT_ERROR, r == DP_ERR_NOMEM ?
 			    "out of memory" : "remote sent data during the handshake");
+			return;
+		}
+		if (c->dane.verdict == DANE_MATCHED)
+			conn_watch(&c->base, c->rt->conf->tlsa_name,
+			    c->dane.answer, ssl, c->rt->conf->server_name);
 		return;
 	}
 	if (remote_bytes_written(c) == 0) {
@@ -462,9 +467,9 @@ cconn_start(struct conn *base, evutil_socket_t fd)
 }
 
 static void
-cconn_close(struct conn *c, const char *reason)
+cconn_close(struct conn *c, enum mx_outcome outcome, const char *reason)
 {
-	cconn_end((struct cconn *)c, MX_OUT_ERROR, reason);
+	cconn_end((struct cconn *)c, outcome, reason);
 }
 
 static void
@@ -487,7 +492,8 @@ static const struct conn_ops client_ops = {
 
 int
 client_route_new(struct event_base *base, const struct conf_client *cc,
-    struct tlsa_cache *cache, FILE *errs, struct conn_listener **out)
+    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
+    struct conn_listener **out)
 {
 	struct client_route *rt;
 	char addr[DP_ADDR_STRLEN + 8];
@@ -507,6 +513,9 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		.peer = TLSA_PEER_SERVER,
 		.cache = cache,
 		.mx = rt->base.mx,
+		.recheck = cc->recheck,
+		.recheck_grace_ms = cc->recheck_grace_ms,
+		.rechecks = rechecks,
 	};
 	rt->hopts.mx = rt->base.mx;
 	if (cc->forward == FORWARD_HTTP && cc->header_out[0] != '\0') {

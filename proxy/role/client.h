@@ -17,14 +17,17 @@
 
 struct conn_listener;
 struct event_base;
+struct recheck_table;
 struct tlsa_cache;
 
 /* Builds a route for cc (TLS context). Nothing is bound yet; conn.h's
  * conn_listener_* start, stop, count and free it. cache (shared, not owned)
  * serves the remote's TLSA lookups; it may be NULL only with verify_server =
- * pkix. Problems go to errs as "FILE:LINE: key: reason". Returns DP_OK or an
+ * pkix; rechecks (shared, may be NULL) re-checks live connections against
+ * new answers. Problems go to errs as "FILE:LINE: key: reason". Returns DP_OK or an
  * error code. */
 int client_route_new(struct event_base *base, const struct conf_client *cc,
-    struct tlsa_cache *cache, FILE *errs, struct conn_listener **out);
+    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
+    struct conn_listener **out);
 
 #endif

@@ -73,6 +73,8 @@ struct sconn {
 	struct sconn_hs *hs;		/* until the handshake ends */
 	struct dane_check dane;
 	char *name;			/* the identity checked (malloc'd), or NULL */
+	char *cert_name;		/* authenticated: sconn_hs.cert_name when it
+					 * is not name (malloc'd), for re-checks */
 	const char *reason;		/* why not authenticated / why it ended */
 	char *reason_alloc;		/* a reason formatted for this connection */
 	int hs_fail;			/* enum mx_hs_reason behind reason; -1: none

@@ -81,6 +81,7 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 		free(c->http);
 	}
 	free(c->reason_alloc);
+	free(c->cert_name);
 	free(c->name);
 	if (c->ev != NULL)
 		event_free(c->ev);
@@ -353,6 +354,11 @@ hs_done(struct sconn *c)
 	event_del(c->ev);
 	/* No renegotiation: the extension callback cannot run again. */
 	tls_clientid_attach(c->ssl, NULL);
+	if (sconn_authenticated(c) && strcmp(c->hs->cert_name, c->name) != 0 &&
+	    (c->cert_name = strdup(c->hs->cert_name)) == NULL) {
+		sconn_end(c, MX_OUT_ERROR, "out of memory", 1);
+		return;
+	}
 	free(c->hs);
 	c->hs = NULL;
 	conn_established(&c->base);
@@ -441,9 +447,9 @@ sconn_start(struct conn *base, evutil_socket_t fd)
 }
 
 static void
-sconn_close(struct conn *c, const char *reason)
+sconn_close(struct conn *c, enum mx_outcome outcome, const char *reason)
 {
-	sconn_end((struct sconn *)c, MX_OUT_ERROR, reason, 0);
+	sconn_end((struct sconn *)c, outcome, reason, 0);
 }
 
 static const struct conn_ops server_ops = {
@@ -455,7 +461,8 @@ static const struct conn_ops server_ops = {
 
 int
 server_listener_new(struct event_base *base, const struct conf_server *cs,
-    struct tlsa_cache *cache, FILE *errs, struct conn_listener **out)
+    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
+    struct conn_listener **out)
 {
 	struct server_listener *l;
 	char buf[256];
@@ -475,6 +482,9 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 		.peer = TLSA_PEER_CLIENT,
 		.cache = cache,
 		.mx = l->base.mx,
+		.recheck = cs->recheck,
+		.recheck_grace_ms = cs->recheck_grace_ms,
+		.rechecks = rechecks,
 	};
 	if ((r = tls_server_ctx_new(cs, errs, &l->base.ctx)) != DP_OK)
 		goto fail;

@@ -19,13 +19,16 @@
 
 struct conn_listener;
 struct event_base;
+struct recheck_table;
 struct tlsa_cache;
 
 /* Builds a listener for cs: TLS context, TLSA matcher. Nothing is bound yet;
- * conn.h's conn_listener_* start, stop, count and free it. cache is shared
- * (not owned). Problems are written to errs as "FILE:LINE: key: reason".
+ * conn.h's conn_listener_* start, stop, count and free it. cache and
+ * rechecks (the live connections' re-checks, may be NULL) are shared, not
+ * owned. Problems are written to errs as "FILE:LINE: key: reason".
  * Returns DP_OK or an error code. */
 int server_listener_new(struct event_base *base, const struct conf_server *cs,
-    struct tlsa_cache *cache, FILE *errs, struct conn_listener **out);
+    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
+    struct conn_listener **out);
 
 #endif

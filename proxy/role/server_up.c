@@ -247,8 +247,13 @@ upstream_connected(struct sconn *c)
 	else
 		r = relay_start(c->base.l->base, &client, &upstream,
 		    cs->idle_timeout_ms, relay_done, c, &c->base.relay);
-	if (r != DP_OK)
+	if (r != DP_OK) {
 		sconn_end(c, MX_OUT_ERROR, "out of memory", 0);
+		return;
+	}
+	if (sconn_authenticated(c))
+		conn_watch(&c->base, c->name, c->dane.answer, c->ssl,
+		    c->cert_name != NULL ? c->cert_name : c->name);
 }
 
 /* The upstream could not be reached: close the client's TLS cleanly.

@@ -13,7 +13,8 @@
 #   lab_init, lab_skip_unless_root_tools, lab_port, lab_spawn, lab_stop,
 #   lab_pid, lab_poll, lab_wait_log, lab_log_port, lab_wait_port, lab_wait_file,
 #   lab_hold_port, lab_certs,
-#   lab_dns_start, lab_dns_query_count, lab_zone_remove, lab_upstream_start,
+#   lab_dns_start, lab_dns_query_count, lab_zone_remove, lab_zone_set,
+#   lab_upstream_start,
 #   lab_upstream_records, lab_upstream_wait
 # Exported: LAB, LAB_PYTHON (python3 to use), DP_SOURCE_DIR, DP_BUILD, and
 # what lab_certs, lab_dns_start and lab_upstream_start say.
@@ -335,16 +336,46 @@ lab_zone_remove() {
 		awk -v o="$o" '$1 != o' "$D/dp.test.zone" >"$D/dp.test.zone.new" &&
 			mv -f "$D/dp.test.zone.new" "$D/dp.test.zone" || return 1
 	done
+	_lab_zone_publish || return 1
+	lab_poll 10 _lab_nsd_nxdomain "$1.dp.test" TLSA || {
+		diag "lab_zone_remove: NSD still serves $1.dp.test"
+		return 1
+	}
+}
+
+# lab_zone_set OWNER TTL CERT [U S M]: a rollover or a mistake as an
+# operator makes it: OWNER's records (relative to dp.test) become the one
+# record for CERT (a file in $LAB_CERTS; usage, selector, matching type
+# default 3 1 1) with TTL, the zone is re-signed and NSD reloads it; waits
+# until NSD serves the new record.
+lab_zone_set() {
+	local D=$LAB/dns o=$1 ttl=$2 rec
+	rec=$(_lab_tlsa "${4:-3}" "${5:-1}" "${6:-1}" "$3") || return 1
+	awk -v o="$o" '$1 != o' "$D/dp.test.zone" >"$D/dp.test.zone.new" &&
+		echo "$o $ttl IN TLSA $rec" >>"$D/dp.test.zone.new" &&
+		mv -f "$D/dp.test.zone.new" "$D/dp.test.zone" || return 1
+	_lab_zone_publish || return 1
+	lab_poll 10 _lab_nsd_serves "$o.dp.test" "${rec##* }" || {
+		diag "lab_zone_set: NSD does not serve the new $o.dp.test"
+		return 1
+	}
+}
+
+_lab_nsd_serves() { # NAME HEX: NSD's TLSA answer for NAME holds HEX
+	drill -p "${LAB_NSD#*:}" @127.0.0.1 "$1" TLSA 2>/dev/null |
+		tr -d ' \t' | tr 'A-F' 'a-f' | grep -qi "$2"
+}
+
+# _lab_zone_publish: the dp.test zone file edited: bump the serial, re-sign
+# with the same keys, have NSD reload it.
+_lab_zone_publish() {
+	local D=$LAB/dns
 	awk '$3 == "SOA" { $6 = $6 + 1 } { print }' "$D/dp.test.zone" >"$D/dp.test.zone.new" &&
 		mv -f "$D/dp.test.zone.new" "$D/dp.test.zone" || return 1
 	# shellcheck disable=SC2046  # the two key names
 	(cd "$D" && ldns-signzone -f dp.test.zone.signed dp.test.zone $(cat dp.test.keys)) ||
 		return 1
-	kill -HUP "$(lab_pid nsd)" || return 1
-	lab_poll 10 _lab_nsd_nxdomain "$1.dp.test" TLSA || {
-		diag "lab_zone_remove: NSD still serves $1.dp.test"
-		return 1
-	}
+	kill -HUP "$(lab_pid nsd)"
 }
 
 # _lab_corrupt_rrsig FILE TYPE: damage the signature of every RRSIG covering
