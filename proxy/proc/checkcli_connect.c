@@ -8,8 +8,9 @@
  * In TLS 1.3 the client's handshake ends when it sends its Finished; a
  * server that refuses the client's certificate says so with an alert after
  * that. So once the handshake is done the check reads for a while: an alert
- * or a close is the remote refusing the route, silence (or data) for
- * [dns] timeout_ms (at most handshake_timeout_ms) is taken as acceptance.
+ * is the remote refusing the route; silence for [dns] timeout_ms (at most
+ * handshake_timeout_ms), data, or a close without an alert (a proxy whose
+ * own upstream is down) leave the handshake standing.
  * Nothing is ever written after the handshake: no byte reaches the remote's
  * upstream. */
 #include "checkrun.h"
@@ -181,9 +182,10 @@ listen_step(struct tconn *t)
 		return;
 	case SSL_ERROR_ZERO_RETURN:
 	case SSL_ERROR_SYSCALL:
-		t->refused = 1;
-		dp_strlcpy(t->after, "the remote closed the connection",
-		    sizeof(t->after));
+		/* No alert: the handshake stood (a proxy whose upstream is
+		 * down closes like this). */
+		dp_strlcpy(t->after, "the remote closed the connection after "
+		    "the handshake, without an alert", sizeof(t->after));
 		break;
 	default:
 		t->refused = 1;
@@ -458,6 +460,13 @@ check_connect(struct check_env *e, const struct conf_client *cc)
 	    "validate" : "resolver-ad");
 	report_line(r, "route", "[client %s], [dns] mode %s", cc->name,
 	    e->conf->dns.mode == DNS_MODE_VALIDATE ? "validate" : "resolver-ad");
+	if (tls_client_ctx_new(cc, stderr, &ctx) != DP_OK) {
+		/* Its certificate, key or ca_file: a configuration error,
+		 * told on stderr. */
+		report_str(r, "error", "the route's TLS context cannot be built");
+		report_line(r, "error", "the route's TLS context cannot be built");
+		return CHECK_USAGE;
+	}
 	self_ok = self_check(e, cc, self_why, sizeof(self_why));
 
 	report_object(r, "server");
@@ -466,11 +475,6 @@ check_connect(struct check_env *e, const struct conf_client *cc)
 	report_line(r, "server", "%s (verify_server = %s), connect %s port %u",
 	    cc->server_name, verify_name(cc->verify_server), cc->connect_host,
 	    cc->connect_port);
-	if (tls_client_ctx_new(cc, stderr, &ctx) != DP_OK) {
-		snprintf(why, sizeof(why), "the route's TLS context cannot be "
-		    "built (see above)");
-		goto decide;
-	}
 	if (cc->verify_server == VERIFY_PKIX) {
 		d.verdict = DANE_PKIX;
 	} else {

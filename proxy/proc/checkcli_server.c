@@ -35,6 +35,11 @@ check_server(struct check_env *e, const struct conf_server *cs,
 	report_line(r, "listener", "[server %s], [dns] mode %s", cs->name,
 	    e->conf->dns.mode == DNS_MODE_VALIDATE ? "validate" : "resolver-ad");
 	report_line(r, "name", "%s", name);
+	report_str(r, "client_auth", cs->client_auth == CLIENT_AUTH_OPTIONAL ?
+	    "optional" : "require");
+	if (cs->client_auth == CLIENT_AUTH_OPTIONAL)
+		report_line(r, "client_auth", "optional: a client refused here "
+		    "still connects, and the upstream is told it is not verified");
 	if (tlsa_matcher_new(cs->pkix_ca_file, &rules.matcher) != DP_OK) {
 		report_line(r, "error", "pkix_ca_file: cannot load %s",
 		    cs->pkix_ca_file != NULL ? cs->pkix_ca_file : "(none)");
