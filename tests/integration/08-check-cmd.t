@@ -17,10 +17,12 @@ C=$LAB_CERTS
 DP=$DP_BUILD/daneproxy
 ALLOW='_lorawan-ns.ns1.dp.test, *._device.dp.test, *.child.dp.test, *.insecure.dp.test, *.bogus.dp.test, *.expired.dp.test, nothere.dp.test, ns1.dp.test, _lorawan-ns.ta.dp.test, multi.dp.test'
 
-# check ARGS...: runs daneproxy check; its stdout in OUT, status in RC.
+# check ARGS...: runs daneproxy check; its stdout in OUT, status in RC, its
+# stderr in check.err (and kept in check-stderr.log, for sanitizer reports).
 check() {
   OUT=$("$DP" check "$@" 2>"$LAB/check.err")
   RC=$?
+  cat "$LAB/check.err" >>"$LAB/check-stderr.log"
 }
 
 # jget EXPR: a Python expression on the JSON object "d" in OUT (strings
@@ -220,5 +222,6 @@ is "$(jget 'd["server"]["tlsa"]["status"], "handshake" in d["server"], d["exit"]
   "--connect, no record for the remote: no connection, exit 1"
 ok "... at once ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 2000
 
+unlike "$(cat "$LAB/check-stderr.log")" 'Sanitizer|runtime error:' "no check run had a sanitizer report"
 dp_stop_all_checked
 done_testing
