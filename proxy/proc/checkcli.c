@@ -209,7 +209,8 @@ record_state(const struct tlsa_rr *rr, int pkix_store)
 {
 	switch (rr->prep) {
 	case TLSA_RR_WEAKER:
-		return "ignored: a stronger digest of this usage and selector is published";
+		return "ignored: a stronger digest of this usage and "
+		    "selector is published";
 	case TLSA_RR_MALFORMED:
 		return "ignored: malformed";
 	case TLSA_RR_USE:

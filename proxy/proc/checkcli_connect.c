@@ -515,7 +515,8 @@ check_connect(struct check_env *e, const struct conf_client *cc)
 	tconn_run(&t);
 	report_str(r, "address", t.addr[0] != '\0' ? t.addr : NULL);
 	if (t.peer.leaf != NULL)
-		check_cert_report(e, "server cert", "cert", "presented by the remote", &t.peer);
+		check_cert_report(e, "server cert", "cert",
+		    "presented by the remote", &t.peer);
 	report_bool(r, "handshake", t.handshake_ok);
 	if (!t.handshake_ok) {
 		if (t.verify_failed && d.verdict == DANE_RECORDS)
