@@ -6,6 +6,7 @@
  * allowlist and the DNS layer only ever handle a known-harmless alphabet. */
 #include "clientid.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "err.h"
@@ -120,18 +121,24 @@ pattern_match(const char *pattern, const char *name, size_t name_len)
 }
 
 int
-allow_match(char *const *patterns, size_t n, const char *name)
+allow_match_index(char *const *patterns, size_t n, const char *name)
 {
 	size_t i, name_len;
 
 	if (patterns == NULL || name == NULL)
-		return 0;
+		return -1;
 	name_len = strlen(name);
 	if (name_len == 0)
-		return 0;
-	for (i = 0; i < n; i++)
+		return -1;
+	for (i = 0; i < n && i <= INT_MAX; i++)
 		if (patterns[i] != NULL &&
 		    pattern_match(patterns[i], name, name_len))
-			return 1;
-	return 0;
+			return (int)i;
+	return -1;
+}
+
+int
+allow_match(char *const *patterns, size_t n, const char *name)
+{
+	return allow_match_index(patterns, n, name) >= 0;
 }

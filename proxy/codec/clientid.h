@@ -39,4 +39,9 @@ int allow_pattern_check(const char *pattern);
  * other pattern matches the equal name. 0 otherwise. */
 int allow_match(char *const *patterns, size_t n, const char *name);
 
+/* As allow_match, telling which pattern: the index of the first of the n
+ * patterns that matches name, or -1 when none does (for daneproxy check,
+ * which shows the operator the pattern that let a name in). */
+int allow_match_index(char *const *patterns, size_t n, const char *name);
+
 #endif

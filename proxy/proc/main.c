@@ -6,6 +6,7 @@
 
 #include <openssl/ssl.h>
 
+#include "checkcli.h"
 #include "conf.h"
 #include "err.h"
 #include "log.h"
@@ -19,6 +20,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: daneproxy [-t | -T] -c FILE\n"
 	    "       daneproxy tlsa [--usage U] [--selector S] [--mtype M] --name NAME FILE\n"
+	    "       daneproxy check -c FILE [--listener NAME] [--cert FILE] [--json] CLIENT_NAME\n"
+	    "       daneproxy check -c FILE --connect [ROUTE] [--json]\n"
 	    "       daneproxy -V | -h\n"
 	    "\n"
 	    "  -c FILE  configuration file (INI)\n"
@@ -26,6 +29,10 @@ usage(FILE *f)
 	    "  -T       like -t, then print the effective configuration\n"
 	    "  -V       print the version and exit\n"
 	    "  -h       this help\n"
+	    "\n"
+	    "daneproxy check runs a listener's DANE decision for CLIENT_NAME (or a\n"
+	    "route's, --connect) step by step and says why it would accept or\n"
+	    "refuse: exit status 0 accept, 1 refuse, 2 usage or configuration error.\n"
 	    "\n"
 	    "Runs in the foreground and logs to stderr: a master process that\n"
 	    "binds the sockets and supervises [global] workers worker processes.\n"
@@ -44,6 +51,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "tlsa") == 0)
 		return tlsa_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return check_cli_main(argc - 1, argv + 1);
 	while ((ch = getopt(argc, argv, "c:tTVh")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;

@@ -255,6 +255,14 @@ test_allow_match(void)
 	    "list: third pattern matches");
 	ok(!allow_match(several, 3, "ns.example.net"), "list: no pattern matches");
 	ok(!allow_match(several, 0, "b.example.org"), "empty list matches nothing");
+	is_int(allow_match_index(several, 3, "dev1._device.example.org"), 1,
+	    "allow_match_index: the matching pattern's index");
+	is_int(allow_match_index(several, 3, "b.example.org"), 0,
+	    "allow_match_index: the first pattern");
+	is_int(allow_match_index(several, 3, "ns.example.net"), -1,
+	    "allow_match_index: -1 when none matches");
+	is_int(allow_match_index(NULL, 0, "b.example.org"), -1,
+	    "allow_match_index: no list, -1");
 
 	ok(allow_match(nested, 1, "_lorawan-ns.ns.example.net"),
 	    "*.ns.example.net matches _lorawan-ns.ns.example.net");
