@@ -135,11 +135,9 @@ dns_answer_finish(struct dns_query *q, struct dns_answer *info, int secure,
 		dns_query_finish(q, DNS_INSECURE, info->rrset.n > 0 ?
 		    info->tlsa_ttl : info->neg_ttl, NULL, insecure_why);
 	} else if (info->rcode == LDNS_RCODE_NXDOMAIN) {
-		dns_query_finish(q, DNS_SECURE_NXDOMAIN, info->neg_ttl, NULL,
-		    "nxdomain");
+		dns_query_finish(q, DNS_SECURE_NXDOMAIN, info->neg_ttl, NULL, NULL);
 	} else if (info->rrset.n == 0) {
-		dns_query_finish(q, DNS_SECURE_NODATA, info->neg_ttl, NULL,
-		    "nodata");
+		dns_query_finish(q, DNS_SECURE_NODATA, info->neg_ttl, NULL, NULL);
 	} else {
 		dp_strlcpy(q->res.wildcard, info->wildcard, sizeof(q->res.wildcard));
 		q->res.rr_ttl = info->tlsa_ttl;

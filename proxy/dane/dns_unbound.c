@@ -63,7 +63,7 @@ ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
 	    (long long)info.sig_left, info.have_soa ? "yes" : "no",
 	    info.neg_ttl);
 
-	dns_answer_finish(q, &info, sec == 2, "insecure");
+	dns_answer_finish(q, &info, sec == 2, "no chain of trust to the zone");
 }
 
 int
