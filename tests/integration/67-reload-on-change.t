@@ -126,9 +126,13 @@ dp_start p "$LAB/p.ini" PPORT=js || bail "no daneproxy"
 mark p
 conf "$PPORT" "$P/cert.pem" "$P/key.pem" | edit "$LAB/p.ini"
 wait_since p 'reload: generation 2 serving' || diag "the configuration's port was not taken up"
+# Both saved within a few ms (one process renames both, so that a loaded
+# machine cannot stretch the gap past the debounce).
 mark p
-edit "$P/cert.pem" <"$C/js.crt"
-edit "$P/key.pem" <"$C/js.key"
+cp "$C/js.crt" "$P/cert.pem.tmp~"
+cp "$C/js.key" "$P/key.pem.tmp~"
+"$LAB_PYTHON" -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2]); os.rename(sys.argv[3], sys.argv[4])' \
+  "$P/cert.pem.tmp~" "$P/cert.pem" "$P/key.pem.tmp~" "$P/key.pem"
 ok "plain files: cert and key replaced by rename: a reload" \
   wait_since p 'reload: generation 3 serving'
 is "$(since p | grep -c 'reload: reading')" 1 "... one reload for both files"
@@ -164,6 +168,17 @@ ok "... which serves the new one" serves "$PPORT" "$FP_B"
 conf 0 "$P/cert.pem" "$P/key.pem" no >"$LAB/n.ini"
 dp_start n "$LAB/n.ini" NPORT=js || bail "no daneproxy"
 unlike "$(cat "$LAB/n.log")" 'reload_on_change' "reload_on_change = no (the default): nothing is watched"
+# ... and switched on by a SIGHUP reload: from then on changes reload.
+mark n
+conf "$NPORT" "$P/cert.pem" "$P/key.pem" yes >"$LAB/n.ini"
+kill -HUP "$(lab_pid n)"
+ok "reload_on_change = yes by SIGHUP: the files are watched from then on" \
+  wait_since n 'reload_on_change: watching 3 files'
+mark n
+edit "$P/cert.pem" <"$C/server-chain.crt"
+edit "$P/key.pem" <"$C/server.key"
+ok "... a change then reloads" wait_since n 'reload: generation 3 serving'
+ok "... serving the new certificate" serves "$NPORT" "$FP_A"
 
 dp_stop_all_checked
 done_testing
