@@ -465,8 +465,8 @@ master_watch_rearm(struct master *m)
 	if (m->stopping)
 		c = NULL;
 	if (watch_set(&m->watch, m->base, c, watch_changed_cb, m) != DP_OK)
-		log_error("reload_on_change: changes are not followed until "
-		    "the next reload");
+		log_error("reload_on_change: cannot watch the files this "
+		    "configuration names; the next reload tries again");
 }
 
 /* The first generation serves (first), or a reload ended: tell systemd
