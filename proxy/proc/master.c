@@ -23,7 +23,9 @@
 #include "log.h"
 #include "mastergen.h"
 #include "metrics.h"
+#include "notify.h"
 #include "util.h"
+#include "watch.h"
 #include "worker.h"
 
 #define ADMIN_RESTART_DELAY_MS 1000	/* an admin process that died at once */
@@ -344,6 +346,10 @@ forget_master(struct master *m, struct wproc *self)
 	event_free(m->sig_int);
 	event_free(m->sig_quit);
 	event_free(m->sig_chld);
+	watch_free(m->watch);
+	m->watch = NULL;
+	notify_free(m->notify);	/* NotifyAccess=main: the master speaks */
+	m->notify = NULL;
 	event_base_free(m->base);
 	m->base = NULL;
 }
@@ -498,9 +504,14 @@ stop(struct master *m, int now)
 	unsigned drain = m->active != NULL ?
 	    m->active->conf->global.drain_timeout_ms : 0;
 
+	m->reloading = 0;	/* a reload cut short: no READY=1 before STOPPING=1 */
 	if (m->pending != NULL)
 		master_generation_abort(m->pending, "was stopped: shutting down");
+	if (m->stopping == 0)
+		notify_stopping(m->notify, "stopping");
 	m->stopping = now ? 2 : 1;
+	watch_free(m->watch);
+	m->watch = NULL;
 	for (g = m->gens; g != NULL; g = g->next) {
 		for (i = 0; i < g->n_w; i++) {
 			if (g->w[i].restart_ev != NULL)
@@ -571,6 +582,7 @@ master_run(struct conf *conf)
 	memset(&m, 0, sizeof(m));
 	m.admin_fd = -1;
 	m.admin_listen = -1;
+	m.notify = notify_open();
 	m.mxm.start_time = (uint64_t)time(NULL);
 	if ((m.base = event_base_new()) == NULL ||
 	    metrics_region_new(&m.mx) != DP_OK) {
@@ -611,6 +623,7 @@ master_run(struct conf *conf)
 		m.exit_code = 1;
 		goto out;
 	}
+	master_watch_rearm(&m);
 	if (m.gens != NULL)
 		event_base_dispatch(m.base);
 	ok = m.exit_code == 0;
@@ -641,6 +654,8 @@ master_run(struct conf *conf)
 	if (m.sig_int != NULL) event_free(m.sig_int);
 	if (m.sig_quit != NULL) event_free(m.sig_quit);
 	if (m.sig_chld != NULL) event_free(m.sig_chld);
+	watch_free(m.watch);
+	notify_free(m.notify);
 	metrics_region_free(m.mx);
 	if (m.base != NULL)
 		event_base_free(m.base);

@@ -1,5 +1,7 @@
 /* master.h — the master process: binds the listening sockets, starts and
- * supervises the workers, reloads on SIGHUP, drains on SIGTERM/SIGINT, and
+ * supervises the workers, reloads on SIGHUP (and, with reload_on_change,
+ * when a file of the configuration changes: watch.h), tells systemd
+ * (notify.h), drains on SIGTERM/SIGINT, and
  * binds the admin endpoint's socket for the admin process it supervises
  * too (adminproc.h), which serves it: the master itself reads nothing from
  * the network.

@@ -1,7 +1,9 @@
 /* master_reload.c — the transactional reload of master.c: a generation of
  * workers for a new configuration starts beside the running one, then is
  * committed (the old generation drains) or aborted (nothing changed); the
- * admin endpoint moves with it; SIGHUP reads and checks the file first. */
+ * admin endpoint moves with it; SIGHUP (or reload_on_change, watch.h) reads
+ * and checks the file first. systemd hears of the start and the outcome
+ * (notify.h). */
 #include "mastergen.h"
 
 #include <errno.h>
@@ -17,10 +19,15 @@
 #include "err.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "util.h"
+#include "watch.h"
 #include "worker.h"
 
 #define START_TIMEOUT_MS 30000	/* a new generation must serve within this */
+#define STATUS_MAX 256		/* systemd's STATUS= line */
+
+static void settled(struct master *m, int first, const char *status);
 
 /* ---- generations ---------------------------------------------------------- */
 
@@ -87,6 +94,7 @@ void
 master_generation_abort(struct generation *g, const char *why)
 {
 	struct master *m = g->m;
+	char status[STATUS_MAX] = "";
 	unsigned i;
 
 	if (g->state != GEN_STARTING)
@@ -100,6 +108,9 @@ master_generation_abort(struct generation *g, const char *why)
 		m->mxm.reloads_failed++;
 		log_error("reload failed: a worker of generation %u %s; "
 		    "generation %u keeps serving", g->id, why, m->active->id);
+		snprintf(status, sizeof(status), "reload failed: a worker of "
+		    "generation %u %s; generation %u serving", g->id, why,
+		    m->active->id);
 	} else {
 		log_error("startup failed: a worker %s", why);
 		m->exit_code = 1;
@@ -110,6 +121,8 @@ master_generation_abort(struct generation *g, const char *why)
 	master_pool_prune(m);
 	if (master_gen_running(g) == 0)
 		master_generation_free(g);
+	if (m->active != NULL)
+		settled(m, 0, status);
 	if (m->stopping && m->gens == NULL)
 		event_base_loopbreak(m->base);
 	else if (m->reload_again && m->active != NULL) {
@@ -234,8 +247,10 @@ master_generation_commit(struct generation *g)
 {
 	struct master *m = g->m;
 	struct generation *old = m->active;
+	char status[STATUS_MAX];
 	struct timeval tv;
 	unsigned i;
+	int first = old == NULL;
 
 	evtimer_del(g->timer);
 	g->state = GEN_ACTIVE;
@@ -267,6 +282,9 @@ master_generation_commit(struct generation *g)
 	m->mxm.workers_configured = g->n_w;
 	master_pool_prune(m);
 	master_admin_commit(m, g->conf);
+	snprintf(status, sizeof(status), "generation %u serving with %u "
+	    "workers", g->id, g->n_w);
+	settled(m, first, status);
 	if (m->reload_again) {
 		m->reload_again = 0;
 		raise(SIGHUP);
@@ -361,6 +379,7 @@ master_reload(struct master *m)
 	struct conf *c = NULL;
 	char *text = NULL;
 	size_t len = 0;
+	char status[STATUS_MAX];
 	FILE *errs;
 	int bad;
 
@@ -370,9 +389,16 @@ master_reload(struct master *m)
 		return;
 	}
 	log_info("reload: reading %s", path);
+	notify_reloading(m->notify, "reloading");
+	m->reloading = 1;
+	/* What the files hold from now on is what this reload reads. */
+	watch_mark(m->watch);
+	snprintf(status, sizeof(status), "reload failed; generation %u serving",
+	    m->active->id);
 	if ((errs = open_memstream(&text, &len)) == NULL) {
 		log_error("reload failed: out of memory");
 		m->mxm.reloads_failed++;
+		settled(m, 0, status);
 		return;
 	}
 	bad = conf_load(path, errs, &c) != DP_OK;
@@ -384,8 +410,12 @@ master_reload(struct master *m)
 		log_error("reload failed: %s is not valid; generation %u keeps "
 		    "serving", path, m->active->id);
 		m->mxm.reloads_failed++;
+		snprintf(status, sizeof(status), "reload failed: the "
+		    "configuration is not valid; generation %u serving",
+		    m->active->id);
 		conf_free(c);
 		free(text);
+		settled(m, 0, status);
 		return;
 	}
 	free(text);
@@ -394,11 +424,59 @@ master_reload(struct master *m)
 		log_error("reload failed; generation %u keeps serving",
 		    m->active->id);
 		m->mxm.reloads_failed++;
+		settled(m, 0, status);
 		return;
 	}
 	if (master_generation_start(m, c) != DP_OK) {
 		log_error("reload failed; generation %u keeps serving",
 		    m->active->id);
 		m->mxm.reloads_failed++;
+		settled(m, 0, status);
 	}
+}
+
+/* ---- reload_on_change, and systemd ---------------------------------------- */
+
+/* A file of the configuration in force changed (logged by the watch):
+ * reload as SIGHUP does. */
+static void
+watch_changed_cb(void *arg)
+{
+	struct master *m = arg;
+
+	if (m->stopping)
+		return;
+	if (m->active == NULL) {
+		m->reload_again = 1;	/* once the first generation serves */
+		return;
+	}
+	master_reload(m);
+	master_publish(m);
+}
+
+/* Follows the files of the configuration in force (the one starting, at
+ * startup), or none once reload_on_change is off or the master stops. */
+void
+master_watch_rearm(struct master *m)
+{
+	const struct conf *c = m->active != NULL ? m->active->conf :
+	    m->pending != NULL ? m->pending->conf : NULL;
+
+	if (m->stopping)
+		c = NULL;
+	if (watch_set(&m->watch, m->base, c, watch_changed_cb, m) != DP_OK)
+		log_error("reload_on_change: cannot watch the files this "
+		    "configuration names; the next reload tries again");
+}
+
+/* The first generation serves (first), or a reload ended: tell systemd
+ * (READY=1 also ends RELOADING=1), and watch the files of the
+ * configuration now in force, which may name other files. */
+static void
+settled(struct master *m, int first, const char *status)
+{
+	if (first || m->reloading)
+		notify_ready(m->notify, status);
+	m->reloading = 0;
+	master_watch_rearm(m);
 }

@@ -80,6 +80,9 @@ struct master {
 	struct event *admin_restart;	/* starts it (again) */
 	struct admin_shared *ash;	/* what the master tells it */
 	struct event *publish_tick;	/* republishes the counters every second */
+	struct notify *notify;		/* systemd's $NOTIFY_SOCKET, NULL: none */
+	int reloading;			/* RELOADING=1 sent, its READY=1 not yet */
+	struct watch *watch;		/* reload_on_change, NULL: off */
 };
 
 /* master.c: the sockets, readiness, the workers, the admin process. */
@@ -97,7 +100,8 @@ void master_admin_retire(struct master *m);
 
 /* master_reload.c: a generation started, committed, aborted, freed; the
  * admin endpoint prepared for a configuration, committed or cancelled;
- * SIGHUP. */
+ * SIGHUP and reload_on_change (the files of the configuration in force
+ * watched again after every reload); systemd told of each. */
 int master_generation_start(struct master *m, struct conf *c);
 void master_generation_commit(struct generation *g);
 void master_generation_abort(struct generation *g, const char *why);
@@ -106,5 +110,6 @@ int master_admin_prepare(struct master *m, const struct conf *c);
 void master_admin_commit(struct master *m, const struct conf *c);
 void master_admin_cancel(struct master *m);
 void master_reload(struct master *m);
+void master_watch_rearm(struct master *m);
 
 #endif
