@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include "err.h"
@@ -120,6 +121,8 @@ metrics_listener_claim(struct mx_region *r, enum mx_role role,
 		l->role = role;
 		dp_strlcpy(l->name, name, sizeof(l->name));
 		atomic_store(&l->open, 0);
+		memset((void *)l->names, 0, sizeof(l->names));
+		atomic_store(&l->self_check, 0);
 	}
 	if (!l->claimed)
 		l->saved_max = atomic_load(&l->max_connections);
@@ -389,6 +392,54 @@ mx_recheck(struct mx_listener *l, enum mx_recheck r)
 {
 	if ((unsigned)r < MX_RC_N)
 		add(&lcounters(l)->recheck[r], 1);
+}
+
+void
+mx_name_state(struct mx_listener *l, enum mx_name which,
+    enum dns_status status, uint32_t ttl, int64_t sig_expires)
+{
+	struct mx_name_gauges *g;
+
+	if (l->index < 0 || (unsigned)which >= MX_NAMES)
+		return;
+	g = &l->names[which];
+	atomic_store_explicit(&g->status, (uint64_t)status, memory_order_relaxed);
+	atomic_store_explicit(&g->ttl, ttl, memory_order_relaxed);
+	atomic_store_explicit(&g->sig_expires,
+	    sig_expires > 0 ? (uint64_t)sig_expires : 0, memory_order_relaxed);
+	atomic_store_explicit(&g->checked, (uint64_t)time(NULL),
+	    memory_order_relaxed);
+}
+
+void
+mx_self_check(struct mx_listener *l, int ok)
+{
+	if (l->index >= 0)
+		atomic_store_explicit(&l->self_check, ok ? 1 : 2,
+		    memory_order_relaxed);
+}
+
+int
+metrics_self_check(const struct mx_region *r, const char *name)
+{
+	int i;
+
+	for (i = 0; i < MX_MAX_LISTENERS; i++) {
+		const struct mx_listener *l = &r->listeners[i];
+		if (l->in_use && l->role == MX_CLIENT && strcmp(l->name, name) == 0)
+			return ld(&l->self_check) == 0 ? -1 :
+			    ld(&l->self_check) == 1;
+	}
+	return -1;
+}
+
+void
+mx_recheck_names(int delta)
+{
+	if (delta > 0)
+		add(&mx_cur->g.recheck_names, (uint64_t)delta);
+	else
+		sub(&mx_cur->g.recheck_names, (uint64_t)-delta);
 }
 
 void

@@ -204,6 +204,23 @@ enum mx_hs_reason mx_hs_dns(enum dns_status s);
  * "dane-ta", "dane-ee" or "mixed" (MX_USAGE_NONE, mismatches only). */
 void mx_dane(struct mx_listener *l, int usage, int matched);
 
+/* The TLSA names a client route watches (tlsamon.h): its own client_name
+ * and the remote server's TLSA owner. */
+enum mx_name { MX_NAME_OWN = 0, MX_NAME_REMOTE, MX_NAMES };
+
+/* The latest lookup of a watched name: its status, the TTL as published
+ * and the RRSIG expiration (seconds since the epoch; 0 unknown) of a
+ * secure answer. Gauges, last writer wins. */
+void mx_name_state(struct mx_listener *l, enum mx_name which,
+    enum dns_status status, uint32_t ttl, int64_t sig_expires);
+
+/* The route's own record against its own certificate: 1 matches, 0 not. */
+void mx_self_check(struct mx_listener *l, int ok);
+
+/* What the latest self-check of client route name said: 1 matches, 0 not,
+ * -1 not checked (yet). For /readyz. */
+int metrics_self_check(const struct mx_region *r, const char *name);
+
 /* A live connection was re-checked with result r. */
 void mx_recheck(struct mx_listener *l, enum mx_recheck r);
 
@@ -225,6 +242,8 @@ void mx_tlsa_lookup_cancel(void);	/* in flight -1, no result counted */
 /* A TLSA lookup daneproxy started itself to re-check live connections
  * (counted as well by the cache hooks above). */
 void mx_recheck_lookup(void);
+/* Names with live connections re-checked: +1 or -1 (a gauge). */
+void mx_recheck_names(int delta);
 
 /* Static name of an outcome, as logged and labelled: "ok",
  * "unauthenticated", "refused", "error", "limit", "denied", "revoked". */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "mxregion.h"
@@ -26,7 +27,7 @@ static const char *const mx_outcome_names[MX_OUT_N] = {
 	"ok", "unauthenticated", "refused", "error", "limit", "denied",
 	"revoked",
 };
-static const char *const mx_recheck_names[MX_RC_N] = {
+static const char *const mx_rc_names[MX_RC_N] = {
 	"valid", "revoked", "closed", "dns_failing", "restored",
 };
 static const char *const mx_hs_names[MX_HS_N] = {
@@ -146,16 +147,76 @@ sum_global(const struct mx_region *r, struct mx_gcounters *sum)
 			continue;
 		mx_fold_global(sum, &r->slots[s].c.g);
 		add(&sum->inflight, ld(&r->slots[s].c.g.inflight));
+		add(&sum->recheck_names, ld(&r->slots[s].c.g.recheck_names));
 	}
 }
 
 /* Per listener: the summed counters and the escaped label prefix. */
+struct mx_view;
+static void render_names(struct mx_out *o, const struct mx_region *r,
+    const struct mx_view *v);
+
 struct mx_view {
 	int n;
 	int index[MX_MAX_LISTENERS];
 	char labels[MX_MAX_LISTENERS][2 * MX_NAME_MAX + 40];
 	struct mx_lcounters sum[MX_MAX_LISTENERS];
 };
+
+static const char *const mx_name_names[MX_NAMES] = { "own", "remote" };
+
+/* Client routes: the TLSA names they watch (only those looked up) and the
+ * self-check. */
+static void
+render_names(struct mx_out *o, const struct mx_region *r,
+    const struct mx_view *v)
+{
+	uint64_t now = (uint64_t)time(NULL), exp;
+	const struct mx_name_gauges *g;
+	int i, k;
+
+#define EACH_NAME(body) \
+	for (i = 0; i < v->n; i++) \
+		for (k = 0; k < MX_NAMES; k++) { \
+			g = &r->listeners[v->index[i]].names[k]; \
+			if (ld(&g->checked) == 0) \
+				continue; \
+			body; \
+		}
+	out_family(o, "tlsa_name_status", "gauge",
+	    "Client routes: the latest lookup of their own (client_name) and the "
+	    "remote's TLSA name: 1 for its status.");
+	EACH_NAME(out_printf(o, "daneproxy_tlsa_name_status{%s,name=\"%s\","
+	    "status=\"%s\"} 1\n", v->labels[i], mx_name_names[k],
+	    ld(&g->status) < MX_DNS_N ? mx_dns_names[ld(&g->status)] : "error"));
+	out_family(o, "tlsa_name_ttl_seconds", "gauge",
+	    "Client routes: the TTL of the watched TLSA RRset, as published.");
+	EACH_NAME(if (ld(&g->status) == DNS_SECURE)
+	    out_printf(o, "daneproxy_tlsa_name_ttl_seconds{%s,name=\"%s\"} %"
+	    PRIu64 "\n", v->labels[i], mx_name_names[k], ld(&g->ttl)));
+	out_family(o, "tlsa_name_rrsig_expiry_seconds", "gauge",
+	    "Client routes: seconds until the earliest RRSIG over the watched "
+	    "TLSA RRset expires (negative: expired).");
+	EACH_NAME(if ((exp = ld(&g->sig_expires)) != 0)
+	    out_printf(o, "daneproxy_tlsa_name_rrsig_expiry_seconds{%s,"
+	    "name=\"%s\"} %" PRId64 "\n", v->labels[i], mx_name_names[k],
+	    (int64_t)exp - (int64_t)now));
+	out_family(o, "tlsa_name_checked_timestamp_seconds", "gauge",
+	    "Client routes: when the watched TLSA name was last looked up.");
+	EACH_NAME(out_printf(o, "daneproxy_tlsa_name_checked_timestamp_seconds{%s,"
+	    "name=\"%s\"} %" PRIu64 "\n", v->labels[i], mx_name_names[k],
+	    ld(&g->checked)));
+#undef EACH_NAME
+	out_family(o, "self_check", "gauge",
+	    "Client routes: 1 when the record at client_name matches the "
+	    "route's own key, 0 when not (self_check).");
+	for (i = 0; i < v->n; i++) {
+		uint64_t sc = ld(&r->listeners[v->index[i]].self_check);
+		if (sc != 0)
+			out_printf(o, "daneproxy_self_check{%s} %d\n",
+			    v->labels[i], sc == 1);
+	}
+}
 
 static void
 render_listeners(struct mx_out *o, const struct mx_region *r,
@@ -212,7 +273,9 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 		for (k = 0; k < MX_RC_N; k++)
 			out_printf(o, "daneproxy_recheck_total{%s,"
 			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
-			    mx_recheck_names[k], ld(&v->sum[i].recheck[k]));
+			    mx_rc_names[k], ld(&v->sum[i].recheck[k]));
+
+	render_names(o, r, v);
 
 	out_family(o, "received_bytes_total", "counter",
 	    "Bytes received from connecting clients.");
@@ -249,6 +312,11 @@ render_tlsa(struct mx_out *o, const struct mx_gcounters *g)
 	    "TLSA lookups daneproxy started itself to re-check live connections.");
 	out_printf(o, "daneproxy_recheck_lookups_total %" PRIu64 "\n",
 	    ld(&g->recheck_lookups));
+	out_family(o, "recheck_names", "gauge",
+	    "TLSA names with live connections, re-checked as their answers "
+	    "expire (all workers).");
+	out_printf(o, "daneproxy_recheck_names %" PRIu64 "\n",
+	    ld(&g->recheck_names));
 
 	out_family(o, "tlsa_cache_busy_total", "counter",
 	    "TLSA lookups refused: max_inflight DNS queries in flight.");

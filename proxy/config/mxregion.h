@@ -36,6 +36,7 @@ struct mx_gcounters {
 	mx_u64 cache_merged;		/**< of those, joined */
 	mx_u64 cache_busy;
 	mx_u64 recheck_lookups;		/**< lookups started to re-check */
+	mx_u64 recheck_names;		/**< gauge: names with live connections */
 	mx_u64 inflight;		/**< gauge */
 	mx_u64 results[MX_DNS_N];	/**< lookups by dns_status */
 	mx_u64 buckets[MX_LATENCY_BUCKETS + 1];	/**< per bucket (not cumulative); last: +Inf */
@@ -63,6 +64,14 @@ struct mx_slot {
 	struct mx_block c;		/**< written by the worker in the slot */
 };
 
+/* A watched TLSA name's latest lookup (mx_name_state). */
+struct mx_name_gauges {
+	mx_u64 checked;			/**< seconds since the epoch; 0: never */
+	mx_u64 status;			/**< enum dns_status */
+	mx_u64 ttl;
+	mx_u64 sig_expires;		/**< seconds since the epoch; 0: unknown */
+};
+
 /* A listener slot; also the handle the hooks count through. */
 struct mx_listener {
 	int index;			/**< in the region; -1: the private sink */
@@ -76,6 +85,9 @@ struct mx_listener {
 	_Atomic unsigned max_connections;	/**< read by workers at every accept */
 	unsigned saved_max;		/**< before this round's claim, for a rollback */
 	mx_u64 open;			/**< connections open in all workers */
+	/* Client routes, written by the worker that monitors them. */
+	struct mx_name_gauges names[MX_NAMES];
+	mx_u64 self_check;		/**< 0 not checked, 1 matches, 2 does not */
 };
 
 struct mx_region {

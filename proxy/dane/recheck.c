@@ -86,6 +86,7 @@ entry_free(struct recheck_entry *e)
 	tlsa_answer_unref(e->fresh);
 	LIST_REMOVE(e, chain);
 	e->t->n_entries--;
+	mx_recheck_names(-1);
 	free(e->name);
 	free(e);
 }
@@ -364,6 +365,7 @@ recheck_watch_start(struct recheck_table *t, struct recheck_watch *w,
 		LIST_INIT(&e->watches);
 		LIST_INSERT_HEAD(&t->buckets[h & (RECHECK_BUCKETS - 1)], e, chain);
 		t->n_entries++;
+		mx_recheck_names(1);
 		tlsa_answer_ref(ans);
 		e->last = ans;
 		schedule(e, ans->expires_ms > now ?

@@ -157,11 +157,23 @@ ready_check(void *arg, char *why, size_t why_size)
 	struct adminproc *ap = arg;
 	struct mx_master mxm;
 
+	const struct conf_client *cc;
+	int sc;
+
 	shared_read(ap->p->shared, &mxm, why, why_size);
 	if (!mxm.ready)
 		return 0;
 	if (ap->probe_state != 1) {
 		dp_strlcpy(why, ap->probe_why, why_size);
+		return 0;
+	}
+	for (cc = ap->p->conf->clients; cc != NULL; cc = cc->next) {
+		if (cc->self_check != SELF_CHECK_NOT_READY ||
+		    (sc = metrics_self_check(ap->p->mx, cc->name)) == 1)
+			continue;
+		snprintf(why, why_size, "self-check: route %s: %s", cc->name,
+		    sc < 0 ? "pending" : "no TLSA record at client_name matches "
+		    "our own key");
 		return 0;
 	}
 	return 1;

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "recheck.h"
 #include "server.h"
+#include "tlsamon.h"
 #include "util.h"
 
 #define DRAIN_POLL_MS 100
@@ -31,6 +32,11 @@ struct worker {
 	struct dns_client *dns;
 	struct tlsa_cache *cache;
 	struct recheck_table *rechecks;	/* live connections against new answers */
+	/* Worker 0: the TLSA names its client routes watch, two per route
+	 * (own, remote), with what each monitor reads. */
+	struct tlsa_monitor **monitors;
+	struct tlsamon_params *mon_params;
+	size_t n_monitors;
 	struct conn_listener **listeners;	/* servers, then clients, in file order */
 	size_t n_listeners;
 	struct event *sig_term, *sig_quit, *drain;
@@ -108,7 +114,8 @@ build(struct worker *w, FILE *errs)
 	size_t n;
 
 	for (cc = c->clients; cc != NULL; cc = cc->next)
-		if (cc->verify_server != VERIFY_PKIX)
+		if (cc->verify_server != VERIFY_PKIX ||
+		    cc->self_check != SELF_CHECK_OFF)
 			need_dns = 1;
 	if (need_dns) {
 		if (dns_client_new(w->base, &c->dns, &w->dns, err, sizeof(err)) != DP_OK) {
@@ -164,10 +171,68 @@ start(struct worker *w)
 	return DP_OK;
 }
 
+static const char *
+self_check_name(enum conf_self_check s)
+{
+	return s == SELF_CHECK_NOT_READY ? "not-ready" : s == SELF_CHECK_WARN ?
+	    "warn" : "off";
+}
+
+/* Worker 0 watches its client routes' TLSA names: its own client_name
+ * (self_check) and the remote's, for the expiry metrics and the
+ * self-check. Routes are the listeners after the servers, in file order. */
+static int
+monitors_start(struct worker *w)
+{
+	const struct conf *c = w->conf;
+	const struct conf_client *cc;
+	const struct conf_server *cs;
+	struct tlsamon_params *p;
+	size_t n = 0, li = 0;
+	int r;
+
+	if (w->index != 0 || w->cache == NULL || c->clients == NULL)
+		return DP_OK;
+	for (cc = c->clients; cc != NULL; cc = cc->next)
+		n += 2;
+	if ((w->monitors = calloc(n, sizeof(*w->monitors))) == NULL ||
+	    (w->mon_params = calloc(n, sizeof(*w->mon_params))) == NULL)
+		return DP_ERR_NOMEM;
+	for (cs = c->servers; cs != NULL; cs = cs->next)
+		li++;
+	for (cc = c->clients; cc != NULL; cc = cc->next, li++) {
+		struct conn_listener *l = w->listeners[li];
+
+		if (cc->self_check != SELF_CHECK_OFF) {
+			p = &w->mon_params[w->n_monitors];
+			*p = (struct tlsamon_params){ w->base, w->cache, cc->name,
+			    cc->client_name, MX_NAME_OWN, l->mx, l->ctx,
+			    self_check_name(cc->self_check) };
+			if ((r = tlsa_monitor_new(p, &w->monitors[w->n_monitors])) != DP_OK)
+				return r;
+			w->n_monitors++;
+		}
+		if (cc->verify_server != VERIFY_PKIX) {
+			p = &w->mon_params[w->n_monitors];
+			*p = (struct tlsamon_params){ w->base, w->cache, cc->name,
+			    cc->tlsa_name, MX_NAME_REMOTE, l->mx, NULL, NULL };
+			if ((r = tlsa_monitor_new(p, &w->monitors[w->n_monitors])) != DP_OK)
+				return r;
+			w->n_monitors++;
+		}
+	}
+	return DP_OK;
+}
+
 static void
 teardown(struct worker *w)
 {
 	size_t i;
+
+	for (i = 0; i < w->n_monitors; i++)
+		tlsa_monitor_free(w->monitors[i]);
+	free(w->monitors);
+	free(w->mon_params);
 
 	for (i = 0; i < w->n_listeners; i++)
 		conn_listener_free(w->listeners[i]);
@@ -311,6 +376,11 @@ worker_run(const struct worker_params *p)
 		goto out;
 	if (start(&w) != DP_OK)
 		goto out;
+	if (monitors_start(&w) != DP_OK) {
+		log_error("worker %u.%u: cannot watch the routes' TLSA names: out "
+		    "of memory", w.generation, w.index);
+		goto out;
+	}
 	if (write(p->ready_fd, "R", 1) != 1) {
 		log_error("worker %u.%u: cannot report to the master: %s",
 		    w.generation, w.index, strerror(errno));

@@ -175,6 +175,7 @@ q1=$(lab_dns_query_count "$MANY" TLSA fwd)
 ok "... one query per refresh reaches the resolver, not one per connection ($((l1 - l0)) refreshes, $((q1 - q0)) queries)" \
   test $((q1 - q0)) -le $((l1 - l0 + 1))
 ok "... all $N connections still open" open_is tcp "$N"
+is "$(metric daneproxy_recheck_names)" 1 "... under one watched name (daneproxy_recheck_names)"
 lab_stop many
 
 dp_stop_all_checked
