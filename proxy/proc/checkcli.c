@@ -541,6 +541,45 @@ env_close(struct check_env *e)
 }
 
 int
+check_self_routes(const struct conf *c, FILE *warn)
+{
+	struct check_env e;
+	const struct conf_client *cc;
+	char why[300];
+	FILE *null;
+	int bad = 0, need = 0;
+
+	for (cc = c->clients; cc != NULL; cc = cc->next)
+		need |= cc->self_check != SELF_CHECK_OFF;
+	if (!need)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	if ((null = fopen("/dev/null", "w")) == NULL ||
+	    env_open(&e, c) != DP_OK) {
+		fprintf(warn, "%s: self_check: warning: the routes' own records "
+		    "were not checked (no DNS)\n", c->file);
+		if (null != NULL)
+			fclose(null);
+		env_close(&e);
+		return 0;
+	}
+	report_open(&e.rep, null, 0);
+	for (cc = c->clients; cc != NULL; cc = cc->next) {
+		if (cc->self_check == SELF_CHECK_OFF || check_self(&e, cc, why,
+		    sizeof(why)))
+			continue;
+		fprintf(warn, "%s:%d: self_check: warning: route %s: %s: every "
+		    "DANE server will refuse it\n", c->file, cc->where.line,
+		    cc->name, why);
+		bad++;
+	}
+	report_close(&e.rep);
+	fclose(null);
+	env_close(&e);
+	return bad;
+}
+
+int
 check_cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -11,9 +11,19 @@
 #ifndef DP_CHECKCLI_H
 #define DP_CHECKCLI_H
 
+#include <stdio.h>
+
 /* Runs the subcommand (argv[0] = "check"); returns the process exit status:
  * 0 a handshake would succeed, 1 it would be refused, 2 usage or
  * configuration error (message on stderr). */
 int check_cli_main(int argc, char **argv);
+
+struct conf;
+
+/* For daneproxy -t: the self-check of every [client] route with
+ * self_check on (check_self), each failure written to warn as "FILE:LINE:
+ * self_check: warning: ...". Bounded by [dns] timeout_ms per route.
+ * Returns the number of routes whose own record does not match. */
+int check_self_routes(const struct conf *c, FILE *warn);
 
 #endif

@@ -369,8 +369,8 @@ tconn_clear(struct tconn *t)
 
 /* The route's own record: client_name's TLSA against its own certificate,
  * as a DANE server would check the route. Returns 1 if it matches. */
-static int
-self_check(struct check_env *e, const struct conf_client *cc, char *why,
+int
+check_self(struct check_env *e, const struct conf_client *cc, char *why,
     size_t why_size)
 {
 	struct report *r = &e->rep;
@@ -467,7 +467,7 @@ check_connect(struct check_env *e, const struct conf_client *cc)
 		report_line(r, "error", "the route's TLS context cannot be built");
 		return CHECK_USAGE;
 	}
-	self_ok = self_check(e, cc, self_why, sizeof(self_why));
+	self_ok = check_self(e, cc, self_why, sizeof(self_why));
 
 	report_object(r, "server");
 	report_str(r, "server_name", cc->server_name);

@@ -80,5 +80,10 @@ int check_verdict(struct check_env *e, int accept, const char *reason);
 int check_server(struct check_env *e, const struct conf_server *cs,
     const char *name, const char *cert_path, const struct check_cert *cert);
 int check_connect(struct check_env *e, const struct conf_client *cc);
+/* The route's own record: client_name's TLSA against its own certificate,
+ * as a DANE server would check the route, reported. Returns 1 if it
+ * matches, else 0 with why. */
+int check_self(struct check_env *e, const struct conf_client *cc, char *why,
+    size_t why_size);
 
 #endif

@@ -77,6 +77,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		/* A warning, not an error: the record may be published later. */
+		(void)check_self_routes(conf, stderr);
 		if (dump)
 			conf_dump(conf, stdout);
 		fprintf(stderr, "%s: configuration OK\n", path);
