@@ -99,10 +99,13 @@ cconn_fail(struct cconn *c, const char *reason)
 {
 	if (c->rt->conf->forward == FORWARD_HTTP && c->base.relay == NULL &&
 	    c->base.hrelay == NULL) {
+		/* A mismatch's details (after "; ") are for the log line:
+		 * the local client hears the short reason. */
+		int len = (int)strcspn(reason, ";");
 		char resp[400];
 		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 502 Bad Gateway\r\n"
-		    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\n\r\n%s\n", strlen(reason) + 1, reason);
+		    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
+		    "Connection: close\r\n\r\n%.*s\n", len + 1, len, reason);
 
 		if (n > 0 && (size_t)n < sizeof(resp))
 			(void)send(c->lfd, resp, (size_t)n,
@@ -196,7 +199,8 @@ resumed_still_valid(struct cconn *c, SSL *ssl)
 		dane_match(&c->dane, peer, SSL_get_peer_cert_chain(ssl),
 		    rt->conf->server_name);
 	else
-		dane_failed_by_tls(&c->dane, "resumed session without a certificate");
+		dane_failed_by_tls(&c->dane, ssl,
+		    "resumed session without a certificate");
 	if (c->dane.verdict == DANE_MATCHED) {
 		snprintf(c->auth, sizeof(c->auth), "%s resumed", c->dane.tlsa);
 		return 1;
@@ -297,8 +301,10 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			    "remote not authenticated: %s",
 			    X509_verify_cert_error_string(v));
 			if (c->dane.answer != NULL)	/* DANE was in force */
-				dane_failed_by_tls(&c->dane, c->reason_buf);
-			cconn_fail_hs(c, MX_HS_MISMATCH, c->reason_buf);
+				dane_failed_by_tls(&c->dane, ssl, c->reason_buf);
+			/* With DANE: what was presented, what was published. */
+			cconn_fail_hs(c, MX_HS_MISMATCH, c->dane.answer != NULL ?
+			    c->dane.reason : c->reason_buf);
 		} else {
 			snprintf(c->reason_buf, sizeof(c->reason_buf),
 			    "remote TLS: %s", buf);
