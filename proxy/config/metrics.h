@@ -191,6 +191,11 @@ enum mx_hs_reason mx_hs_dns(enum dns_status s);
  * "dane-ta", "dane-ee" or "mixed" (MX_USAGE_NONE, mismatches only). */
 void mx_dane(struct mx_listener *l, int usage, int matched);
 
+/* A connection's log line was left out: a refusal repeated within the
+ * rate limit's window (conn.c). The connection itself is counted as
+ * usual. */
+void mx_log_suppressed(struct mx_listener *l);
+
 /* The upstream (server role) or the remote server (client role) failed a
  * connection for reason r. */
 void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
@@ -210,5 +215,9 @@ void mx_tlsa_lookup_cancel(void);	/* in flight -1, no result counted */
 /* Static name of an outcome, as logged and labelled: "ok",
  * "unauthenticated", "refused", "error", "limit". */
 const char *mx_outcome_name(enum mx_outcome o);
+
+/* Static name of a handshake failure reason, as labelled: "timeout",
+ * "tls", ..., "mismatch", "busy"; "unknown" out of range. */
+const char *mx_hs_reason_name(enum mx_hs_reason r);
 
 #endif

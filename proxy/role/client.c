@@ -62,6 +62,8 @@ struct cconn {
 	char auth[24];			/* how the remote is authenticated: "3 1 1", "pkix" */
 	struct event *timer;		/* resolve + connect + handshake */
 	char reason_buf[200];
+	int hs_fail;			/* enum mx_hs_reason counted, or -1: the
+					 * log line's rate limit keys on it */
 };
 
 /* Ends the connection: logs its line, counts it, frees everything. */
@@ -73,6 +75,7 @@ cconn_end(struct cconn *c, enum mx_outcome outcome, const char *reason)
 		.client_name = c->rt->conf->client_name,
 		.tlsa = c->auth[0] != '\0' ? c->auth : NULL,
 		.reason = reason,
+		.hs_reason = c->hs_fail,
 		.tls_version = ssl != NULL && SSL_is_init_finished(ssl) ?
 		    SSL_get_version(ssl) : NULL,
 	};
@@ -120,6 +123,7 @@ static void
 cconn_fail_hs(struct cconn *c, enum mx_hs_reason why, const char *reason)
 {
 	mx_handshake_failure(c->base.l->mx, why);
+	c->hs_fail = (int)why;
 	cconn_fail(c, reason);
 }
 
@@ -432,6 +436,7 @@ cconn_start(struct conn *base, evutil_socket_t fd)
 
 	c->rt = rt;
 	c->lfd = fd;
+	c->hs_fail = -1;
 	if ((c->timer = evtimer_new(rt->base.base, timeout_cb, c)) == NULL ||
 	    (ssl = SSL_new(rt->base.ctx)) == NULL ||
 	    tls_client_prepare(ssl, cc) != DP_OK ||
