@@ -95,9 +95,10 @@ tlsa_rrset_summary(const struct tlsa_rrset *set, char *buf, size_t buf_size)
 	}
 	for (i = 0; i < set->n && i < TLSA_SUMMARY_RECORDS; i++) {
 		rr = &set->rr[i];
-		k = (size_t)snprintf(one, sizeof(one), "%s%u %u %u ",
+		k = (size_t)snprintf(one, sizeof(one), "%s%u %u %u%s",
 		    i > 0 ? "," : "", (unsigned)rr->usage,
-		    (unsigned)rr->selector, (unsigned)rr->mtype);
+		    (unsigned)rr->selector, (unsigned)rr->mtype,
+		    rr->len > 0 ? " " : "");
 		for (j = 0; j < rr->len && j < TLSA_SUMMARY_BYTES; j++) {
 			one[k++] = hex[rr->data[j] >> 4];
 			one[k++] = hex[rr->data[j] & 0x0f];
