@@ -75,4 +75,20 @@ int tlsa_rr_is_bare_ta(const struct tlsa_rr *rr);
 /* Formats "U S M" for one record into buf (>= 12 bytes). Returns buf. */
 char *tlsa_rr_str(const struct tlsa_rr *rr, char *buf, size_t buf_size);
 
+/* What a refusal line shows of a record set: at most
+ * TLSA_SUMMARY_RECORDS records, then "+N more"; of each, "U S M" and the
+ * first TLSA_SUMMARY_BYTES bytes of its data in lower-case hex, followed by
+ * "…" (UTF-8) when the data is longer. */
+#define TLSA_SUMMARY_RECORDS 8
+#define TLSA_SUMMARY_BYTES 8
+#define TLSA_SUMMARY_LEN 320	/* room for the longest summary, NUL included */
+
+/* Formats set as, e.g., "3 1 1 5a8f0c21d4e6b7a9…,3 1 1 0c11…" (an empty
+ * set or NULL: "none") into buf; with buf_size < TLSA_SUMMARY_LEN the text
+ * may end early, between records (always terminated when buf_size > 0). The length stays bounded whatever the set holds, so that a peer
+ * publishing many or long records cannot lengthen a log line at will.
+ * Returns buf. */
+char *tlsa_rrset_summary(const struct tlsa_rrset *set, char *buf,
+    size_t buf_size);
+
 #endif

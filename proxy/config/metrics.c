@@ -211,6 +211,7 @@ mx_fold_listener(struct mx_lcounters *to, const struct mx_lcounters *from)
 		add(&to->recheck[i], ld(&from->recheck[i]));
 	add(&to->bytes_in, ld(&from->bytes_in));
 	add(&to->bytes_out, ld(&from->bytes_out));
+	add(&to->log_suppressed, ld(&from->log_suppressed));
 	/* open is a gauge: it left with the worker. */
 }
 
@@ -378,6 +379,12 @@ mx_dane(struct mx_listener *l, int usage, int matched)
 	if (usage < 0 || usage >= MX_USAGE_NONE)
 		usage = MX_USAGE_NONE;
 	add(&lcounters(l)->dane[usage][matched != 0], 1);
+}
+
+void
+mx_log_suppressed(struct mx_listener *l)
+{
+	add(&lcounters(l)->log_suppressed, 1);
 }
 
 void

@@ -224,6 +224,11 @@ int metrics_self_check(const struct mx_region *r, const char *name);
 /* A live connection was re-checked with result r. */
 void mx_recheck(struct mx_listener *l, enum mx_recheck r);
 
+/* A connection's log line was left out: a refusal repeated within the
+ * rate limit's window (conn.c). The connection itself is counted as
+ * usual. */
+void mx_log_suppressed(struct mx_listener *l);
+
 /* The upstream (server role) or the remote server (client role) failed a
  * connection for reason r. */
 void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
@@ -248,5 +253,9 @@ void mx_recheck_names(int delta);
 /* Static name of an outcome, as logged and labelled: "ok",
  * "unauthenticated", "refused", "error", "limit", "denied", "revoked". */
 const char *mx_outcome_name(enum mx_outcome o);
+
+/* Static name of a handshake failure reason, as labelled: "timeout",
+ * "tls", ..., "mismatch", "busy"; "unknown" out of range. */
+const char *mx_hs_reason_name(enum mx_hs_reason r);
 
 #endif

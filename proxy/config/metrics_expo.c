@@ -258,6 +258,13 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 				    m ? "match" : "mismatch",
 				    ld(&v->sum[i].dane[u][m]));
 
+	out_family(o, "log_suppressed_total", "counter",
+	    "Connection log lines left out: the same refusal from the same "
+	    "address within 10 s (every connection is still counted).");
+	for (i = 0; i < v->n; i++)
+		out_printf(o, "daneproxy_log_suppressed_total{%s} %" PRIu64 "\n",
+		    v->labels[i], ld(&v->sum[i].log_suppressed));
+
 	out_family(o, "upstream_errors_total", "counter",
 	    "Failures towards the upstream (server role) or remote (client role).");
 	for (i = 0; i < v->n; i++)
@@ -424,4 +431,10 @@ const char *
 mx_outcome_name(enum mx_outcome o)
 {
 	return (unsigned)o < MX_OUT_N ? mx_outcome_names[o] : "error";
+}
+
+const char *
+mx_hs_reason_name(enum mx_hs_reason r)
+{
+	return (unsigned)r < MX_HS_N ? mx_hs_names[r] : "unknown";
 }

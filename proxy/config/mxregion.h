@@ -27,6 +27,8 @@ struct mx_lcounters {
 	mx_u64 recheck[MX_RC_N];	/**< live connections re-checked, by result */
 	mx_u64 bytes_in;		/**< from the connecting clients */
 	mx_u64 bytes_out;		/**< towards them */
+	mx_u64 log_suppressed;		/**< connection lines not logged (conn.c's
+					 * rate limit of repeated refusals) */
 };
 
 /* What one worker counted for its TLSA cache and lookups. */

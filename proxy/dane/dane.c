@@ -20,7 +20,7 @@ refuse(struct dane_check *d, enum mx_hs_reason why, const char *fmt, ...)
 static void
 refuse(struct dane_check *d, enum mx_hs_reason why, const char *fmt, ...)
 {
-	char buf[200];
+	char buf[640];	/* a mismatch: ~100 + the digest and TLSA_SUMMARY_LEN */
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -135,11 +135,34 @@ count_mismatch(struct dane_check *d)
 	mx_dane(d->rules->mx, tlsa_rrset_usage(&d->answer->rrset), 0);
 }
 
+/* A mismatch against the records held: refused with front (the short
+ * reason) followed by what was presented (the leaf's SPKI SHA-256, "none"
+ * without a leaf) and the records seen (tlsa_rrset_summary), so that one
+ * line shows a rollover mistake: the digest published next to the key's.
+ * Only on this path: the digest costs a hash a match does not need. */
+static void
+refuse_mismatch(struct dane_check *d, X509 *leaf, const char *front)
+{
+	char spki[2 * 32 + 1], recs[TLSA_SUMMARY_LEN];
+
+	if (leaf == NULL)
+		dp_strlcpy(spki, "none", sizeof(spki));
+	else if (d->rules->matcher == NULL ||
+	    tlsa_spki_sha256_hex(d->rules->matcher, leaf, spki,
+	    sizeof(spki)) != DP_OK)
+		dp_strlcpy(spki, "unknown", sizeof(spki));
+	tlsa_rrset_summary(d->answer != NULL ? &d->answer->rrset : NULL, recs,
+	    sizeof(recs));
+	refuse(d, MX_HS_MISMATCH, "%s; presented spki_sha256=%s; records=%s",
+	    front, spki, recs);
+}
+
 void
 dane_match(struct dane_check *d, X509 *leaf, STACK_OF(X509) *chain,
     const char *name)
 {
 	struct tlsa_result res;
+	char front[120];
 	int r;
 
 	r = tlsa_match(d->rules->matcher, &d->answer->rrset, leaf, chain, name,
@@ -150,10 +173,14 @@ dane_match(struct dane_check *d, X509 *leaf, STACK_OF(X509) *chain,
 		d->verified = res.verified;	/* transferred */
 		return;
 	}
-	if (r == DP_ERR_NOMATCH)
+	if (r == DP_ERR_NOMATCH) {
 		count_mismatch(d);
-	refuse(d, MX_HS_MISMATCH, "DANE: %s", r == DP_ERR_NOMATCH &&
-	    res.reason != NULL ? res.reason : dp_strerror(r));
+		snprintf(front, sizeof(front), "DANE: %s", res.reason != NULL ?
+		    res.reason : dp_strerror(r));
+		refuse_mismatch(d, leaf, front);
+	} else {
+		refuse(d, MX_HS_MISMATCH, "DANE: %s", dp_strerror(r));
+	}
 	ERR_clear_error();
 }
 
@@ -180,10 +207,18 @@ dane_matched_by_tls(struct dane_check *d, SSL *ssl)
 }
 
 void
-dane_failed_by_tls(struct dane_check *d, const char *reason)
+dane_failed_by_tls(struct dane_check *d, SSL *ssl, const char *reason)
 {
+	STACK_OF(X509) *chain = ssl != NULL ? SSL_get_peer_cert_chain(ssl) : NULL;
+	X509 *leaf = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+
+	/* A failed verification leaves the peer's certificate unset in the
+	 * session; the chain it sent (a client's: leaf first) is kept. */
+	if (leaf == NULL && chain != NULL && sk_X509_num(chain) > 0)
+		leaf = sk_X509_value(chain, 0);
 	count_mismatch(d);
-	refuse(d, MX_HS_MISMATCH, "%s", reason);
+	refuse_mismatch(d, leaf, reason);
+	ERR_clear_error();
 }
 
 void

@@ -97,7 +97,10 @@ void dane_lookup(struct dane_check *d, const struct dane_rules *rules,
 /* Step 2 with verdict DANE_RECORDS: leaf and chain (the other certificates
  * the peer sent, may be NULL) against the records. name is what a DANE-TA
  * or PKIX match looks for in the certificate (the ClientName, or the
- * server's name). */
+ * server's name). A mismatch's reason is tlsa_match's short one, then the
+ * leaf's SPKI SHA-256 and the records (at most TLSA_SUMMARY_RECORDS), e.g.
+ * "DANE: no TLSA record matches; presented spki_sha256=<64 hex>;
+ * records=3 1 1 5a8f0c21d4e6b7a9…". */
 void dane_match(struct dane_check *d, X509 *leaf, STACK_OF(X509) *chain,
     const char *name);
 
@@ -108,9 +111,11 @@ void dane_unusable(struct dane_check *d);
 /* The handshake with the records in OpenSSL's DANE verifier ended: matched
  * by the record OpenSSL reports (DANE_MATCHED; returns 1, or 0 and
  * DANE_REFUSED when ssl reports none), or failed verification with reason
- * (DANE_REFUSED, a mismatch; reason is copied). */
+ * (DANE_REFUSED, a mismatch; reason is copied, followed by the SPKI SHA-256
+ * of the certificate ssl's peer presented, if any, and the records, as
+ * dane_match words a mismatch). ssl may be NULL. */
 int dane_matched_by_tls(struct dane_check *d, SSL *ssl);
-void dane_failed_by_tls(struct dane_check *d, const char *reason);
+void dane_failed_by_tls(struct dane_check *d, SSL *ssl, const char *reason);
 
 /* A TLSA lookup is in flight for d. */
 static inline int

@@ -504,3 +504,33 @@ tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
 	free(copy.rr);	/* not tlsa_rrset_clear: the data are set's */
 	return r;
 }
+
+int
+tlsa_spki_sha256_hex(struct tlsa_matcher *m, X509 *leaf, char *hex,
+    size_t hex_size)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[SHA256_LEN], *der = NULL;
+	unsigned int mdlen = 0;
+	int n, r = DP_ERR_TLS;
+	size_t i;
+
+	if (hex_size < 2 * SHA256_LEN + 1)
+		return DP_ERR_INVALID;
+	hex[0] = '\0';
+	if (leaf == NULL ||
+	    (n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der)) <= 0)
+		goto out;
+	if (!EVP_Digest(der, (size_t)n, md, &mdlen, m->sha256, NULL) ||
+	    mdlen != SHA256_LEN)
+		goto out;
+	for (i = 0; i < SHA256_LEN; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0x0f];
+	}
+	hex[2 * SHA256_LEN] = '\0';
+	r = DP_OK;
+ out:
+	OPENSSL_free(der);
+	return r;
+}

@@ -71,4 +71,12 @@ int tlsa_match(struct tlsa_matcher *m, const struct tlsa_rrset *set,
     X509 *leaf, STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer,
     struct tlsa_result *res);
 
+/* The SHA-256 digest of leaf's SubjectPublicKeyInfo (DER), what a "3 1 1"
+ * record publishes, as 64 lower-case hex digits into hex (hex_size >= 65),
+ * with m's digest fetched once. For refusal lines (what was presented):
+ * matching never needs it. Returns DP_OK, DP_ERR_INVALID (hex too small) or
+ * DP_ERR_TLS (no leaf, or errors on OpenSSL's queue; hex is then ""). */
+int tlsa_spki_sha256_hex(struct tlsa_matcher *m, X509 *leaf, char *hex,
+    size_t hex_size);
+
 #endif

@@ -1,7 +1,9 @@
 /* conn.c — see conn.h. */
 #include "conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/rand.h>
 
 #include "conf.h"
 #include "err.h"
@@ -149,17 +152,19 @@ source_allowed(const struct conf_cidrs *allow, const struct sockaddr *sa,
 }
 
 
-/* The line every connection ends with. */
+/* The line every connection ends with; suppressed: refusal lines like it
+ * left out before it (0: none). */
 static void
-conn_log(const struct conn_report *r)
+conn_log(const struct conn_report *r, uint64_t suppressed)
 {
-	char in[24], out[24], ms[24];
+	char in[24], out[24], ms[24], sup[24];
 	int ok = strcmp(r->outcome, "ok") == 0;
 
 	snprintf(in, sizeof(in), "%llu", (unsigned long long)r->bytes_in);
 	snprintf(out, sizeof(out), "%llu", (unsigned long long)r->bytes_out);
 	snprintf(ms, sizeof(ms), "%llu",
 	    (unsigned long long)(dp_now_ms() - r->start_ms));
+	snprintf(sup, sizeof(sup), "%llu", (unsigned long long)suppressed);
 	struct log_kv kv[] = {
 		{ "id", r->id },
 		{ "role", r->role },
@@ -174,9 +179,211 @@ conn_log(const struct conn_report *r)
 		{ "bytes_in", in },
 		{ "bytes_out", out },
 		{ "ms", ms },
+		{ "suppressed", suppressed > 0 ? sup : NULL },
 	};
 	log_event(ok ? DP_LOG_INFO : DP_LOG_WARN, "conn", kv,
 	    (int)(sizeof(kv) / sizeof(kv[0])));
+}
+
+/* --- refusal lines: the same refusal again within CONN_REFUSAL_LINES_MS is
+ * left out (conn.h) */
+
+/* One key: the peer's address without its port, the client name and the
+ * kind of refusal (outcome and metrics reason); what was left out since its
+ * last line. */
+struct conn_line_key {
+	uint64_t hash;			/* 0: the slot is free */
+	uint64_t logged_ms;		/* the key's last line (or flush) */
+	uint64_t suppressed;		/* lines left out since */
+	int outcome;			/* enum mx_outcome */
+	int hs_reason;			/* enum mx_hs_reason, or -1 */
+	char ip[INET6_ADDRSTRLEN];
+	char name[256];			/* a DNS name fits; longer ones cut
+					 * (the hash covers them whole) */
+};
+
+struct conn_lines {
+	uint64_t seed;			/* keys a flood cannot aim at one slot
+					 * without knowing it */
+	struct event *flush;		/* reports what a quiet key left out */
+	struct conn_listener *l;
+	struct conn_line_key slot[CONN_REFUSAL_LINES_SLOTS];
+};
+
+static uint64_t
+line_hash(uint64_t seed, const char *ip, const char *name, int outcome,
+    int hs_reason)
+{
+	uint64_t h = 14695981039346656037ull ^ seed;	/* FNV-1a, seeded */
+	const char *parts[2] = { ip, name };
+	const unsigned char *p;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		for (p = (const unsigned char *)parts[i]; *p != '\0'; p++)
+			h = (h ^ *p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;	/* separator */
+	}
+	h = (h ^ (uint64_t)(unsigned)outcome) * 1099511628211ull;
+	h = (h ^ (uint64_t)(unsigned)(hs_reason + 1)) * 1099511628211ull;
+	h ^= h >> 29;
+	return h != 0 ? h : 1;
+}
+
+/* The address of sa without its port; "" for a family without one. */
+static void
+peer_ip(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	const void *a = NULL;
+
+	if (ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	else if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (a == NULL || inet_ntop(ss->ss_family, a, buf, (socklen_t)size) == NULL)
+		buf[0] = '\0';
+}
+
+/* Writes the line that reports what k left out, and starts its count
+ * anew. */
+static void
+line_flush(const struct conn_listener *l, struct conn_line_key *k,
+    uint64_t now)
+{
+	char sup[24];
+	struct log_kv kv[] = {
+		{ "role", l->ops->role },
+		{ "listener", l->name },
+		{ "peer", k->ip },
+		{ "client_name", k->name[0] != '\0' ? k->name : NULL },
+		{ "outcome", mx_outcome_name((enum mx_outcome)k->outcome) },
+		{ "hs_reason", k->hs_reason >= 0 ?
+		    mx_hs_reason_name((enum mx_hs_reason)k->hs_reason) : NULL },
+		{ "suppressed", sup },
+	};
+
+	snprintf(sup, sizeof(sup), "%llu", (unsigned long long)k->suppressed);
+	log_event(DP_LOG_WARN, "conn_suppressed", kv,
+	    (int)(sizeof(kv) / sizeof(kv[0])));
+	k->suppressed = 0;
+	k->logged_ms = now;
+}
+
+/* Arms the flush for the soonest key whose window ends with lines left
+ * out; none: not armed. */
+static void
+lines_arm(struct conn_lines *ls, uint64_t now)
+{
+	uint64_t due = UINT64_MAX, end;
+	struct timeval tv;
+	size_t i;
+
+	for (i = 0; i < CONN_REFUSAL_LINES_SLOTS; i++) {
+		if (ls->slot[i].suppressed == 0)
+			continue;
+		end = ls->slot[i].logged_ms + CONN_REFUSAL_LINES_MS;
+		if (end < due)
+			due = end;
+	}
+	if (due == UINT64_MAX)
+		return;
+	tv = dp_ms_tv((unsigned)(due > now ? due - now : 0) + 1);
+	event_add(ls->flush, &tv);
+}
+
+/* Reports the keys whose window has ended with lines left out (all of
+ * them with all != 0), then arms itself for the next. */
+static void
+lines_flush(struct conn_lines *ls, int all)
+{
+	uint64_t now = dp_now_ms();
+	size_t i;
+
+	for (i = 0; i < CONN_REFUSAL_LINES_SLOTS; i++) {
+		struct conn_line_key *k = &ls->slot[i];
+		if (k->suppressed > 0 && (all ||
+		    now - k->logged_ms >= CONN_REFUSAL_LINES_MS))
+			line_flush(ls->l, k, now);
+	}
+	if (!all)
+		lines_arm(ls, now);
+}
+
+static void
+lines_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	lines_flush(arg, 0);
+}
+
+static void
+lines_free(struct conn_lines *ls)
+{
+	if (ls == NULL)
+		return;
+	lines_flush(ls, 1);
+	event_free(ls->flush);
+	free(ls);
+}
+
+/* Whether the line rep is due; else it is counted as left out. *suppressed:
+ * the lines left out for its key before it. Refusal lines only; any other
+ * line, or no memory for the table: due. */
+static int
+line_due(struct conn_listener *l, const struct sockaddr_storage *peer,
+    enum mx_outcome outcome, const struct conn_report *rep,
+    uint64_t *suppressed)
+{
+	struct conn_lines *ls = l->lines;
+	struct conn_line_key *k;
+	char ip[INET6_ADDRSTRLEN];
+	const char *name = rep->client_name != NULL ? rep->client_name : "";
+	uint64_t h, now;
+
+	*suppressed = 0;
+	if (outcome != MX_OUT_REFUSED && outcome != MX_OUT_ERROR)
+		return 1;
+	if (ls == NULL) {
+		if ((ls = calloc(1, sizeof(*ls))) == NULL)
+			return 1;
+		if ((ls->flush = evtimer_new(l->base, lines_flush_cb, ls)) == NULL) {
+			free(ls);
+			return 1;
+		}
+		if (RAND_bytes((unsigned char *)&ls->seed, sizeof(ls->seed)) != 1)
+			ls->seed = dp_now_ms() ^ (uint64_t)getpid() << 32;
+		ls->l = l;
+		l->lines = ls;
+	}
+	peer_ip(peer, ip, sizeof(ip));
+	h = line_hash(ls->seed, ip, name, (int)outcome, rep->hs_reason);
+	k = &ls->slot[h % CONN_REFUSAL_LINES_SLOTS];
+	now = dp_now_ms();
+	if (k->hash == h && k->outcome == (int)outcome &&
+	    k->hs_reason == rep->hs_reason && strcmp(k->ip, ip) == 0 &&
+	    strncmp(k->name, name, sizeof(k->name) - 1) == 0) {
+		if (now - k->logged_ms < CONN_REFUSAL_LINES_MS) {
+			if (k->suppressed++ == 0 && !evtimer_pending(ls->flush, NULL))
+				lines_arm(ls, now);
+			mx_log_suppressed(l->mx);
+			return 0;
+		}
+		*suppressed = k->suppressed;
+		k->suppressed = 0;
+		k->logged_ms = now;
+		return 1;
+	}
+	/* A new key, in a free slot or over another key (whose left-out
+	 * lines are reported first: none goes unsaid). */
+	if (k->suppressed > 0)
+		line_flush(l, k, now);
+	k->hash = h;
+	k->logged_ms = now;
+	k->suppressed = 0;
+	k->outcome = (int)outcome;
+	k->hs_reason = rep->hs_reason;
+	dp_strlcpy(k->ip, ip, sizeof(k->ip));
+	dp_strlcpy(k->name, name, sizeof(k->name));
+	return 1;
 }
 
 /* --- the base of both roles */
@@ -292,6 +499,8 @@ conn_listener_free(struct conn_listener *l)
 	conn_listener_stop(l);
 	while (!LIST_EMPTY(&l->conns))
 		l->ops->close(LIST_FIRST(&l->conns), MX_OUT_ERROR, "shutting down");
+	lines_free(l->lines);	/* what was left out, said now */
+	l->lines = NULL;
 	if (l->ops->free != NULL)
 		l->ops->free(l);
 	tlsa_matcher_free(l->rules.matcher);
@@ -388,6 +597,7 @@ void
 conn_end(struct conn *c, enum mx_outcome outcome, struct conn_report *rep)
 {
 	struct conn_listener *l = c->l;
+	uint64_t suppressed;
 
 	if (c->revoked != NULL && rep->reason == c->revoked)
 		outcome = MX_OUT_REVOKED;	/* closed after its response */
@@ -404,7 +614,8 @@ conn_end(struct conn *c, enum mx_outcome outcome, struct conn_report *rep)
 		rep->bytes_in = http_relay_stats(c->hrelay)->a_to_b;
 		rep->bytes_out = http_relay_stats(c->hrelay)->b_to_a;
 	}
-	conn_log(rep);
+	if (line_due(l, &c->peer, outcome, rep, &suppressed))
+		conn_log(rep, suppressed);
 	mx_conn_close(l->mx, outcome, rep->bytes_in, rep->bytes_out);
 	recheck_watch_stop(&c->watch);
 	free(c->revoked);

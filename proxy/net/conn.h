@@ -41,7 +41,8 @@ struct relay;
 void conn_linger_close(struct event_base *base, evutil_socket_t fd);
 
 /* The facts of the one log line every connection ends with (conn_end
- * writes it: level info for ok, warn otherwise). */
+ * writes it: level info for ok, warn otherwise; a refusal repeated within
+ * CONN_REFUSAL_LINES_MS is left out, see conn_end). */
 struct conn_report {
 	const char *role;		/* "server" or "client" */
 	const char *id;
@@ -52,6 +53,8 @@ struct conn_report {
 	const char *tlsa_wildcard;	/* the wildcard that synthesised it (or NULL) */
 	const char *outcome;		/* ok, unauthenticated, refused, error */
 	const char *reason;
+	int hs_reason;			/* enum mx_hs_reason counted for the
+					 * connection, or -1: none */
 	const char *tls_version;
 	uint64_t bytes_in;		/* from the remote/local client */
 	uint64_t bytes_out;		/* towards it */
@@ -77,6 +80,7 @@ void conn_refused(struct conn_refusals *r, const char *listener,
 /* --- the base of both roles' connections and listeners */
 
 struct conn_listener;
+struct conn_lines;
 
 /* Where a connection stands for the limits: handshakes in progress count
  * against max_handshakes. */
@@ -141,6 +145,8 @@ struct conn_listener {
 	struct conn_refusals refused_conns;	/* max_connections */
 	struct conn_refusals refused_hs;	/* max_handshakes */
 	struct conn_refusals denied;		/* allow_from */
+	struct conn_lines *lines;	/* refusal lines' rate limit (conn_end);
+					 * allocated at the first refusal */
 };
 
 /* Fills the base of a role's listener (the rest of it zeroed before). */
@@ -185,11 +191,27 @@ void conn_established(struct conn *c);
 void conn_watch(struct conn *c, const char *name, struct tlsa_answer *ans,
     SSL *ssl, const char *match_name);
 
+/* A refusal line (outcome refused or error) repeated within this long for
+ * the same key, the peer's address without its port, the client name and
+ * the metrics reason (rep->hs_reason, with the outcome), is not logged, so
+ * that a flood of failing handshakes (say, a fleet presenting a key its
+ * records no longer publish) does not turn into a flood of lines. The
+ * next line logged for the key, or the listener's periodic flush, says
+ * suppressed=N; every left-out line is counted in
+ * daneproxy_log_suppressed_total, and the connection in the metrics as
+ * always. Lines of authenticated (ok), unauthenticated and revoked
+ * connections are never left out. Keys are held per listener in
+ * CONN_REFUSAL_LINES_SLOTS hashed slots (a new key overwrites the one in
+ * its slot). */
+#define CONN_REFUSAL_LINES_MS 10000
+#define CONN_REFUSAL_LINES_SLOTS 256
+
 /* Ends c's life in the base: fills rep's id, role, listener, peer, bytes
  * (from relay or hrelay) and start, logs the line with outcome (revoked
- * when it ends with the reason of its revocation), counts the close, stops
- * its re-checks, frees relay and hrelay, and unlinks c. rep carries what only the
- * role knows (client_name, tlsa, tlsa_wildcard, reason, tls_version). The
+ * when it ends with the reason of its revocation; or leaves it out,
+ * CONN_REFUSAL_LINES_MS), counts the close, stops its re-checks, frees
+ * relay and hrelay, and unlinks c. rep carries what only the role knows
+ * (client_name, tlsa, tlsa_wildcard, reason, hs_reason, tls_version). The
  * caller then frees the rest of c, and c. */
 void conn_end(struct conn *c, enum mx_outcome outcome, struct conn_report *rep);
 

@@ -520,7 +520,7 @@ check_connect(struct check_env *e, const struct conf_client *cc)
 	report_bool(r, "handshake", t.handshake_ok);
 	if (!t.handshake_ok) {
 		if (t.verify_failed && d.verdict == DANE_RECORDS)
-			dane_failed_by_tls(&d, t.reason);
+			dane_failed_by_tls(&d, NULL, t.reason);
 		report_str(r, "reason", t.reason);
 		report_line(r, "handshake", "failed: %s", t.reason);
 		snprintf(why, sizeof(why), "%s", t.reason);

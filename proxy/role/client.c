@@ -62,6 +62,8 @@ struct cconn {
 	char auth[24];			/* how the remote is authenticated: "3 1 1", "pkix" */
 	struct event *timer;		/* resolve + connect + handshake */
 	char reason_buf[200];
+	int hs_fail;			/* enum mx_hs_reason counted, or -1: the
+					 * log line's rate limit keys on it */
 };
 
 /* Ends the connection: logs its line, counts it, frees everything. */
@@ -73,6 +75,7 @@ cconn_end(struct cconn *c, enum mx_outcome outcome, const char *reason)
 		.client_name = c->rt->conf->client_name,
 		.tlsa = c->auth[0] != '\0' ? c->auth : NULL,
 		.reason = reason,
+		.hs_reason = c->hs_fail,
 		.tls_version = ssl != NULL && SSL_is_init_finished(ssl) ?
 		    SSL_get_version(ssl) : NULL,
 	};
@@ -99,10 +102,13 @@ cconn_fail(struct cconn *c, const char *reason)
 {
 	if (c->rt->conf->forward == FORWARD_HTTP && c->base.relay == NULL &&
 	    c->base.hrelay == NULL) {
+		/* A mismatch's details (after "; ") are for the log line:
+		 * the local client hears the short reason. */
+		int len = (int)strcspn(reason, ";");
 		char resp[400];
 		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 502 Bad Gateway\r\n"
-		    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\n\r\n%s\n", strlen(reason) + 1, reason);
+		    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
+		    "Connection: close\r\n\r\n%.*s\n", len + 1, len, reason);
 
 		if (n > 0 && (size_t)n < sizeof(resp))
 			(void)send(c->lfd, resp, (size_t)n,
@@ -117,6 +123,7 @@ static void
 cconn_fail_hs(struct cconn *c, enum mx_hs_reason why, const char *reason)
 {
 	mx_handshake_failure(c->base.l->mx, why);
+	c->hs_fail = (int)why;
 	cconn_fail(c, reason);
 }
 
@@ -196,7 +203,8 @@ resumed_still_valid(struct cconn *c, SSL *ssl)
 		dane_match(&c->dane, peer, SSL_get_peer_cert_chain(ssl),
 		    rt->conf->server_name);
 	else
-		dane_failed_by_tls(&c->dane, "resumed session without a certificate");
+		dane_failed_by_tls(&c->dane, ssl,
+		    "resumed session without a certificate");
 	if (c->dane.verdict == DANE_MATCHED) {
 		snprintf(c->auth, sizeof(c->auth), "%s resumed", c->dane.tlsa);
 		return 1;
@@ -302,8 +310,10 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			    "remote not authenticated: %s",
 			    X509_verify_cert_error_string(v));
 			if (c->dane.answer != NULL)	/* DANE was in force */
-				dane_failed_by_tls(&c->dane, c->reason_buf);
-			cconn_fail_hs(c, MX_HS_MISMATCH, c->reason_buf);
+				dane_failed_by_tls(&c->dane, ssl, c->reason_buf);
+			/* With DANE: what was presented, what was published. */
+			cconn_fail_hs(c, MX_HS_MISMATCH, c->dane.answer != NULL ?
+			    c->dane.reason : c->reason_buf);
 		} else {
 			snprintf(c->reason_buf, sizeof(c->reason_buf),
 			    "remote TLS: %s", buf);
@@ -431,6 +441,7 @@ cconn_start(struct conn *base, evutil_socket_t fd)
 
 	c->rt = rt;
 	c->lfd = fd;
+	c->hs_fail = -1;
 	if ((c->timer = evtimer_new(rt->base.base, timeout_cb, c)) == NULL ||
 	    (ssl = SSL_new(rt->base.ctx)) == NULL ||
 	    tls_client_prepare(ssl, cc) != DP_OK ||

@@ -61,6 +61,7 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 		.tlsa_wildcard = matched && c->dane.wildcard[0] != '\0' ?
 		    c->dane.wildcard : NULL,
 		.reason = reason,
+		.hs_reason = c->hs_fail,
 		.tls_version = c->ssl != NULL && SSL_is_init_finished(c->ssl) ?
 		    SSL_get_version(c->ssl) : NULL,
 	};

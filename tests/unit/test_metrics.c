@@ -294,6 +294,8 @@ test_two_workers(struct mx_region *r)
 	mx_tlsa_lookup_start();
 	mx_tlsa_lookup_done(DNS_TEMPFAIL, 3000);	/* le 0.005 */
 	mx_handshake_failure(web, MX_HS_MISMATCH);
+	mx_log_suppressed(web);
+	mx_log_suppressed(web);
 
 	render(r, &m);
 	is_int(check_format(), 0, "every sample has its family's HELP and TYPE");
@@ -344,6 +346,14 @@ test_two_workers(struct mx_region *r)
 	    "reason=\"connect_timeout\"}"), 1, "web: 1 connect timeout");
 	is_int(count_prefix("daneproxy_upstream_errors_total{"), 3 * MX_UP_N,
 	    "three listeners x every upstream reason");
+	is_int(val("daneproxy_log_suppressed_total{listener=\"web\","
+	    "role=\"server\"}"), 2, "web: 2 log lines suppressed");
+	is_int(val("daneproxy_log_suppressed_total{listener=\"out\","
+	    "role=\"client\"}"), 0, "out: shown with 0");
+	is_str(mx_hs_reason_name(MX_HS_MISMATCH), "mismatch",
+	    "mx_hs_reason_name: the label's name");
+	is_str(mx_hs_reason_name(MX_HS_N), "unknown",
+	    "mx_hs_reason_name: out of range");
 	is_int(val("daneproxy_tlsa_cache_hits_total"), 2, "cache hits summed");
 	is_int(val("daneproxy_tlsa_cache_misses_total"), 3,
 	    "cache misses summed: 1 started, 2 merged");
@@ -427,6 +437,8 @@ test_two_workers(struct mx_region *r)
 	    "outcome=\"limit\"}"), 3, "all released: totals stay");
 	is_int(val("daneproxy_received_bytes_total{listener=\"web\",role=\"server\"}"),
 	    1006, "all released: bytes stay");
+	is_int(val("daneproxy_log_suppressed_total{listener=\"web\","
+	    "role=\"server\"}"), 2, "all released: suppressed lines stay");
 }
 
 static void

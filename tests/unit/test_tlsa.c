@@ -709,6 +709,71 @@ test_pkix(const char *dir)
 	ERR_clear_error();
 }
 
+/* The summary a refusal line shows: bounded whatever the set holds. */
+static void
+test_summary(void)
+{
+	struct tlsa_rrset set = { 0 };
+	unsigned char d[32], big[4096];
+	char buf[TLSA_SUMMARY_LEN], small[40];
+	size_t i;
+
+	for (i = 0; i < sizeof(d); i++)
+		d[i] = (unsigned char)(0x5a + i);
+	memset(big, 0xff, sizeof(big));
+	is_str(tlsa_rrset_summary(NULL, buf, sizeof(buf)), "none",
+	    "summary: NULL set");
+	is_str(tlsa_rrset_summary(&set, buf, sizeof(buf)), "none",
+	    "summary: empty set");
+	tlsa_rrset_add(&set, 3, 1, 1, d, sizeof(d));
+	is_str(tlsa_rrset_summary(&set, buf, sizeof(buf)),
+	    "3 1 1 5a5b5c5d5e5f6061\xe2\x80\xa6", "summary: U S M, 8 bytes, …");
+	tlsa_rrset_add(&set, 2, 0, 0, d, 3);
+	tlsa_rrset_add(&set, 3, 1, 2, NULL, 0);
+	is_str(tlsa_rrset_summary(&set, buf, sizeof(buf)),
+	    "3 1 1 5a5b5c5d5e5f6061\xe2\x80\xa6,2 0 0 5a5b5c,3 1 2",
+	    "summary: short data whole (no …), no data: U S M alone");
+	tlsa_rrset_clear(&set);
+	tlsa_rrset_add(&set, 3, 1, 2, d, 8);
+	is_str(tlsa_rrset_summary(&set, buf, sizeof(buf)), "3 1 2 5a5b5c5d5e5f6061",
+	    "summary: exactly 8 bytes: no …");
+	tlsa_rrset_clear(&set);
+	for (i = 0; i < 1000; i++)
+		tlsa_rrset_add(&set, 255, 255, 255, big, sizeof(big));
+	tlsa_rrset_summary(&set, buf, sizeof(buf));
+	ok(strlen(buf) < TLSA_SUMMARY_LEN, "summary: 1000 widest records fit "
+	    "TLSA_SUMMARY_LEN (%zu bytes)", strlen(buf));
+	ok(strstr(buf, ",+992 more") != NULL &&
+	    strncmp(buf, "255 255 255 ffffffffffffffff\xe2\x80\xa6,", 32) == 0,
+	    "summary: 8 records listed, then +992 more");
+	tlsa_rrset_summary(&set, small, sizeof(small));
+	is_str(small, "255 255 255 ffffffffffffffff\xe2\x80\xa6",
+	    "summary: a small buffer is cut between records");
+	is_str(tlsa_rrset_summary(&set, small, 1), "",
+	    "summary: a 1-byte buffer holds the terminator");
+	tlsa_rrset_clear(&set);
+}
+
+/* The presented key's digest on a refusal line: what "3 1 1" publishes. */
+static void
+test_spki_hex(struct tlsa_matcher *m)
+{
+	unsigned char md[64];
+	char hex[65], want[65], tiny[64];
+	size_t i, n = tlsa_data(leaf, 1, 1, md, sizeof(md));
+
+	for (i = 0; i < n; i++)
+		snprintf(want + 2 * i, 3, "%02x", md[i]);
+	is_int(tlsa_spki_sha256_hex(m, leaf, hex, sizeof(hex)), DP_OK,
+	    "spki_sha256_hex");
+	is_str(hex, want, "spki_sha256_hex: the 3 1 1 record's data, in hex");
+	is_int(tlsa_spki_sha256_hex(m, leaf, tiny, sizeof(tiny)), DP_ERR_INVALID,
+	    "spki_sha256_hex: 64 bytes are too few");
+	is_int(tlsa_spki_sha256_hex(m, NULL, hex, sizeof(hex)), DP_ERR_TLS,
+	    "spki_sha256_hex: no leaf");
+	is_str(hex, "", "... leaves \"\"");
+}
+
 int
 main(void)
 {
@@ -717,9 +782,11 @@ main(void)
 
 	make_pki();
 	test_rrset();
+	test_summary();
 	is_int(tlsa_matcher_new(NULL, &m), DP_OK, "matcher without a PKIX store");
 	if (m == NULL)
 		die("tlsa_matcher_new");
+	test_spki_hex(m);
 	test_dane_ee(m);
 	test_dane_ta(m);
 	test_agility(m);
