@@ -249,8 +249,12 @@ dane_recheck(const struct dane_rules *rules, struct tlsa_answer *ans,
 			ok = 1;
 			tlsa_rr_str(&res.rr, tlsa, 16);
 		} else {
-			snprintf(why, why_size, "DANE: %s", r == DP_ERR_NOMATCH &&
+			char front[120];
+
+			snprintf(front, sizeof(front), "DANE: %s", r == DP_ERR_NOMATCH &&
 			    res.reason != NULL ? res.reason : dp_strerror(r));
+			refuse_mismatch(&d, leaf, front);	/* key and records */
+			snprintf(why, why_size, "%s", d.reason);
 		}
 		tlsa_result_clear(&res);
 		ERR_clear_error();

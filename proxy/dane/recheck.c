@@ -29,7 +29,7 @@
 #define RECHECK_EXPIRY_SLACK_MS 10	/* past the expiry: the cache agrees */
 #define RECHECK_RETRY_MS 1000		/* first retry after a failed lookup */
 #define RECHECK_RETRY_MAX_MS 30000
-#define RECHECK_WHY_MAX 400
+#define RECHECK_WHY_MAX 700
 
 LIST_HEAD(watch_list, recheck_watch);
 LIST_HEAD(entry_list, recheck_entry);
