@@ -53,7 +53,9 @@ ok "... but /readyz stays 200" lab_poll 10 ready_is "$AW" 200
 m=$(metrics "$AG")
 like "$m" 'daneproxy_tlsa_name_status\{listener="ok",role="client",name="own",status="secure"\} 1' "own name: status secure"
 like "$m" 'daneproxy_tlsa_name_status\{listener="ok",role="client",name="remote",status="secure"\} 1' "remote name: status secure"
-like "$m" 'daneproxy_tlsa_name_ttl_seconds\{listener="ok",role="client",name="own"\} 300' "own name: the TTL as published"
+ttl=$(echo "$m" | awk '$1 == "daneproxy_tlsa_name_ttl_seconds{listener=\"ok\",role=\"client\",name=\"own\"}" { print $2 }')
+# 300 as published, less when a resolver had it cached already.
+ok "own name: the TTL as received ($ttl s)" test "${ttl:-0}" -gt 0 -a "${ttl:-0}" -le 300
 exp=$(echo "$m" | awk '$1 == "daneproxy_tlsa_name_rrsig_expiry_seconds{listener=\"ok\",role=\"client\",name=\"own\"}" { print $2 }')
 # ldns-signzone signs for 4 weeks by default.
 ok "own name: RRSIG expiry in the future, within 4 weeks ($exp s)" \
