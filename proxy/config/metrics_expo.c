@@ -190,7 +190,7 @@ render_names(struct mx_out *o, const struct mx_region *r,
 	    "status=\"%s\"} 1\n", v->labels[i], mx_name_names[k],
 	    ld(&g->status) < MX_DNS_N ? mx_dns_names[ld(&g->status)] : "error"));
 	out_family(o, "tlsa_name_ttl_seconds", "gauge",
-	    "Client routes: the TTL of the watched TLSA RRset, as published.");
+	    "Client routes: the TTL of the watched TLSA RRset, as received.");
 	EACH_NAME(if (ld(&g->status) == DNS_SECURE)
 	    out_printf(o, "daneproxy_tlsa_name_ttl_seconds{%s,name=\"%s\"} %"
 	    PRIu64 "\n", v->labels[i], mx_name_names[k], ld(&g->ttl)));
