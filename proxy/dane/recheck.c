@@ -346,13 +346,19 @@ recheck_watch_start(struct recheck_table *t, struct recheck_watch *w,
     const char *name, struct tlsa_answer *ans, const struct dane_rules *rules,
     SSL *ssl, const char *match_name, recheck_cb cb, void *arg)
 {
-	uint32_t h = dp_str_hash(name);
-	struct recheck_entry *e = entry_find(t, name, h);
+	char key[CONF_NAME_MAX + 1];
+	uint32_t h;
+	struct recheck_entry *e;
 	uint64_t now = dp_now_ms();
 
-	if (e == NULL) {
+	/* The cache's key, which its answers carry: lower case. */
+	if (dp_strlcpy(key, name, sizeof(key)) >= sizeof(key))
+		return DP_ERR_INVALID;
+	dp_str_lower(key);
+	h = dp_str_hash(key);
+	if ((e = entry_find(t, key, h)) == NULL) {
 		if ((e = calloc(1, sizeof(*e))) == NULL ||
-		    (e->name = strdup(name)) == NULL ||
+		    (e->name = strdup(key)) == NULL ||
 		    (e->ev = event_new(t->base, -1, 0, entry_cb, e)) == NULL) {
 			if (e != NULL)
 				free(e->name);

@@ -71,11 +71,11 @@ int recheck_table_new(struct event_base *base, struct tlsa_cache *cache,
  * gone); detaches it from the cache. Accepts NULL. */
 void recheck_table_free(struct recheck_table *t);
 
-/* Starts watching name (lower-case, valid) for w, a connection that ans
+/* Starts watching name (a valid DNS name, any case) for w, a connection that ans
  * (a DNS_SECURE answer it was matched against) authenticated: ssl holds
  * its peer's certificates, match_name is what a DANE-TA match looks for,
- * rules are its listener's (outliving the watch). Returns DP_OK or
- * DP_ERR_NOMEM (not watched). */
+ * rules are its listener's (outliving the watch). Returns DP_OK,
+ * DP_ERR_INVALID (name too long) or DP_ERR_NOMEM (not watched). */
 int recheck_watch_start(struct recheck_table *t, struct recheck_watch *w,
     const char *name, struct tlsa_answer *ans, const struct dane_rules *rules,
     SSL *ssl, const char *match_name, recheck_cb cb, void *arg);

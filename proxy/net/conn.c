@@ -584,13 +584,15 @@ conn_watch(struct conn *c, const char *name, struct tlsa_answer *ans,
 {
 	const struct dane_rules *r = &c->l->rules;
 
+	int e;
+
 	if (r->rechecks == NULL || r->recheck == RECHECK_OFF || ans == NULL ||
 	    ans->status != DNS_SECURE)
 		return;
-	if (recheck_watch_start(r->rechecks, &c->watch, name, ans, r, ssl,
-	    match_name, recheck_event, c) != DP_OK)
-		log_warn("conn %s: out of memory: %s is not re-checked", c->id,
-		    name);
+	if ((e = recheck_watch_start(r->rechecks, &c->watch, name, ans, r, ssl,
+	    match_name, recheck_event, c)) != DP_OK)
+		log_warn("conn %s: %s is not re-checked: %s", c->id, name,
+		    dp_strerror(e));
 }
 
 void
