@@ -583,7 +583,6 @@ conn_watch(struct conn *c, const char *name, struct tlsa_answer *ans,
     SSL *ssl, const char *match_name)
 {
 	const struct dane_rules *r = &c->l->rules;
-
 	int e;
 
 	if (r->rechecks == NULL || r->recheck == RECHECK_OFF || ans == NULL ||
