@@ -158,6 +158,19 @@ verify_cb(int preverify_ok, X509_STORE_CTX *xs)
 	return preverify_ok;
 }
 
+/* The SSL error e asks for the socket: wait for it (1), or not (0). */
+static int
+ssl_wait(struct tconn *t, int e)
+{
+	if (e == SSL_ERROR_WANT_READ)
+		wait_fd(t, EV_READ);
+	else if (e == SSL_ERROR_WANT_WRITE)
+		wait_fd(t, EV_WRITE);
+	else
+		return 0;
+	return 1;
+}
+
 /* After the handshake: one read, for an alert, a close or data. */
 static void
 listen_step(struct tconn *t)
@@ -173,13 +186,9 @@ listen_step(struct tconn *t)
 		finish(t);
 		return;
 	}
-	switch ((e = SSL_get_error(t->ssl, n))) {
-	case SSL_ERROR_WANT_READ:
-		wait_fd(t, EV_READ);
+	if (ssl_wait(t, (e = SSL_get_error(t->ssl, n))))
 		return;
-	case SSL_ERROR_WANT_WRITE:
-		wait_fd(t, EV_WRITE);
-		return;
+	switch (e) {
 	case SSL_ERROR_ZERO_RETURN:
 	case SSL_ERROR_SYSCALL:
 		/* No alert: the handshake stood (a proxy whose upstream is
@@ -215,16 +224,8 @@ handshake_step(struct tconn *t)
 		listen_step(t);
 		return;
 	}
-	switch ((e = SSL_get_error(t->ssl, r))) {
-	case SSL_ERROR_WANT_READ:
-		wait_fd(t, EV_READ);
+	if (ssl_wait(t, (e = SSL_get_error(t->ssl, r))))
 		return;
-	case SSL_ERROR_WANT_WRITE:
-		wait_fd(t, EV_WRITE);
-		return;
-	default:
-		break;
-	}
 	if ((v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
 		t->verify_failed = 1;
 		fail(t, "remote not authenticated: %s",
