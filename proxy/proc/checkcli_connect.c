@@ -29,6 +29,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "client.h"
 #include "err.h"
 #include "metrics.h"
 #include "tls.h"
@@ -440,12 +441,8 @@ check_connect(struct check_env *e, const struct conf_client *cc)
 	struct report *r = &e->rep;
 	struct tconn t;
 	struct dane_check d;
-	struct dane_rules rules = {
-		.pkix_fallback = cc->verify_server == VERIFY_DANE_OR_PKIX,
-		.peer = TLSA_PEER_SERVER,
-		.cache = e->cache,
-		.mx = mx_listener_get(MX_CLIENT, cc->name),
-	};
+	struct dane_rules rules = client_dane_rules(cc, e->cache,
+	    mx_listener_get(MX_CLIENT, cc->name));
 	SSL_CTX *ctx = NULL;
 	char self_why[300] = "", why[400] = "", auth[32] = "", err[200];
 	int self_ok, usable, accept = 0;

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "metrics.h"
+#include "server.h"
 #include "tlsa.h"
 
 int
@@ -15,14 +16,8 @@ check_server(struct check_env *e, const struct conf_server *cs,
 	struct report *r = &e->rep;
 	struct dane_check d;
 	/* The listener's rules, as server_listener_new sets them. */
-	struct dane_rules rules = {
-		.allow = cs->allow,
-		.n_allow = cs->n_allow,
-		.refuse_wildcard = cs->tlsa_wildcard_refuse,
-		.peer = TLSA_PEER_CLIENT,
-		.cache = e->cache,
-		.mx = mx_listener_get(MX_SERVER, cs->name),
-	};
+	struct dane_rules rules = server_dane_rules(cs, e->cache,
+	    mx_listener_get(MX_SERVER, cs->name));
 	unsigned usable;
 	int rc;
 

@@ -501,6 +501,20 @@ static const struct conn_ops client_ops = {
 	.free = route_free,
 };
 
+struct dane_rules
+client_dane_rules(const struct conf_client *cc, struct tlsa_cache *cache,
+    struct mx_listener *mx)
+{
+	return (struct dane_rules){
+		.pkix_fallback = cc->verify_server == VERIFY_DANE_OR_PKIX,
+		.peer = TLSA_PEER_SERVER,
+		.cache = cache,
+		.mx = mx,
+		.recheck = cc->recheck,
+		.recheck_grace_ms = cc->recheck_grace_ms,
+	};
+}
+
 int
 client_route_new(struct event_base *base, const struct conf_client *cc,
     struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
@@ -519,15 +533,8 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 	    &cc->where, &cc->allow_from, cc->max_connections, UINT_MAX,
 	    mx_listener_get(MX_CLIENT, cc->name));
 	rt->conf = cc;
-	rt->base.rules = (struct dane_rules){
-		.pkix_fallback = cc->verify_server == VERIFY_DANE_OR_PKIX,
-		.peer = TLSA_PEER_SERVER,
-		.cache = cache,
-		.mx = rt->base.mx,
-		.recheck = cc->recheck,
-		.recheck_grace_ms = cc->recheck_grace_ms,
-		.rechecks = rechecks,
-	};
+	rt->base.rules = client_dane_rules(cc, cache, rt->base.mx);
+	rt->base.rules.rechecks = rechecks;
 	rt->hopts.mx = rt->base.mx;
 	if (cc->forward == FORWARD_HTTP && cc->header_out[0] != '\0') {
 		/* The local client's own copies of the header go; ours comes. */

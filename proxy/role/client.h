@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "dane.h"
 
 struct conn_listener;
 struct event_base;
@@ -29,5 +30,10 @@ struct tlsa_cache;
 int client_route_new(struct event_base *base, const struct conf_client *cc,
     struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
     struct conn_listener **out);
+
+/* What cc asks of the remote server (PKIX fallback, re-checks) as dane.h's
+ * rules, with cache and mx; no matcher, no re-check table. */
+struct dane_rules client_dane_rules(const struct conf_client *cc,
+    struct tlsa_cache *cache, struct mx_listener *mx);
 
 #endif

@@ -460,6 +460,22 @@ static const struct conn_ops server_ops = {
 	.close = sconn_close,
 };
 
+struct dane_rules
+server_dane_rules(const struct conf_server *cs, struct tlsa_cache *cache,
+    struct mx_listener *mx)
+{
+	return (struct dane_rules){
+		.allow = cs->allow,
+		.n_allow = cs->n_allow,
+		.refuse_wildcard = cs->tlsa_wildcard_refuse,
+		.peer = TLSA_PEER_CLIENT,
+		.cache = cache,
+		.mx = mx,
+		.recheck = cs->recheck,
+		.recheck_grace_ms = cs->recheck_grace_ms,
+	};
+}
+
 int
 server_listener_new(struct event_base *base, const struct conf_server *cs,
     struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
@@ -476,17 +492,8 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 	    &cs->where, &cs->allow_from, cs->max_connections, cs->max_handshakes,
 	    mx_listener_get(MX_SERVER, cs->name));
 	l->conf = cs;
-	l->base.rules = (struct dane_rules){
-		.allow = cs->allow,
-		.n_allow = cs->n_allow,
-		.refuse_wildcard = cs->tlsa_wildcard_refuse,
-		.peer = TLSA_PEER_CLIENT,
-		.cache = cache,
-		.mx = l->base.mx,
-		.recheck = cs->recheck,
-		.recheck_grace_ms = cs->recheck_grace_ms,
-		.rechecks = rechecks,
-	};
+	l->base.rules = server_dane_rules(cs, cache, l->base.mx);
+	l->base.rules.rechecks = rechecks;
 	if ((r = tls_server_ctx_new(cs, errs, &l->base.ctx)) != DP_OK)
 		goto fail;
 	SSL_CTX_set_cert_verify_callback(l->base.ctx, verify_cb, NULL);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "dane.h"
 
 struct conn_listener;
 struct event_base;
@@ -30,5 +31,10 @@ struct tlsa_cache;
 int server_listener_new(struct event_base *base, const struct conf_server *cs,
     struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
     struct conn_listener **out);
+
+/* What cs asks of a client (allow list, wildcard policy, re-checks) as
+ * dane.h's rules, with cache and mx; no matcher, no re-check table. */
+struct dane_rules server_dane_rules(const struct conf_server *cs,
+    struct tlsa_cache *cache, struct mx_listener *mx);
 
 #endif
