@@ -108,7 +108,8 @@ cert_sf_bytes(X509 *x)
  * besides the leaf, up to and including the trust anchor, as a list of byte
  * sequences. Only what the DANE decision verified: after a DANE-EE match
  * (which looks at the leaf alone) chain is NULL and there is no header,
- * whatever else the client sent. NULL when there is nothing to send. */
+ * whatever else the client sent. NULL when there is nothing to send, and
+ * on any failure: a truncated list would pass for the whole chain. */
 static char *
 cert_chain_sf(STACK_OF(X509) *chain)
 {
@@ -118,12 +119,12 @@ cert_chain_sf(STACK_OF(X509) *chain)
 
 	for (i = 1; chain != NULL && i < sk_X509_num(chain); i++) {
 		if ((one = cert_sf_bytes(sk_X509_value(chain, i))) == NULL)
-			break;
+			goto fail;
 		if (len + strlen(one) + 3 > cap) {
 			cap = (len + strlen(one) + 3) * 2;
 			if ((grown = realloc(out, cap)) == NULL) {
 				free(one);
-				break;
+				goto fail;
 			}
 			out = grown;
 		}
@@ -132,6 +133,10 @@ cert_chain_sf(STACK_OF(X509) *chain)
 		free(one);
 	}
 	return out;
+
+fail:
+	free(out);
+	return NULL;
 }
 
 /* forward = http: the header set every request of this connection loses
