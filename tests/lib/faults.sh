@@ -9,6 +9,7 @@
 #   check_after NAME PORT WHAT [N]  two test points: alive, and recovered
 #   upstream_has NAME N, upstream_requests NAME   what upstream.py recorded
 #   metric KEY, metric_sum NAME, metric_ge KEY N  from $AP's /metrics
+#                           (dp_metric: a missing series fails, prints nothing)
 #   metric_sampler NAME OUT  background: NAME's value every 20 ms into OUT
 #   dns_blackhole / dns_restore  the validating resolver's port answers
 #                           nothing / the real Unbound is back
@@ -83,10 +84,10 @@ print(n)
 PY
 }
 
-_metrics() { curl -s --max-time 5 "http://127.0.0.1:$AP/metrics"; }
-metric() { _metrics | awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'; }
-metric_sum() { _metrics | awk -v k="$1" 'index($1, k) == 1 && (length($1) == length(k) || substr($1, length(k) + 1, 1) == "{") { s += $2 } END { print s + 0 }'; }
-metric_ge() { [ "$(metric "$1")" -ge "$2" ]; }
+# A series that is not exposed prints nothing and fails (dp_metric).
+metric() { dp_metric "$AP" "$1"; }
+metric_sum() { dp_metric_sum "$AP" "$1"; }
+metric_ge() { local v; v=$(metric "$1") && [ "$v" -ge "$2" ]; }
 
 metric_sampler() {
   "$LAB_PYTHON" - "$AP" "$1" >"$2" <<'PY' &

@@ -7,6 +7,7 @@
 #   dp_upstream_conns NAME, dp_upstream_last NAME EXPR  upstream records
 #   dp_testclient ARGS...     the TLS test client
 #   dp_stop_all_checked       stop every daneproxy, one test point
+#   dp_metric PORT SERIES     one series' value from the admin endpoint
 #   dp_cpu_ticks PID, calc EXPR  for benchmarks
 #
 # Listeners bind port 0: a test writes "listen = 127.0.0.1:0" (and "admin =
@@ -130,6 +131,23 @@ dp_stop_all_checked() {
     bad="$bad $name"
   done
   is "$bad" "" "every daneproxy stopped cleanly, no sanitizer report"
+}
+
+# dp_metric PORT 'NAME{LABELS}': the value of that exact series (as the
+# exposition spells it) in a fresh scrape of the admin endpoint on
+# 127.0.0.1:PORT. A series that is not there prints nothing, says so on
+# stderr and fails: a renamed metric must not read as 0.
+dp_metric() {
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
+    awk -v s="$2" '$1 == s { print $2; f = 1 } END { if (!f) { print "dp_metric: no series " s " on port '"$1"'" >"/dev/stderr"; exit 1 } }'
+}
+
+# dp_metric_sum PORT NAME: the sum of every series of metric NAME (any
+# labels); fails like dp_metric when there is none.
+dp_metric_sum() {
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
+    awk -v k="$2" 'index($1, k) == 1 && (length($1) == length(k) || substr($1, length(k) + 1, 1) == "{") { s += $2; f = 1 }
+      END { if (!f) { print "dp_metric_sum: no series of " k " on port '"$1"'" >"/dev/stderr"; exit 1 } print s + 0 }'
 }
 
 # dp_cpu_ticks PID: user+system clock ticks used so far by PID and its live

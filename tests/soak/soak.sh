@@ -21,7 +21,10 @@
 #   (none)   IDLE=500, HANDSHAKES=4000: about 20 s (the suite runs it:
 #            tests/integration/75-soak.t)
 #   --long   IDLE=10000, HANDSHAKES=1000000: about 40 minutes on 2 cores
-# IDLE, HANDSHAKES and GROWTH_KB may also be set in the environment.
+# IDLE, HANDSHAKES and GROWTH_KB may also be set in the environment;
+# SOAK_NO_GROWTH_CHECK=REASON skips the RSS growth check (a sanitizer
+# build's quarantine keeps freed memory on purpose). Every daneproxy is
+# stopped at the end and its log checked for sanitizer reports.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -68,10 +71,8 @@ admin_pid=$(ss -Hltnp "sport = :$APORT" | grep -o 'pid=[0-9]*' | grep -v "pid=$m
 workers=$(pgrep -P "$master" -f "$LAB/dp.ini" | grep -vx "${admin_pid:-none}" | sort -n | tr '\n' ' ')
 [[ $(wc -w <<<"$workers") == 2 ]] || bail "expected 2 workers, found: $workers"
 
-metric() {
-  curl -s --max-time 5 "http://127.0.0.1:$APORT/metrics" |
-    awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'
-}
+# A series that is not exposed prints nothing and fails (dp_metric).
+metric() { dp_metric "$APORT" "$1"; }
 open_conns() { metric 'daneproxy_connections_open{listener="tcp",role="server"}'; }
 ok_conns() { metric "daneproxy_connections_total{listener=\"$1\",role=\"server\",outcome=\"ok\"}"; }
 fds() { local w out=""; for w in $workers; do out+="$(ls "/proc/$w/fd" | wc -l) "; done; echo "${out% }"; }
@@ -89,6 +90,7 @@ HREQ='GET /join HTTP/1.1\r\nHost: soak\r\n\r\n'
 lab_poll 10 _zero_open || bail "warm-up connections did not close"
 fd0=$(fds)
 ok0_tcp=$(ok_conns tcp) ok0_http=$(ok_conns http)
+[[ -n $ok0_tcp && -n $ok0_http ]] || bail "no connections_total{outcome=ok} series (renamed?)"
 diag "baseline: descriptors per worker $fd0, workers' RSS $(rss_kb) KiB"
 
 # 1. IDLE connections at once, held, released.
@@ -150,9 +152,15 @@ ok "afterwards: no connection left open" _zero_open
 ok "afterwards: each worker's descriptors back to the baseline ($fd0)" lab_poll 10 _fds_back
 growth=$((r2 - r1))
 diag "workers' RSS: idle peak $r_idle KiB, after half 1 $r1 KiB, after half 2 $r2 KiB (growth $growth KiB over $((HANDSHAKES - half)) handshakes)"
-ok "afterwards: RSS grew $growth KiB over the second half (bound $GROWTH_KB KiB)" test "$growth" -le "$GROWTH_KB"
-is "$(($(ok_conns tcp) - ok0_tcp))" "$((IDLE + done_tcp))" \
+if [[ -n ${SOAK_NO_GROWTH_CHECK:-} ]]; then
+  skip "RSS growth not checked: $SOAK_NO_GROWTH_CHECK"
+else
+  ok "afterwards: RSS grew $growth KiB over the second half (bound $GROWTH_KB KiB)" test "$growth" -le "$GROWTH_KB"
+fi
+ok_tcp=$(ok_conns tcp) ok_http=$(ok_conns http)
+is "$((${ok_tcp:-0} - ok0_tcp))" "$((IDLE + done_tcp))" \
   "metrics: connections_total{outcome=ok} on the TCP listener = the idle ones + the handshakes"
-is "$(($(ok_conns http) - ok0_http))" "$done_http" \
+is "$((${ok_http:-0} - ok0_http))" "$done_http" \
   "metrics: connections_total{outcome=ok} on the HTTP listener = the keep-alive connections"
+dp_stop_all_checked
 done_testing
