@@ -147,7 +147,7 @@ while len(closed) < n and time.monotonic() - t0 < limit:
         if k in closed:
             continue
         try:
-            s.send(hello[i:i + 1] if i < 5 else hello[i:i + 1])
+            s.send(hello[:5] if i == 0 else hello[i + 4:i + 5])
             s.setblocking(False)
             try:
                 if s.recv(4096) == b"":
@@ -166,7 +166,9 @@ PY
 # head_client PORT full|dribble: TLS with the lab's client certificate (no
 # dane_clientid: the listener takes the SAN). full: one GET, prints the
 # answer. dribble: the request line, then one header byte every 300 ms for
-# up to 8 s; prints "closed after N ms" or "still open".
+# up to 8 s; prints "answered STATUS after N ms" (a response came, e.g. the
+# 408 of a head that took too long), "closed after N ms" (the connection
+# ended without one) or "still open".
 head_client() {
   "$LAB_PYTHON" - "$1" "$2" "$LAB_CERTS" <<'PY'
 import socket, ssl, sys, time
@@ -196,9 +198,13 @@ for c in b"X-Slow: " + b"a" * 200:
     try:
         s.sendall(bytes([c]))
         d = s.recv(4096)
-        if d == b"" or d:
-            print("closed after %d ms %r" % ((time.monotonic() - t0) * 1000, d[:20]))
-            sys.exit(0)
+        ms = (time.monotonic() - t0) * 1000
+        if d == b"":
+            print("closed after %d ms" % ms)
+        else:
+            status = d.split(b" ", 2)[1].decode(errors="replace") if d.startswith(b"HTTP/") else "?"
+            print("answered %s after %d ms %r" % (status, ms, d[:20]))
+        sys.exit(0)
     except socket.timeout:
         continue
     except (OSError, ssl.SSLError) as e:
