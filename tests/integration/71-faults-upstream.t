@@ -77,7 +77,7 @@ check_after a "$WEB" "after the resetting upstream"
 
 # --- 3. Upstream never reads while the client sends 50 MB ---------------------
 head -c $((50 * 1024 * 1024)) /dev/zero >"$LAB/big.bin"
-w=$(workers_of a | head -n 1)
+w=$(dp_workers a | head -n 1)
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$w/status"; }
 rss0=$(rss)
 # The client writes until its writes block, then gives up at its timeout;

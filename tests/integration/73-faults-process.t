@@ -67,7 +67,7 @@ n0=$(dp_upstream_conns up)
 load 5 "$LAB/kill.out" &
 lp=$!
 lab_poll 10 served $((n0 + 20))
-victim=$(workers_of a | head -n 1)
+victim=$(dp_workers a | head -n 1)
 kill -KILL "$victim"
 wait "$lp"
 out=$(head -n 1 "$LAB/kill.out")
@@ -237,7 +237,7 @@ is "$(grep -E '.[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z daneproxy\[[0-9]+\] ' "$LAB
 # Stop it here, workers too: a daneproxy stuck in a write would outlive the
 # launcher.
 dpid=$(cat "$LAB/d-head.log.pid" 2>/dev/null)
-dws=$(for p in /proc/[0-9]*; do [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$dpid" ] && echo "${p#/proc/}"; done)
+dws=$(dp_children "$dpid")
 # No assertion on how it stops: the sanitizer runtime's own messages are
 # plain blocking writes to the full socket (daneproxy's lines are not).
 gone() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }

@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # tests/lib/faults.sh -- helpers of the fault-injection tests (7x-faults-*.t);
-# source after tap.sh, lab.sh and proxy.sh, after lab_certs.
+# source after tap.sh, lab.sh and proxy.sh, after lab_certs. load_field and
+# dp_workers, which these tests use too, are in proxy.sh.
 #
 #   server_section NAME UPSTREAM_PORT [LINES]  a [server NAME] on port 0
 #   authed PORT [ARGS]      one DANE-authenticated request answered (status)
-#   load_field OUT KEY      KEY=value from dp-testclient --load's summary
-#   workers_of NAME, proc_alive NAME [N=1]  master and N workers running
+#   proc_alive NAME [N=1]   master and N workers (dp_workers) running
 #   check_after NAME PORT WHAT [N]  two test points: alive, and recovered
 #   upstream_has NAME N, upstream_requests NAME   what upstream.py recorded
 #   metric KEY, metric_sum NAME, metric_ge KEY N  from $AP's /metrics
@@ -44,21 +44,10 @@ fast_testclient() {
   fi
 }
 
-load_field() { echo "$1" | sed -n "s/^load .*[ ]$2=\([0-9]*\).*/\1/p" | head -n 1; }
-
-workers_of() {
-  local master p
-  master=$(lab_pid "$1")
-  for p in /proc/[0-9]*; do
-    [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$master" ] &&
-      [ "$(cat "$p/comm" 2>/dev/null)" = daneproxy ] && echo "${p#/proc/}"
-  done | sort -n
-}
-
 proc_alive() {
   local pid n
   pid=$(lab_pid "$1") && kill -0 "$pid" 2>/dev/null || { echo "master gone"; return 1; }
-  n=$(workers_of "$1" | wc -l)
+  n=$(dp_workers "$1" | wc -l)
   [ "$n" -ge "${2:-1}" ] || { echo "$n workers"; return 1; }
   ! grep -qE 'Sanitizer|runtime error:' "$LAB/$1.log" || { echo "sanitizer report"; return 1; }
 }

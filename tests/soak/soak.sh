@@ -37,12 +37,8 @@ else
   IDLE=${IDLE:-500} HANDSHAKES=${HANDSHAKES:-4000}
 fi
 GROWTH_KB=${GROWTH_KB:-4096}
-want=$((IDLE * 2 + 1024))
-hard=$(ulimit -Hn)
-[[ $hard == unlimited ]] || ((hard >= want)) || want=$hard
-if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < want)); then
-  ulimit -n "$want" || bail "ulimit -n $want refused"
-fi
+# Each process holds at most IDLE client and IDLE upstream sockets.
+lab_nofile $((IDLE * 2 + 1024)) $((IDLE + 1024)) || bail "too few descriptors for $IDLE connections"
 
 lab_init
 lab_certs
@@ -65,10 +61,7 @@ conf() { # ADMIN TCP HTTP ports (0: any)
 conf 0 0 0 >"$LAB/dp.ini"
 dp_start dp "$LAB/dp.ini" APORT=admin TPORT=tcp HPORT=http || bail "daneproxy did not start"
 master=$(lab_pid dp)
-# The master's children: two workers and the admin process, which is the
-# one listening on the admin port.
-admin_pid=$(ss -Hltnp "sport = :$APORT" | grep -o 'pid=[0-9]*' | grep -v "pid=$master\$" | head -1 | cut -d= -f2)
-workers=$(pgrep -P "$master" -f "$LAB/dp.ini" | grep -vx "${admin_pid:-none}" | sort -n | tr '\n' ' ')
+workers=$(dp_workers dp | tr '\n' ' ')
 [[ $(wc -w <<<"$workers") == 2 ]] || bail "expected 2 workers, found: $workers"
 
 # A series that is not exposed prints nothing and fails (dp_metric).
@@ -80,7 +73,6 @@ rss_kb() { local w t=0; for w in $workers; do t=$((t + $(awk '/^VmRSS:/ { print 
 alive() { kill -0 "$master" && for w in $workers; do kill -0 "$w" || return 1; done; }
 _zero_open() { [[ $(open_conns) == 0 && $(metric 'daneproxy_connections_open{listener="http",role="server"}') == 0 ]]; }
 _fds_back() { [[ $(fds) == "$fd0" ]]; }
-load_field() { sed -n "s/^load .*[ ]$1=\([0-9.]*\).*/\1/p" "$2"; }
 REQ='GET / HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n'
 HREQ='GET /join HTTP/1.1\r\nHost: soak\r\n\r\n'
 
@@ -124,11 +116,11 @@ run_half() { # HALF N: N handshakes; HTTP keep-alive traffic meanwhile
     --clientid "$ID" --send "$REQ" --load 8 --count "$2" --duration 86400 --timeout-ms 10000 \
     >"$LAB/tcp.$1.out" 2>&1
   wait "$hpid"
-  done_tcp=$((done_tcp + $(load_field done "$LAB/tcp.$1.out")))
-  failed=$((failed + $(load_field failed "$LAB/tcp.$1.out")))
-  done_http=$((done_http + $(load_field done "$LAB/http.$1.out")))
-  requests_http=$((requests_http + $(load_field requests "$LAB/http.$1.out")))
-  failed_http=$((failed_http + $(load_field failed "$LAB/http.$1.out")))
+  done_tcp=$((done_tcp + $(load_field "$(<"$LAB/tcp.$1.out")" done)))
+  failed=$((failed + $(load_field "$(<"$LAB/tcp.$1.out")" failed)))
+  done_http=$((done_http + $(load_field "$(<"$LAB/http.$1.out")" done)))
+  requests_http=$((requests_http + $(load_field "$(<"$LAB/http.$1.out")" requests)))
+  failed_http=$((failed_http + $(load_field "$(<"$LAB/http.$1.out")" failed)))
 }
 t0=$EPOCHREALTIME
 run_half 1 "$half"
