@@ -562,6 +562,17 @@ check_server(struct parser *p, const struct section *s)
 	if (line != 0 && srv->n_allow == 0)
 		perr(p, line, "allow: empty list (give at least one pattern; "
 		    "\"*\" allows every name)");
+	/* An unauthenticated client must reach the upstream marked as such:
+	 * PROXY v1 has no field for it and none sends nothing, so the
+	 * upstream could not tell it from a verified one. */
+	if (srv->client_auth == CLIENT_AUTH_OPTIONAL &&
+	    (srv->forward == FORWARD_PROXY_V1 || srv->forward == FORWARD_NONE)) {
+		line = s->seen[conf_keyword_find(SECT_SERVER, "client_auth")];
+		perr(p, line != 0 ? line : s->line, "client_auth: optional needs "
+		    "forward = proxy-v2 or http: with forward = %s the upstream "
+		    "cannot tell an unauthenticated client from a verified one",
+		    srv->forward == FORWARD_PROXY_V1 ? "proxy-v1" : "none");
+	}
 }
 
 static void check_client_names(struct parser *p, const struct section *s);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,17 +20,26 @@ static int log_level = DP_LOG_INFO;
 static int log_json;
 static int log_stderr_done;	/* log_stderr_nonblocking has run */
 static int log_stderr_socket;	/* stderr is a socket: send(MSG_DONTWAIT) */
+static pid_t log_pid;		/* getpid(), 0 until known; reset by fork */
+static unsigned long log_dropped; /* lines lost since one last got through */
+/* The tail of a line a stream socket took only part of: written before
+ * anything else, so that the next line does not land mid-line. */
+static char log_rest[LOG_LINE_MAX];
+static size_t log_rest_len;
 
 /* A worker's event loop must never wait for its log: a blocking write to a
  * pipe or socket whose reader stalls (a stuck journald or container log
  * driver) froze every connection of the process once 64 KiB were queued.
  * So writes to a pipe or socket never block: a line that does not fit is
- * dropped. A pipe is reopened through /proc as a new open file description,
- * so O_NONBLOCK does not leak to the other processes sharing the pipe; lines
- * are shorter than PIPE_BUF, so each is written whole or not at all. A
- * socket is written with MSG_DONTWAIT (a stream socket may then take part
- * of a line when it is nearly full: the cost of never stalling). Files and
- * terminals are left as they are (a full disk fails a write at once). */
+ * dropped, counted, and the count reported by the first line that gets
+ * through again. A pipe is reopened through /proc as a new open file
+ * description, so O_NONBLOCK does not leak to the other processes sharing
+ * the pipe; lines are shorter than PIPE_BUF, so each is written whole or
+ * not at all. A socket is written with MSG_DONTWAIT: a stream socket may
+ * then take part of a line when it is nearly full, and the rest is kept
+ * (log_rest) and written before any other line, so that this process's
+ * lines stay whole. Files and terminals are left as they are (a full disk
+ * fails a write at once). */
 static void
 log_stderr_nonblocking(void)
 {
@@ -57,13 +67,25 @@ log_stderr_nonblocking(void)
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/* A forked child has another pid, and neither the parent's pending tail
+ * nor its drops to report: the parent does both. */
+static void
+log_forked(void)
+{
+	log_pid = 0;
+	log_rest_len = 0;
+	log_dropped = 0;
+}
+
 void
 log_init(int level, int json)
 {
 	log_level = level;
 	log_json = json;
-	if (!log_stderr_done)
+	if (!log_stderr_done) {
 		log_stderr_nonblocking();
+		(void)pthread_atfork(NULL, NULL, log_forked);
+	}
 }
 
 int
@@ -98,35 +120,109 @@ append_value(char *buf, size_t size, size_t *pos, const char *s)
 static size_t
 prefix(char *buf, size_t size, int level)
 {
+	/* Lines come in bursts: the date is formatted once a second. */
+	static time_t ts_sec = (time_t)-1;
+	static char ts[32];
 	struct timeval tv;
 	struct tm tm;
-	char ts[32];
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (tv.tv_sec != ts_sec) {
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = tv.tv_sec;
+	}
+	if (log_pid == 0)
+		log_pid = getpid();
 	if (log_json)
 		return (size_t)snprintf(buf, size,
 		    "{\"time\":\"%s.%03ldZ\",\"pid\":%ld,\"level\":\"%s\"", ts,
-		    (long)tv.tv_usec / 1000, (long)getpid(), level_names[level]);
+		    (long)tv.tv_usec / 1000, (long)log_pid, level_names[level]);
 	return (size_t)snprintf(buf, size, "%s.%03ldZ daneproxy[%ld] %s: ", ts,
-	    (long)tv.tv_usec / 1000, (long)getpid(), level_names[level]);
+	    (long)tv.tv_usec / 1000, (long)log_pid, level_names[level]);
+}
+
+/* One attempt at writing buf[0..n) to stderr, never blocking on a pipe or
+ * socket: the count written, or -1. */
+static ssize_t
+stderr_write(const char *buf, size_t n)
+{
+	ssize_t w;
+
+	do {
+		if (log_stderr_socket) {
+			w = send(STDERR_FILENO, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (w >= 0 || errno != ENOTSOCK)
+				continue;
+		}
+		w = write(STDERR_FILENO, buf, n);
+	} while (w < 0 && errno == EINTR);
+	return w;
+}
+
+/* Writes the tail of a line written in part: 1 once none is left. */
+static int
+rest_flush(void)
+{
+	ssize_t w;
+
+	if (log_rest_len == 0)
+		return 1;
+	if ((w = stderr_write(log_rest, log_rest_len)) <= 0)
+		return 0;
+	log_rest_len -= (size_t)w;
+	memmove(log_rest, log_rest + w, log_rest_len);
+	return log_rest_len == 0;
+}
+
+/* Writes a whole line (n <= LOG_LINE_MAX): 1 if taken (in part: the rest
+ * then waits in log_rest), 0 if not a byte was. */
+static int
+line_put(const char *buf, size_t n)
+{
+	ssize_t w = stderr_write(buf, n);
+
+	if (w <= 0)
+		return 0;
+	log_rest_len = n - (size_t)w;
+	memcpy(log_rest, buf + w, log_rest_len);
+	return 1;
 }
 
 static void
 finish(char *buf, size_t pos)
 {
+	char note[256];
+	size_t n;
+
 	if (pos > LOG_LINE_MAX - 3)
 		pos = LOG_LINE_MAX - 3;
 	if (log_json)
 		buf[pos++] = '}';
 	buf[pos++] = '\n';
-	if (log_stderr_socket &&
-	    send(STDERR_FILENO, buf, pos, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+	if (!rest_flush()) {
+		log_dropped++;
 		return;
-	if (log_stderr_socket && errno != ENOTSOCK)
-		return;		/* full (dropped) or gone */
-	(void)!write(STDERR_FILENO, buf, pos);
+	}
+	if (log_dropped > 0) {
+		/* Said before the line, so that a reader sees where the gap is. */
+		n = prefix(note, sizeof(note), DP_LOG_WARN);
+		n += (size_t)snprintf(note + n, sizeof(note) - n,
+		    log_json ? ",\"msg\":\"log: %lu lines dropped (stderr was not "
+		    "writable)\"}\n" : "log: %lu lines dropped (stderr was not "
+		    "writable)\n", log_dropped);
+		if (n >= sizeof(note) || !line_put(note, n)) {
+			log_dropped++;
+			return;
+		}
+		log_dropped = 0;
+		if (log_rest_len > 0) {		/* the note went in part */
+			log_dropped = 1;
+			return;
+		}
+	}
+	if (!line_put(buf, pos))
+		log_dropped++;
 }
 
 void

@@ -12,7 +12,11 @@ enum dp_log_level {
 	DP_LOG_DEBUG = 3,
 };
 
-/* Sets the threshold and the format (json != 0: one JSON object a line). */
+/* Sets the threshold and the format (json != 0: one JSON object a line).
+ * The first call also makes writes to a pipe or socket on stderr
+ * non-blocking (a line that does not fit is dropped; the next line that
+ * gets through is preceded by "log: N lines dropped (stderr was not
+ * writable)"), and has fork() reset the cached pid in the child. */
 void log_init(int level, int json);
 
 /* True when messages of this level are written. */

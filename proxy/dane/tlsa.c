@@ -310,11 +310,11 @@ tlsa_verify_reason(int err)
 	return "certificate verification failed";
 }
 
-/* Chains, dates, purposes and names: OpenSSL's DANE verifier. */
 /* Usage sets for tlsa_match_openssl. */
 #define USAGES_PKIX (1u << TLSA_USAGE_PKIX_TA | 1u << TLSA_USAGE_PKIX_EE)
 #define USAGES_DANE (1u << TLSA_USAGE_DANE_TA | 1u << TLSA_USAGE_DANE_EE)
 
+/* Chains, dates, purposes and names: OpenSSL's DANE verifier. */
 static int
 tlsa_match_openssl(struct tlsa_matcher *m, const struct tlsa_rrset *set,
     unsigned usages, X509 *leaf, STACK_OF(X509) *chain, const char *name,

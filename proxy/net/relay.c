@@ -143,9 +143,12 @@ end_read(struct end *e, unsigned char *buf, size_t n)
 			return ret;
 		return tls_failed(e, ret, R_ON_READABLE, R_ON_WRITABLE);
 	}
-	if ((got = recv(e->fd, buf, n, 0)) >= 0)
+	/* EINTR is no edge: waiting for one could stall until idle timeout. */
+	while ((got = recv(e->fd, buf, n, 0)) < 0 && errno == EINTR)
+		;
+	if (got >= 0)
 		return got;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		e->wait |= R_ON_READABLE;
 		return IO_AGAIN;
 	}
@@ -168,9 +171,11 @@ end_write(struct end *e, const unsigned char *buf, size_t n)
 		ret = tls_failed(e, ret, W_ON_READABLE, W_ON_WRITABLE);
 		return ret == 0 ? sys_failed(e, EPIPE) : ret;
 	}
-	if ((put = send(e->fd, buf, n, MSG_NOSIGNAL)) >= 0)
+	while ((put = send(e->fd, buf, n, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;	/* as in end_read: no edge would follow */
+	if (put >= 0)
 		return put;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		e->wait |= W_ON_WRITABLE;
 		return IO_AGAIN;
 	}

@@ -50,7 +50,9 @@ struct relay_end {
 struct relay;
 
 /* Starts relaying between a and b. Bytes a TLS side's SSL object already
- * holds are relayed at once. Returns DP_OK or DP_ERR_NOMEM. */
+ * holds are relayed on the event loop's first iteration (registering the
+ * sockets reports them writable, which runs the first pumps), not within
+ * this call. Returns DP_OK or DP_ERR_NOMEM. */
 int relay_start(struct event_base *base, const struct relay_end *a,
     const struct relay_end *b, unsigned idle_timeout_ms, relay_done_cb done,
     void *arg, struct relay **out);

@@ -50,12 +50,18 @@ struct sconn_hs {
 	char cert_name[CLIENTID_NAME_MAX + 1];
 };
 
+/* The most fields http_setup adds and drops: the identity header,
+ * DANE-Client-TLSA, Client-Cert, Client-Cert-Chain, X-Forwarded-For and
+ * X-Forwarded-Proto. A new field raises these; http_setup asserts them. */
+#define SCONN_HTTP_ADD_MAX	6
+#define SCONN_HTTP_DROP_MAX	6
+
 /* forward = http: what every request gets and loses; allocated when the
  * HTTP relay starts. */
 struct sconn_http {
 	struct http_relay_opts opts;
-	struct http1_add add[6];
-	const char *drop[6];
+	struct http1_add add[SCONN_HTTP_ADD_MAX];
+	const char *drop[SCONN_HTTP_DROP_MAX];
 	char id_value[CLIENTID_NAME_MAX + DNS_WILDCARD_MAX + 16];
 	char xff[DP_ADDR_STRLEN];
 	char *client_cert;		/* RFC 9440 values, malloc'd */

@@ -117,8 +117,6 @@ sconn_timer_arm(struct sconn *c, unsigned ms)
 
 /* --- verification, on the event loop while the handshake job is paused */
 
-/* The identity to look up: the ClientName, or with identity =
- * extension-or-san and no extension, the single SAN dNSName (prefixed). */
 /* pick_identity's work: the name into name, the DANE-TA match name into
  * c->hs->cert_name. */
 static int

@@ -3,6 +3,7 @@
  * request gets), relay. See server.h. */
 #include "server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,8 @@ cert_sf_bytes(X509 *x)
  * besides the leaf, up to and including the trust anchor, as a list of byte
  * sequences. Only what the DANE decision verified: after a DANE-EE match
  * (which looks at the leaf alone) chain is NULL and there is no header,
- * whatever else the client sent. NULL when there is nothing to send. */
+ * whatever else the client sent. NULL when there is nothing to send, and
+ * on any failure: a truncated list would pass for the whole chain. */
 static char *
 cert_chain_sf(STACK_OF(X509) *chain)
 {
@@ -118,12 +120,12 @@ cert_chain_sf(STACK_OF(X509) *chain)
 
 	for (i = 1; chain != NULL && i < sk_X509_num(chain); i++) {
 		if ((one = cert_sf_bytes(sk_X509_value(chain, i))) == NULL)
-			break;
+			goto fail;
 		if (len + strlen(one) + 3 > cap) {
 			cap = (len + strlen(one) + 3) * 2;
 			if ((grown = realloc(out, cap)) == NULL) {
 				free(one);
-				break;
+				goto fail;
 			}
 			out = grown;
 		}
@@ -132,6 +134,10 @@ cert_chain_sf(STACK_OF(X509) *chain)
 		free(one);
 	}
 	return out;
+
+fail:
+	free(out);
+	return NULL;
 }
 
 /* forward = http: the header set every request of this connection loses
@@ -146,14 +152,25 @@ http_setup(struct sconn *c)
 	size_t na = 0, nd = 0;
 	char *colon;
 
-	h->drop[nd++] = cs->http_header;
-	h->drop[nd++] = "DANE-Client-TLSA";
-	h->drop[nd++] = "Client-Cert";
-	h->drop[nd++] = "Client-Cert-Chain";
+/* Bounded pushes: an overflow would land silently in the neighbouring
+ * array of the same struct, where no sanitizer sees it. */
+#define DROP(name) do { \
+	assert(nd < SCONN_HTTP_DROP_MAX); \
+	h->drop[nd++] = (name); \
+} while (0)
+#define ADD(name, value) do { \
+	assert(na < SCONN_HTTP_ADD_MAX); \
+	h->add[na++] = (struct http1_add){ (name), (value) }; \
+} while (0)
+
+	DROP(cs->http_header);
+	DROP("DANE-Client-TLSA");
+	DROP("Client-Cert");
+	DROP("Client-Cert-Chain");
 	if (cs->add_xff)
-		h->drop[nd++] = "X-Forwarded-For";
+		DROP("X-Forwarded-For");
 	if (cs->add_xfp)
-		h->drop[nd++] = "X-Forwarded-Proto";
+		DROP("X-Forwarded-Proto");
 	if (sconn_authenticated(c)) {
 		/* A record synthesised from a wildcard says so, as a
 		 * parameter: one key may then speak for many names. */
@@ -162,17 +179,15 @@ http_setup(struct sconn *c)
 			    "%s; wildcard=\"%s\"", c->name, c->dane.wildcard);
 		else
 			dp_strlcpy(h->id_value, c->name, sizeof(h->id_value));
-		h->add[na++] = (struct http1_add){ cs->http_header, h->id_value };
+		ADD(cs->http_header, h->id_value);
 		if (cs->add_tlsa_header)
-			h->add[na++] = (struct http1_add){ "DANE-Client-TLSA",
-			    c->dane.tlsa };
+			ADD("DANE-Client-TLSA", c->dane.tlsa);
 		if (cs->add_client_cert && peer != NULL &&
 		    (h->client_cert = cert_sf_bytes(peer)) != NULL)
-			h->add[na++] = (struct http1_add){ "Client-Cert", h->client_cert };
+			ADD("Client-Cert", h->client_cert);
 		if (cs->add_client_cert_chain &&
 		    (h->client_cert_chain = cert_chain_sf(c->dane.verified)) != NULL)
-			h->add[na++] = (struct http1_add){ "Client-Cert-Chain",
-			    h->client_cert_chain };
+			ADD("Client-Cert-Chain", h->client_cert_chain);
 	}
 	if (cs->add_xff) {
 		/* The address without the port (and without IPv6 brackets). */
@@ -181,10 +196,10 @@ http_setup(struct sconn *c)
 		dp_strlcpy(h->xff, src[0] == '[' ? src + 1 : src, sizeof(h->xff));
 		if ((colon = strrchr(h->xff, src[0] == '[' ? ']' : ':')) != NULL)
 			*colon = '\0';
-		h->add[na++] = (struct http1_add){ "X-Forwarded-For", h->xff };
+		ADD("X-Forwarded-For", h->xff);
 	}
 	if (cs->add_xfp)
-		h->add[na++] = (struct http1_add){ "X-Forwarded-Proto", "https" };
+		ADD("X-Forwarded-Proto", "https");
 	o->limits.max_head = cs->max_request_head;
 	o->limits.max_headers = cs->max_request_headers;
 	o->rw.managed = h->drop;
@@ -196,6 +211,8 @@ http_setup(struct sconn *c)
 	o->idle_timeout_ms = cs->idle_timeout_ms;
 	o->upstream_timeout_ms = cs->upstream_timeout_ms;
 	o->mx = c->base.l->mx;
+#undef DROP
+#undef ADD
 }
 
 /* forward = http: the HTTP relay parses and rewrites, on bufferevents. */

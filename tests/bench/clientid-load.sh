@@ -78,16 +78,20 @@ run() {
   line=$(grep '^load ' "$LAB/run.out") || bail "$p: no load line: $(cat "$LAB/run.out")"
   cpu=$(awk '{ print $1 + $2 }' "$LAB/run.time")
   row="$2 $p"
+  # A field missing from the line reads NA, not the previous field's value.
   for f in "done" failed secs; do
+    v=NA
     [[ " $line " =~ \ $f=([^ ]*)\  ]] && v=${BASH_REMATCH[1]}
     row+=" $v"
   done
   row+=" $((t1 - t0)) $cpu"
   for f in hs_p50_ms hs_p99_ms total_p50_ms total_p99_ms req_p50_ms req_p99_ms; do
+    v=NA
     [[ " $line " =~ \ $f=([^ ]*)\  ]] && v=${BASH_REMATCH[1]}
     row+=" $v"
   done
   echo "$row" >>"$LAB/runs"
+  v=0
   [[ $line =~ \ done=([0-9]+) ]] && v=${BASH_REMATCH[1]}
   printf 'round %s %-3s %s proxy_ms_per_conn=%s\n' "$2" "$p" "${line#load }" \
     "$(calc "($t1 - $t0) * 1000 / $hz / ($v > 0 ? $v : 1)")"

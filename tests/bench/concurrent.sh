@@ -15,13 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/http.sh"
 N=${1:-10000}
 # Each process holds at most N client and N upstream sockets.
-want=$((N * 2 + 1024))
-hard=$(ulimit -Hn)
-[[ $hard == unlimited ]] || ((hard >= want)) || want=$hard
-if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < want)); then
-  ulimit -n "$want" || bail "ulimit -n $want refused"
-fi
-((want >= N + 1024)) || bail "$N connections need ulimit -n $((N + 1024)) at least (hard limit $hard)"
+lab_nofile $((N * 2 + 1024)) $((N + 1024)) || bail "too few descriptors for $N connections"
 
 lab_init
 lab_certs
@@ -41,10 +35,10 @@ UP=$NGINX_PORT
 } >"$LAB/dp.ini"
 dp_start dp "$LAB/dp.ini" PORT=c || bail "daneproxy did not start"
 master=$(lab_pid dp)
-workers=$(pgrep -P "$master" -f "$LAB/dp.ini" | tr '\n' ' ')
+workers=$(dp_workers dp | tr '\n' ' ')
 
-pss() { local t=0 p; for p in $master $workers; do t=$((t + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup"))); done; echo "$t"; }
-ticks() { local t=0 p; for p in $master $workers; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
+pss() { dp_pss_kb "$master"; }
+ticks() { dp_cpu_ticks "$master"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 probe() { "$LAB_PYTHON" "$here/../lib/peers_client.py" latency --port "$PORT" --count 5 --nodelay \
   --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key" | sed -n 's/^sample //p' | tail -1; }

@@ -120,10 +120,7 @@ if [[ $build_type != RelWithDebInfo && $build_type != Release ]] || [[ $build_de
 fi
 
 # Enough descriptors for the idle connections (each is two in a proxy).
-want=$((IDLE_CONNS * 2 + 1024))
-if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < want)); then
-  ulimit -n "$want" 2>/dev/null || die "ulimit -n $want refused (hard limit $(ulimit -Hn))"
-fi
+lab_nofile $((IDLE_CONNS * 2 + 1024)) || die "too few descriptors for $IDLE_CONNS idle connections"
 
 lab_init
 lab_certs >/dev/null 2>&1 || die "lab_certs failed"
@@ -452,18 +449,6 @@ _established() {
 }
 _established_is() { (($(_established "$1") == $2)); }
 _established_ge() { (($(_established "$1") >= $2)); }
-# _pss_kb PID: PSS of PID and its children (the processes dp_cpu_ticks
-# counts), in KiB; VmRSS where smaps_rollup is missing.
-_pss_kb() {
-  local t=0 q v
-  while read -r q; do
-    v=$(awk '/^Pss:/ { print $2; exit }' "/proc/$q/smaps_rollup" 2>/dev/null)
-    [[ -n $v ]] || v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$q/status" 2>/dev/null)
-    t=$((t + ${v:-0}))
-  done < <(cat /proc/[0-9]*/stat 2>/dev/null |
-    awk -v p="$1" '{ pid = $1; sub(/^.*\) /, ""); if (pid == p || $2 == p) print pid }')
-  echo "$t"
-}
 _idle_ready() { [[ -s $1 ]] || ! _lab_alive "$2"; }
 idle_round() { # PROXY ROUND
   local p=$1 port pid name="idle-$1-$2" m0 m1 got u0
@@ -475,7 +460,7 @@ idle_round() { # PROXY ROUND
     --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key" >/dev/null 2>&1
   lab_poll 10 _established_is "$port" 0 || check "$p" idle "the warm-up connections stay open"
   u0=$(up_count)
-  m0=$(_pss_kb "$pid")
+  m0=$(dp_pss_kb "$pid")
   lab_spawn "$name" "$LAB_PYTHON" "$here/../lib/peers_client.py" idle --port "$port" --count "$IDLE_CONNS" \
     --ready "$LAB/$name.ready" --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key"
   lab_poll $((IDLE_CONNS / 20 + 30)) _idle_ready "$LAB/$name.ready" "$name"
@@ -491,7 +476,7 @@ idle_round() { # PROXY ROUND
   lab_poll 5 _established_ge "$UP" "$IDLE_CONNS" ||
     check "$p" idle "$(_established "$UP") upstream connections, not $IDLE_CONNS"
   lab_poll 5 _up_count_is $((u0 + IDLE_CONNS)) || check "$p" idle "the upstream missed requests"
-  m1=$(_pss_kb "$pid")
+  m1=$(dp_pss_kb "$pid")
   lab_stop "$name"
   IDLE_KB[$p]+=" $(calc "($m1 - $m0) / $IDLE_CONNS" 2)"
   say "round $2 idle $p: $IDLE_CONNS connections, $(calc "($m1 - $m0) / 1024" 1) MiB, $(calc "($m1 - $m0) / $IDLE_CONNS" 2) KiB each"

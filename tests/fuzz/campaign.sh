@@ -18,13 +18,16 @@
 #   DP_FUZZ_UPDATE=1  rewrite tests/fuzz/corpus/fuzz_X/ afterwards: the
 #                   hand-named seeds kept, every hash-named file replaced by
 #                   a libFuzzer -merge=1 -use_counters=0 of the old ones and
-#                   the new finds into the seeds (only inputs that add edges)
+#                   the new finds into the seeds (only inputs that add edges);
+#                   left as it was if that merge fails
 #
 # A dictionary tests/fuzz/fuzz_X.dict (libFuzzer's -dict) is used if there.
 #
 # Columns: executions (all runs), execs/s, libFuzzer's last cov: and ft:,
 # the corpus after -merge=1 into a fresh folder (files, bytes), crashes
 # (crash-, leak-, timeout-, oom- files in the work folder's crashes/).
+# Exits 1 when a target crashed (after the table) or its seeds could not be
+# updated, 0 otherwise.
 # clang and libFuzzer: packaging/install-deps.sh --fuzz.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -90,10 +93,19 @@ fuzz_one() {
 		mkdir -p "$w/hashed"
 		find "$seeds" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$w/hashed/" \;
 		# Edges only (no hit counters): a few hundred files at most.
+		# The stored seeds are replaced only by a merge that finished:
+		# a failed one leaves $keep without the hashed seeds.
+		rc=0
 		"$bin" -merge=1 -use_counters=0 "$keep" "$w/hashed" "$w/corpus" \
-			>"$w/update.log" 2>&1 || true
-		rm -rf "$seeds"
-		cp -r "$keep" "$seeds"
+			>"$w/update.log" 2>&1 || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			rm -rf "$seeds"
+			cp -r "$keep" "$seeds"
+		else
+			echo "campaign.sh: $t: merge failed (exit $rc, see $w/update.log);" \
+				"$seeds left as it was" >&2
+			: >"$w/update-failed"
+		fi
 	fi
 	printf '| %s | %s | %s | %s | %s | %s files, %s KiB | %s |\n' "$t" "$execs" \
 		"$((execs / (secs > 0 ? secs : 1)))" "${cov:-?}" "${ft:-?}" "$files" \
@@ -116,9 +128,14 @@ echo "|---|---|---|---|---|---|---|"
 for t in $targets; do
 	cat "$work/$t/row"
 done
+# Fails when any target crashed or could not update its seeds.
+status=0
 for t in $targets; do
 	for c in "$work/$t"/crashes/*; do
-		[ -e "$c" ] && echo "crash: $c (reproduce: $build/$t $c)"
+		[ -e "$c" ] || continue
+		echo "crash: $c (reproduce: $build/$t $c)"
+		status=1
 	done
+	[ ! -e "$work/$t/update-failed" ] || status=1
 done
-exit 0
+exit "$status"

@@ -9,8 +9,11 @@
  * the matching paths, the certificate or SPKI of an embedded certificate in
  * the record's matching type. Checks: the result is one the contract names;
  * matched exactly when DP_OK, with the record reported one of the set's
- * usable records, a reason otherwise; an unprepared set matches as its
- * prepared self does and is left unprepared; no crash, no leak.
+ * records whose prepared verdict is TLSA_RR_USE (PKIX-TA and PKIX-EE only
+ * with a trust store; for a client whose certificate lacks the name among
+ * its SAN dNSNames, DANE-EE only), a reason otherwise; an unprepared set
+ * matches as its prepared self does and is left unprepared; no crash, no
+ * leak.
  *
  * Input: a flag byte (bits 0-1: leaf = EE, CA, parsed, EE; bit 2: send the
  * CA as chain; bit 3: name = the leaf's or "other.fuzz.example"; bit 4: the
@@ -30,6 +33,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "err.h"
 #include "tlsa.h"
@@ -179,10 +183,14 @@ out:
 	return r;
 }
 
-/* One tlsa_match, its result checked against the contract. */
+/* One tlsa_match, its result checked against the contract. has_store: m
+ * has a PKIX trust store. With set prepared, the record reported must be
+ * one its verdict makes usable (the unprepared run must report the same
+ * record as the prepared one: the caller checks). */
 static int
-match_checked(struct tlsa_matcher *m, const struct tlsa_rrset *set, X509 *leaf,
-    STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer, struct tlsa_rr *rr)
+match_checked(struct tlsa_matcher *m, int has_store, const struct tlsa_rrset *set,
+    X509 *leaf, STACK_OF(X509) *chain, const char *name, enum tlsa_peer peer,
+    struct tlsa_rr *rr)
 {
 	struct tlsa_result res;
 	size_t i;
@@ -196,10 +204,21 @@ match_checked(struct tlsa_matcher *m, const struct tlsa_rrset *set, X509 *leaf,
 		for (i = 0; i < set->n; i++)
 			if (set->rr[i].usage == res.rr.usage &&
 			    set->rr[i].selector == res.rr.selector &&
-			    set->rr[i].mtype == res.rr.mtype)
+			    set->rr[i].mtype == res.rr.mtype &&
+			    (set->rr[i].prep == TLSA_RR_UNPREPARED ||
+			    set->rr[i].prep == TLSA_RR_USE))
 				break;
 		check(i < set->n);
 		check(res.rr.usage <= 3 && res.rr.selector <= 1);
+		/* PKIX-TA and PKIX-EE count only with a trust store. */
+		check(has_store || (res.rr.usage != TLSA_USAGE_PKIX_TA &&
+		    res.rr.usage != TLSA_USAGE_PKIX_EE));
+		/* A client's name must be one of its SAN dNSNames exactly for
+		 * any usage but DANE-EE, which takes no name. */
+		if (peer == TLSA_PEER_CLIENT && X509_check_host(leaf, name, 0,
+		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+		    X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1)
+			check(res.rr.usage == TLSA_USAGE_DANE_EE);
 		/* DANE-EE looks at the leaf alone. */
 		check(res.rr.usage != 3 || res.verified == NULL);
 		*rr = res.rr;
@@ -281,13 +300,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Unprepared: matched on a copy, set itself untouched. */
 		for (k = 0; k < set.n; k++)
 			set.rr[k].prep = TLSA_RR_UNPREPARED;
-		r1 = match_checked(matcher, &set, leaf, chain, name, peers[i], &rr1);
+		r1 = match_checked(matcher, matcher == pkix, &set, leaf, chain,
+		    name, peers[i], &rr1);
 		for (k = 0; k < set.n; k++)
 			check(set.rr[k].prep == TLSA_RR_UNPREPARED);
 		tlsa_rrset_prepare(&set);
 		for (k = 0; k < set.n; k++)
 			check(set.rr[k].prep != TLSA_RR_UNPREPARED);
-		r2 = match_checked(matcher, &set, leaf, chain, name, peers[i], &rr2);
+		r2 = match_checked(matcher, matcher == pkix, &set, leaf, chain,
+		    name, peers[i], &rr2);
 		check(r1 == r2);
 		check(r1 != DP_OK || (rr1.usage == rr2.usage &&
 		    rr1.selector == rr2.selector && rr1.mtype == rr2.mtype));

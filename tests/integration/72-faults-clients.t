@@ -68,10 +68,10 @@ lab_upstream_wait hup $((h0 + 1)) 5
 h1=$(dp_upstream_conns hup)
 r1=$(upstream_requests hup)
 out=$(head_client "$WEB" dribble)
-like "$out" '^closed after [0-9]+ ms' "slowloris during the request head (a byte every 300 ms): the connection is cut ($out)"
-ms=$(echo "$out" | awk '{print $3}')
+like "$out" '^answered 408 after [0-9]+ ms' "slowloris during the request head (a byte every 300 ms): answered 408 ($out)"
+ms=$(echo "$out" | awk '{print $4}')
 ok "... within 5 s (idle_timeout_ms = 1000)" test "${ms:-99999}" -lt 5000
-lab_poll 5 upstream_has hup $((h1 + 1))
+ok "... the upstream saw the connection" lab_poll 5 upstream_has hup $((h1 + 1))
 is "$(upstream_requests hup)" "$r1" "... and no request reached the upstream"
 check_after a "$PORT" "after the request-head slowloris"
 

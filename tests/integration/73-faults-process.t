@@ -10,7 +10,8 @@
 #      not block, connections are still served
 #   4. stderr a pipe whose reader stalls (a stuck log driver), or a stream
 #      socket (journald's form): once it is full, log lines are dropped
-#      rather than blocking the worker
+#      rather than blocking the worker; once the reader drains it, the first
+#      line through says how many were dropped, and every line is whole
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -66,7 +67,7 @@ n0=$(dp_upstream_conns up)
 load 5 "$LAB/kill.out" &
 lp=$!
 lab_poll 10 served $((n0 + 20))
-victim=$(workers_of a | head -n 1)
+victim=$(dp_workers a | head -n 1)
 kill -KILL "$victim"
 wait "$lp"
 out=$(head -n 1 "$LAB/kill.out")
@@ -140,17 +141,25 @@ else
 fi
 
 # --- 4. stderr a pipe nobody reads ----------------------------------------------
-# The reader passes lines on until daneproxy is ready, then reads no more.
+# The reader passes lines on until daneproxy is ready, then reads no more
+# until SIGUSR1; then it passes on the rest, to FILE.tail.
 conf 0 | sed 's/^workers = 2$/workers = 1/' >"$LAB/c.ini"
 mkfifo "$LAB/c.fifo"
-lab_spawn c-reader "$LAB_PYTHON" -c 'import sys, time
+lab_spawn c-reader "$LAB_PYTHON" -c 'import signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
 f = open(sys.argv[1], "rb")
 out = open(sys.argv[2], "ab")
 while True:
     l = f.readline(); out.write(l); out.flush()
     if b"ready (pid" in l or not l:
         break
-time.sleep(300)' "$LAB/c.fifo" "$LAB/c-head.log"
+signal.sigwait({signal.SIGUSR1})
+out = open(sys.argv[2] + ".tail", "ab")
+while True:
+    l = f.readline()
+    if not l:
+        break
+    out.write(l); out.flush()' "$LAB/c.fifo" "$LAB/c-head.log"
 "$DP_BUILD/daneproxy" -c "$LAB/c.ini" </dev/null >>"$LAB/c-stdout.log" 2>"$LAB/c.fifo" &
 echo $! >"$LAB/c.pid"; _lab_pids+=("$!"); _lab_names+=(c)
 lab_poll 10 grep -qs 'ready (pid' "$LAB/c-head.log"
@@ -162,6 +171,16 @@ note "stalled pipe: $(echo "$out" | head -n 1)"
 is "$(load_field "$out" "done")" 600 "stderr a pipe whose reader stalled: 600 connections (150 KB of log) all served"
 ok "... master and worker run" proc_alive c
 ok "... and it still serves" authed "$CP"
+# drained TAIL PORT: one more connection (a log line), then whether TAIL
+# has the line that reports the drops.
+drained() {
+  authed "$2"
+  grep -qs 'log: [0-9]* lines dropped (stderr was not writable)' "$1"
+}
+kill -USR1 "$(lab_pid c-reader)"
+ok "... the reader drains the pipe: the first line through says how many were dropped" \
+  lab_poll 20 drained "$LAB/c-head.log.tail" "$CP"
+note "$(grep -m 1 'lines dropped' "$LAB/c-head.log.tail")"
 
 # The same with stderr a stream socket: a launcher holds the other end,
 # passes lines on until daneproxy is ready, then reads no more; it stops
@@ -180,12 +199,20 @@ def stop(*_):
         p.kill()
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
 out = open(sys.argv[3], "ab")
 f = a.makefile("rb")
 while True:
     l = f.readline(); out.write(l); out.flush()
     if b"ready (pid" in l or not l:
         break
+signal.sigwait({signal.SIGUSR1})
+out = open(sys.argv[3] + ".tail", "ab")
+while True:
+    l = f.readline()
+    if not l:
+        break
+    out.write(l); out.flush()
 while True:
     time.sleep(1)' "$DP_BUILD/daneproxy" "$LAB/d.ini" "$LAB/d-head.log"
 lab_poll 10 grep -qs 'ready (pid' "$LAB/d-head.log"
@@ -195,10 +222,22 @@ out=$(fast_testclient --connect "127.0.0.1:$DPORT" --cert "$C/client.crt" --key 
 note "stalled socket: $(echo "$out" | head -n 1)"
 is "$(load_field "$out" "done")" 600 "stderr a stream socket whose reader stalled: 600 connections all served"
 ok "... and it still serves" authed "$DPORT"
+kill -USR1 "$(lab_pid d-launcher)"
+ok "... the launcher drains the socket: the first line through says how many were dropped" \
+  lab_poll 20 drained "$LAB/d-head.log.tail" "$DPORT"
+note "$(grep -m 1 'lines dropped' "$LAB/d-head.log.tail")"
+# A stream socket may take part of a line: the rest goes first, whole.
+# Every line starts with the prefix and holds it once (the sanitizer
+# runtime's own warnings, written by it, aside).
+is "$(grep -vE '^==[0-9]+==|^False positive error reports|^For details see https://github.com/google/sanitizers' "$LAB/d-head.log.tail" |
+  grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z daneproxy\[[0-9]+\] ' | head -n 3)" "" \
+  "... every line the socket carried starts as a line does"
+is "$(grep -E '.[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z daneproxy\[[0-9]+\] ' "$LAB/d-head.log.tail" | head -n 3)" "" \
+  "... and none holds the start of another"
 # Stop it here, workers too: a daneproxy stuck in a write would outlive the
 # launcher.
 dpid=$(cat "$LAB/d-head.log.pid" 2>/dev/null)
-dws=$(for p in /proc/[0-9]*; do [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$dpid" ] && echo "${p#/proc/}"; done)
+dws=$(dp_children "$dpid")
 # No assertion on how it stops: the sanitizer runtime's own messages are
 # plain blocking writes to the full socket (daneproxy's lines are not).
 gone() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }

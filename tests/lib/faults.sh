@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # tests/lib/faults.sh -- helpers of the fault-injection tests (7x-faults-*.t);
-# source after tap.sh, lab.sh and proxy.sh, after lab_certs.
+# source after tap.sh, lab.sh and proxy.sh, after lab_certs. load_field and
+# dp_workers, which these tests use too, are in proxy.sh.
 #
 #   server_section NAME UPSTREAM_PORT [LINES]  a [server NAME] on port 0
 #   authed PORT [ARGS]      one DANE-authenticated request answered (status)
-#   load_field OUT KEY      KEY=value from dp-testclient --load's summary
-#   workers_of NAME, proc_alive NAME [N=1]  master and N workers running
+#   proc_alive NAME [N=1]   master and N workers (dp_workers) running
 #   check_after NAME PORT WHAT [N]  two test points: alive, and recovered
 #   upstream_has NAME N, upstream_requests NAME   what upstream.py recorded
 #   metric KEY, metric_sum NAME, metric_ge KEY N  from $AP's /metrics
+#                           (dp_metric: a missing series fails, prints nothing)
 #   metric_sampler NAME OUT  background: NAME's value every 20 ms into OUT
 #   dns_blackhole / dns_restore  the validating resolver's port answers
 #                           nothing / the real Unbound is back
@@ -43,21 +44,10 @@ fast_testclient() {
   fi
 }
 
-load_field() { echo "$1" | sed -n "s/^load .*[ ]$2=\([0-9]*\).*/\1/p" | head -n 1; }
-
-workers_of() {
-  local master p
-  master=$(lab_pid "$1")
-  for p in /proc/[0-9]*; do
-    [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$master" ] &&
-      [ "$(cat "$p/comm" 2>/dev/null)" = daneproxy ] && echo "${p#/proc/}"
-  done | sort -n
-}
-
 proc_alive() {
   local pid n
   pid=$(lab_pid "$1") && kill -0 "$pid" 2>/dev/null || { echo "master gone"; return 1; }
-  n=$(workers_of "$1" | wc -l)
+  n=$(dp_workers "$1" | wc -l)
   [ "$n" -ge "${2:-1}" ] || { echo "$n workers"; return 1; }
   ! grep -qE 'Sanitizer|runtime error:' "$LAB/$1.log" || { echo "sanitizer report"; return 1; }
 }
@@ -83,10 +73,10 @@ print(n)
 PY
 }
 
-_metrics() { curl -s --max-time 5 "http://127.0.0.1:$AP/metrics"; }
-metric() { _metrics | awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'; }
-metric_sum() { _metrics | awk -v k="$1" 'index($1, k) == 1 && (length($1) == length(k) || substr($1, length(k) + 1, 1) == "{") { s += $2 } END { print s + 0 }'; }
-metric_ge() { [ "$(metric "$1")" -ge "$2" ]; }
+# A series that is not exposed prints nothing and fails (dp_metric).
+metric() { dp_metric "$AP" "$1"; }
+metric_sum() { dp_metric_sum "$AP" "$1"; }
+metric_ge() { local v; v=$(metric "$1") && [ "$v" -ge "$2" ]; }
 
 metric_sampler() {
   "$LAB_PYTHON" - "$AP" "$1" >"$2" <<'PY' &
@@ -146,7 +136,7 @@ while len(closed) < n and time.monotonic() - t0 < limit:
         if k in closed:
             continue
         try:
-            s.send(hello[i:i + 1] if i < 5 else hello[i:i + 1])
+            s.send(hello[:5] if i == 0 else hello[i + 4:i + 5])
             s.setblocking(False)
             try:
                 if s.recv(4096) == b"":
@@ -165,7 +155,9 @@ PY
 # head_client PORT full|dribble: TLS with the lab's client certificate (no
 # dane_clientid: the listener takes the SAN). full: one GET, prints the
 # answer. dribble: the request line, then one header byte every 300 ms for
-# up to 8 s; prints "closed after N ms" or "still open".
+# up to 8 s; prints "answered STATUS after N ms" (a response came, e.g. the
+# 408 of a head that took too long), "closed after N ms" (the connection
+# ended without one) or "still open".
 head_client() {
   "$LAB_PYTHON" - "$1" "$2" "$LAB_CERTS" <<'PY'
 import socket, ssl, sys, time
@@ -195,9 +187,13 @@ for c in b"X-Slow: " + b"a" * 200:
     try:
         s.sendall(bytes([c]))
         d = s.recv(4096)
-        if d == b"" or d:
-            print("closed after %d ms %r" % ((time.monotonic() - t0) * 1000, d[:20]))
-            sys.exit(0)
+        ms = (time.monotonic() - t0) * 1000
+        if d == b"":
+            print("closed after %d ms" % ms)
+        else:
+            status = d.split(b" ", 2)[1].decode(errors="replace") if d.startswith(b"HTTP/") else "?"
+            print("answered %s after %d ms %r" % (status, ms, d[:20]))
+        sys.exit(0)
     except socket.timeout:
         continue
     except (OSError, ssl.SSLError) as e:

@@ -14,8 +14,7 @@
 #   lab_pid, lab_poll, lab_wait_log, lab_log_port, lab_wait_port, lab_wait_file,
 #   lab_hold_port, lab_certs,
 #   lab_dns_start, lab_dns_query_count, lab_zone_remove, lab_zone_set,
-#   lab_upstream_start,
-#   lab_upstream_records, lab_upstream_wait
+#   lab_upstream_start, lab_upstream_records, lab_upstream_wait, lab_nofile
 # Exported: LAB, LAB_PYTHON (python3 to use), DP_SOURCE_DIR, DP_BUILD, and
 # what lab_certs, lab_dns_start and lab_upstream_start say.
 # Environment honoured: DP_KEEP=1 (keep $LAB), DP_VERBOSE=1 (show logs even on
@@ -643,4 +642,18 @@ lab_upstream_wait() {
 		diag "lab_upstream_wait: $1 recorded fewer than $2 connections in ${3:-10}s"
 		return 1
 	}
+}
+
+# lab_nofile WANT [MIN=WANT]: raises this shell's soft limit on open files
+# (and so its children's) to WANT, or to the hard limit when that is lower;
+# fails, saying why, when the limit in force is then below MIN.
+lab_nofile() {
+	local want=$1 min=${2:-$1} hard
+	hard=$(ulimit -Hn)
+	[[ $hard == unlimited ]] || ((hard >= want)) || want=$hard
+	if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < want)); then
+		ulimit -n "$want" 2>/dev/null || { echo "ulimit -n $want refused (hard limit $hard)" >&2; return 1; }
+	fi
+	[[ $(ulimit -n) == unlimited ]] || (($(ulimit -n) >= min)) ||
+		{ echo "need ulimit -n $min at least (hard limit $hard)" >&2; return 1; }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""peers_client.py -- the TLS client of tests/bench/peers.sh and concurrent.sh and of
-tests/integration/26-first-request.t.
+"""peers_client.py -- the TLS client of tests/bench/peers.sh and concurrent.sh, of
+tests/soak/soak.sh and of tests/integration/26-first-request.t.
 
 Two modes, both speaking HTTP/1.1 keep-alive over TLS 1.3 with the lab's
 client certificate (or plain TCP with --plain, for the upstream direct):
@@ -77,11 +77,26 @@ class Reader:
         return head
 
     def body(self, head):
-        length = 0
+        """Skips the body of the response whose head is given. Only a
+        Content-Length body (or none: 1xx, 204, 304) is understood; any other
+        framing (chunked, or to the end of the connection) raises, rather
+        than leave its bytes to be read as the next response."""
+        status = head.split(b"\r\n", 1)[0].split(b" ")
+        code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
+        length = None
         for line in head.split(b"\r\n")[1:]:
             k, _, v = line.partition(b":")
-            if k.strip().lower() == b"content-length":
+            k = k.strip().lower()
+            if k == b"transfer-encoding":
+                raise ValueError("response body framing not handled: "
+                                 "Transfer-Encoding: %s" % v.strip().decode(errors="replace"))
+            if k == b"content-length":
                 length = int(v.strip())
+        if length is None:
+            if 100 <= code < 200 or code in (204, 304):
+                return
+            raise ValueError("response %d without Content-Length: body framing "
+                             "not handled" % code)
         while len(self.buf) < length:
             chunk = self.sock.recv(65536)
             if not chunk:

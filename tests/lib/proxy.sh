@@ -7,6 +7,10 @@
 #   dp_upstream_conns NAME, dp_upstream_last NAME EXPR  upstream records
 #   dp_testclient ARGS...     the TLS test client
 #   dp_stop_all_checked       stop every daneproxy, one test point
+#   dp_metric PORT SERIES     one series' value from the admin endpoint
+#   load_field TEXT KEY       KEY=value from dp-testclient --load's summary
+#   dp_children PID, dp_workers NAME, dp_admin_pid NAME  daneproxy's processes
+#   dp_pss_kb PID             memory of a process and its children
 #   dp_cpu_ticks PID, calc EXPR  for benchmarks
 #
 # Listeners bind port 0: a test writes "listen = 127.0.0.1:0" (and "admin =
@@ -130,6 +134,66 @@ dp_stop_all_checked() {
     bad="$bad $name"
   done
   is "$bad" "" "every daneproxy stopped cleanly, no sanitizer report"
+}
+
+# dp_metric PORT 'NAME{LABELS}': the value of that exact series (as the
+# exposition spells it) in a fresh scrape of the admin endpoint on
+# 127.0.0.1:PORT. A series that is not there prints nothing, says so on
+# stderr and fails: a renamed metric must not read as 0.
+dp_metric() {
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
+    awk -v s="$2" '$1 == s { print $2; f = 1 } END { if (!f) { print "dp_metric: no series " s " on port '"$1"'" >"/dev/stderr"; exit 1 } }'
+}
+
+# dp_metric_sum PORT NAME: the sum of every series of metric NAME (any
+# labels); fails like dp_metric when there is none.
+dp_metric_sum() {
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
+    awk -v k="$2" 'index($1, k) == 1 && (length($1) == length(k) || substr($1, length(k) + 1, 1) == "{") { s += $2; f = 1 }
+      END { if (!f) { print "dp_metric_sum: no series of " k " on port '"$1"'" >"/dev/stderr"; exit 1 } print s + 0 }'
+}
+
+# load_field TEXT KEY: KEY's value (digits and a decimal point) on the
+# "load ..." summary line dp-testclient --load prints, found in TEXT;
+# nothing when there is no such field.
+load_field() { sed -n "s/^load .*[ ]$2=\([0-9.]*\).*/\1/p" <<<"$1" | head -n 1; }
+
+# dp_children PID: the pids of PID's children, sorted (for daneproxy's
+# master: its workers and its admin process).
+dp_children() {
+  cat /proc/[0-9]*/stat 2>/dev/null |
+    awk -v p="$1" '{ pid = $1; sub(/^.*\) /, ""); if ($2 == p) print pid }' | sort -n
+}
+
+# dp_admin_pid NAME: the pid of daneproxy NAME's admin process (the child
+# listening on its admin port); nothing, and failure, without one.
+dp_admin_pid() {
+  local port master pid
+  port=$(_dp_listen_port "$1" admin) || return 1
+  master=$(lab_pid "$1") || return 1
+  pid=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | cut -d= -f2 | grep -vx "$master" | head -n 1)
+  [ -n "$pid" ] && echo "$pid"
+}
+
+# dp_workers NAME: the pids of daneproxy NAME's workers, sorted: its
+# master's children but the admin process.
+dp_workers() {
+  local master admin
+  master=$(lab_pid "$1") || return 1
+  admin=$(dp_admin_pid "$1")
+  dp_children "$master" | grep -vx "${admin:-none}"
+}
+
+# dp_pss_kb PID: the PSS of PID and its children (the processes
+# dp_cpu_ticks counts), in KiB; VmRSS where smaps_rollup is missing.
+dp_pss_kb() {
+  local t=0 q v
+  for q in "$1" $(dp_children "$1"); do
+    v=$(awk '/^Pss:/ { print $2; exit }' "/proc/$q/smaps_rollup" 2>/dev/null)
+    [[ -n $v ]] || v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$q/status" 2>/dev/null)
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
 }
 
 # dp_cpu_ticks PID: user+system clock ticks used so far by PID and its live

@@ -21,7 +21,10 @@
 #   (none)   IDLE=500, HANDSHAKES=4000: about 20 s (the suite runs it:
 #            tests/integration/75-soak.t)
 #   --long   IDLE=10000, HANDSHAKES=1000000: about 40 minutes on 2 cores
-# IDLE, HANDSHAKES and GROWTH_KB may also be set in the environment.
+# IDLE, HANDSHAKES and GROWTH_KB may also be set in the environment;
+# SOAK_NO_GROWTH_CHECK=REASON skips the RSS growth check (a sanitizer
+# build's quarantine keeps freed memory on purpose). Every daneproxy is
+# stopped at the end and its log checked for sanitizer reports.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -34,12 +37,8 @@ else
   IDLE=${IDLE:-500} HANDSHAKES=${HANDSHAKES:-4000}
 fi
 GROWTH_KB=${GROWTH_KB:-4096}
-want=$((IDLE * 2 + 1024))
-hard=$(ulimit -Hn)
-[[ $hard == unlimited ]] || ((hard >= want)) || want=$hard
-if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < want)); then
-  ulimit -n "$want" || bail "ulimit -n $want refused"
-fi
+# Each process holds at most IDLE client and IDLE upstream sockets.
+lab_nofile $((IDLE * 2 + 1024)) $((IDLE + 1024)) || bail "too few descriptors for $IDLE connections"
 
 lab_init
 lab_certs
@@ -62,16 +61,11 @@ conf() { # ADMIN TCP HTTP ports (0: any)
 conf 0 0 0 >"$LAB/dp.ini"
 dp_start dp "$LAB/dp.ini" APORT=admin TPORT=tcp HPORT=http || bail "daneproxy did not start"
 master=$(lab_pid dp)
-# The master's children: two workers and the admin process, which is the
-# one listening on the admin port.
-admin_pid=$(ss -Hltnp "sport = :$APORT" | grep -o 'pid=[0-9]*' | grep -v "pid=$master\$" | head -1 | cut -d= -f2)
-workers=$(pgrep -P "$master" -f "$LAB/dp.ini" | grep -vx "${admin_pid:-none}" | sort -n | tr '\n' ' ')
+workers=$(dp_workers dp | tr '\n' ' ')
 [[ $(wc -w <<<"$workers") == 2 ]] || bail "expected 2 workers, found: $workers"
 
-metric() {
-  curl -s --max-time 5 "http://127.0.0.1:$APORT/metrics" |
-    awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'
-}
+# A series that is not exposed prints nothing and fails (dp_metric).
+metric() { dp_metric "$APORT" "$1"; }
 open_conns() { metric 'daneproxy_connections_open{listener="tcp",role="server"}'; }
 ok_conns() { metric "daneproxy_connections_total{listener=\"$1\",role=\"server\",outcome=\"ok\"}"; }
 fds() { local w out=""; for w in $workers; do out+="$(ls "/proc/$w/fd" | wc -l) "; done; echo "${out% }"; }
@@ -79,7 +73,6 @@ rss_kb() { local w t=0; for w in $workers; do t=$((t + $(awk '/^VmRSS:/ { print 
 alive() { kill -0 "$master" && for w in $workers; do kill -0 "$w" || return 1; done; }
 _zero_open() { [[ $(open_conns) == 0 && $(metric 'daneproxy_connections_open{listener="http",role="server"}') == 0 ]]; }
 _fds_back() { [[ $(fds) == "$fd0" ]]; }
-load_field() { sed -n "s/^load .*[ ]$1=\([0-9.]*\).*/\1/p" "$2"; }
 REQ='GET / HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n'
 HREQ='GET /join HTTP/1.1\r\nHost: soak\r\n\r\n'
 
@@ -89,6 +82,7 @@ HREQ='GET /join HTTP/1.1\r\nHost: soak\r\n\r\n'
 lab_poll 10 _zero_open || bail "warm-up connections did not close"
 fd0=$(fds)
 ok0_tcp=$(ok_conns tcp) ok0_http=$(ok_conns http)
+[[ -n $ok0_tcp && -n $ok0_http ]] || bail "no connections_total{outcome=ok} series (renamed?)"
 diag "baseline: descriptors per worker $fd0, workers' RSS $(rss_kb) KiB"
 
 # 1. IDLE connections at once, held, released.
@@ -122,11 +116,11 @@ run_half() { # HALF N: N handshakes; HTTP keep-alive traffic meanwhile
     --clientid "$ID" --send "$REQ" --load 8 --count "$2" --duration 86400 --timeout-ms 10000 \
     >"$LAB/tcp.$1.out" 2>&1
   wait "$hpid"
-  done_tcp=$((done_tcp + $(load_field done "$LAB/tcp.$1.out")))
-  failed=$((failed + $(load_field failed "$LAB/tcp.$1.out")))
-  done_http=$((done_http + $(load_field done "$LAB/http.$1.out")))
-  requests_http=$((requests_http + $(load_field requests "$LAB/http.$1.out")))
-  failed_http=$((failed_http + $(load_field failed "$LAB/http.$1.out")))
+  done_tcp=$((done_tcp + $(load_field "$(<"$LAB/tcp.$1.out")" done)))
+  failed=$((failed + $(load_field "$(<"$LAB/tcp.$1.out")" failed)))
+  done_http=$((done_http + $(load_field "$(<"$LAB/http.$1.out")" done)))
+  requests_http=$((requests_http + $(load_field "$(<"$LAB/http.$1.out")" requests)))
+  failed_http=$((failed_http + $(load_field "$(<"$LAB/http.$1.out")" failed)))
 }
 t0=$EPOCHREALTIME
 run_half 1 "$half"
@@ -150,9 +144,15 @@ ok "afterwards: no connection left open" _zero_open
 ok "afterwards: each worker's descriptors back to the baseline ($fd0)" lab_poll 10 _fds_back
 growth=$((r2 - r1))
 diag "workers' RSS: idle peak $r_idle KiB, after half 1 $r1 KiB, after half 2 $r2 KiB (growth $growth KiB over $((HANDSHAKES - half)) handshakes)"
-ok "afterwards: RSS grew $growth KiB over the second half (bound $GROWTH_KB KiB)" test "$growth" -le "$GROWTH_KB"
-is "$(($(ok_conns tcp) - ok0_tcp))" "$((IDLE + done_tcp))" \
+if [[ -n ${SOAK_NO_GROWTH_CHECK:-} ]]; then
+  skip "RSS growth not checked: $SOAK_NO_GROWTH_CHECK"
+else
+  ok "afterwards: RSS grew $growth KiB over the second half (bound $GROWTH_KB KiB)" test "$growth" -le "$GROWTH_KB"
+fi
+ok_tcp=$(ok_conns tcp) ok_http=$(ok_conns http)
+is "$((${ok_tcp:-0} - ok0_tcp))" "$((IDLE + done_tcp))" \
   "metrics: connections_total{outcome=ok} on the TCP listener = the idle ones + the handshakes"
-is "$(($(ok_conns http) - ok0_http))" "$done_http" \
+is "$((${ok_http:-0} - ok0_http))" "$done_http" \
   "metrics: connections_total{outcome=ok} on the HTTP listener = the keep-alive connections"
+dp_stop_all_checked
 done_testing

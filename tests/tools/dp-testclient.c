@@ -1095,6 +1095,7 @@ struct tc_lconn {
 	double t_handshake;		/* SSL_connect done */
 	double t_request;		/* the current request's first write */
 	double deadline;		/* of the current phase */
+	double not_before;		/* idle: not to be started before */
 	unsigned int answered;		/* requests answered so far */
 	size_t sent;			/* bytes of the current request written */
 	size_t got;			/* bytes of the current answer read */
@@ -1614,8 +1615,8 @@ tc_run_load(const struct tc_opts *o, SSL_CTX *ctx, unsigned long counts[3])
 	struct tc_load L;
 	struct epoll_event ev[TC_LOAD_EVENTS];
 	struct addrinfo hints, *res = NULL;
-	struct tc_lconn *l;
-	double now, end, next;
+	struct tc_lconn *l, *lnext;
+	double now, end, next, soonest;
 	unsigned int i, budget;
 	int n, e, wait_ms, stopping = 0, r = -1;
 
@@ -1671,24 +1672,36 @@ tc_run_load(const struct tc_opts *o, SSL_CTX *ctx, unsigned long counts[3])
 		    (o->count > 0 && L.started >= o->count))
 			stopping = 1;
 		/* Each idle slot once: one that fails at once (refused) is
-		 * queued again for the next round, not retried in a loop. */
-		for (budget = o->load; !stopping && budget > 0 &&
-		    (l = TAILQ_FIRST(&L.idle)) != NULL; budget--) {
+		 * queued again, not to be started for 1 ms: restarting it at
+		 * once would spin on the refusal. */
+		for (budget = o->load, l = TAILQ_FIRST(&L.idle); !stopping &&
+		    budget > 0 && l != NULL; l = lnext) {
+			lnext = TAILQ_NEXT(l, entry);
+			if (l->not_before > now)
+				continue;
 			if (o->count > 0 && L.started >= o->count)
 				break;
 			tc_load_start(&L, l);
+			budget--;
+			if (l->state == TC_L_IDLE)
+				l->not_before = tc_now() + 1.0;
 		}
 		if (L.inflight == 0 && stopping)
 			break;
-		wait_ms = -1;
-		if (!stopping && !TAILQ_EMPTY(&L.idle)) {
-			wait_ms = 0;
-		} else if ((l = TAILQ_FIRST(&L.busy)) != NULL || !stopping) {
-			next = l != NULL ? l->deadline : end;
-			if (!stopping && o->duration_ms > 0 && end < next)
-				next = end;
-			wait_ms = next <= now ? 0 : (int)(next - now) + 1;
-		}
+		/* Until the first of: an idle slot may start, the earliest
+		 * deadline in flight, the end of --duration. */
+		soonest = -1;
+		if (!stopping)
+			TAILQ_FOREACH(l, &L.idle, entry)
+				if (soonest < 0 || l->not_before < soonest)
+					soonest = l->not_before;
+		next = soonest;
+		if ((l = TAILQ_FIRST(&L.busy)) != NULL &&
+		    (next < 0 || l->deadline < next))
+			next = l->deadline;
+		if (!stopping && o->duration_ms > 0 && (next < 0 || end < next))
+			next = end;
+		wait_ms = next < 0 ? -1 : next <= now ? 0 : (int)(next - now) + 1;
 		if ((n = epoll_wait(L.ep, ev, TC_LOAD_EVENTS, wait_ms)) < 0) {
 			if (errno == EINTR)
 				continue;

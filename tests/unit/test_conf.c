@@ -156,7 +156,7 @@ static const char full_text[] =
     "cert = /etc/js.crt\n"
     "key = /etc/js.key\n"					/* 20 */
     "upstream = 127.0.0.1:8080\n"
-    "forward = proxy-v1\n"
+    "forward = http\n"
     "client_auth = optional\n"
     "allow = *._Device.Example.NET., _lorawan-ns.ns.example.net\n"
     "\tns2.example.org  *\n"					/* 25 */
@@ -242,7 +242,7 @@ test_full(void)
 		is_str(s->key_file, "/etc/js.key", "key");
 		is_int(s->key_where.line, 20, "key_where.line");
 		is_str(addr(&s->upstream, buf), "127.0.0.1:8080", "upstream");
-		is_int(s->forward, FORWARD_PROXY_V1, "forward = proxy-v1");
+		is_int(s->forward, FORWARD_HTTP, "forward = http");
 		is_int(s->client_auth, CLIENT_AUTH_OPTIONAL, "client_auth = optional");
 		is_int(s->n_allow, 4, "allow: four patterns over a continuation line");
 		if (s->n_allow == 4) {
@@ -488,6 +488,50 @@ test_errors(void)
 	expect_error("[dns]\nresolvers = 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4 "
 	    "127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.8 127.0.0.9\n" SERVER_OK, 2,
 	    "resolvers: more than 8 resolvers", "too many resolvers");
+}
+
+/* client_auth = optional relays unauthenticated clients: only a forward
+ * mode that can mark them (the PROXY v2 verify field, the identity header
+ * set by forward = http) may carry them. */
+static void
+test_client_auth_forward(void)
+{
+	static const char *const marked[] = { "proxy-v2", "http" };
+	static const char *const unmarked[] = { "proxy-v1", "none" };
+	char text[512], want[256];
+	struct run run;
+	size_t i;
+
+	for (i = 0; i < sizeof(marked) / sizeof(marked[0]); i++) {
+		snprintf(text, sizeof(text), SERVER_OK "forward = %s\n"
+		    "client_auth = optional\n", marked[i]);
+		load(&run, text);
+		is_int(run.r, DP_OK, "client_auth = optional with forward = %s "
+		    "loads", marked[i]);
+		run_free(&run);
+	}
+	load(&run, SERVER_OK "client_auth = optional\n");
+	is_int(run.r, DP_OK, "client_auth = optional with the default forward "
+	    "(proxy-v2) loads");
+	run_free(&run);
+	for (i = 0; i < sizeof(unmarked) / sizeof(unmarked[0]); i++) {
+		snprintf(text, sizeof(text), SERVER_OK "forward = %s\n"
+		    "client_auth = require\n", unmarked[i]);
+		load(&run, text);
+		is_int(run.r, DP_OK, "client_auth = require with forward = %s "
+		    "loads", unmarked[i]);
+		run_free(&run);
+
+		snprintf(want, sizeof(want), "client_auth: optional needs "
+		    "forward = proxy-v2 or http: with forward = %s ", unmarked[i]);
+		snprintf(text, sizeof(text), SERVER_OK "forward = %s\n"
+		    "client_auth = optional\n", unmarked[i]);
+		expect_error(text, 8, want, "optional after forward");
+		/* The error names client_auth's line, whichever comes first. */
+		snprintf(text, sizeof(text), SERVER_OK "client_auth = optional\n"
+		    "forward = %s\n", unmarked[i]);
+		expect_error(text, 7, want, "optional before forward");
+	}
 }
 
 static void
@@ -988,6 +1032,7 @@ main(void)
 	test_full();
 	test_defaults();
 	test_errors();
+	test_client_auth_forward();
 	test_resolver_ad_remote_allowed();
 	test_many_errors();
 	test_missing_file();
