@@ -50,9 +50,7 @@ server() { # NAME UPSTREAM FORWARD [MORE]
 dp_start dp "$LAB/dp.ini" SP_TCP=tcp SP_HTTP=http SP_LOG=logonly AP=admin ||
   bail "daneproxy did not start"
 
-metrics() { curl -s --max-time 5 "http://127.0.0.1:$AP/metrics"; }
-# metric SERIES: its value, or nothing when /metrics does not show it.
-metric() { metrics | awk -v k="$1" '$1 == k { print $2 }'; }
+metric() { dp_metric "$AP" "$1"; }
 open_is() { # LISTENER N [ROLE=server]
   [ "$(metric "daneproxy_connections_open{listener=\"$1\",role=\"${3:-server}\"}")" = "$2" ]
 }
@@ -159,12 +157,16 @@ lab_spawn unbound-ad unbound -d -c "$LAB/dns/unbound-ad.conf"
 AP=$AP_SAVE
 
 # --- many connections on one name: one lookup per refresh -------------------
-N=300
-ulimit -n 4096 2>/dev/null || true
+N=1000
+lab_nofile 4096 || bail "cannot raise the descriptor limit"
+m0=$(metric 'daneproxy_dane_verifications_total{listener="tcp",role="server",usage="dane-ee",result="match"}')
 lab_spawn many "$DP_BUILD/dp-testclient" --connect "127.0.0.1:$SP_TCP" \
   --cert "$C/client.crt" --key "$C/client.key" --clientid "$MANY" \
-  --send "GET /many HTTP/1.1\r\n${H}\r\n" --load "$N" --count "$N" --timeout-ms 12000
-ok "$N live connections on $MANY" lab_poll 20 open_is tcp "$N"
+  --send "GET /many HTTP/1.1\r\n${H}\r\n" --load "$N" --count "$N" --timeout-ms 90000
+ok "$N live connections on $MANY" lab_poll 25 open_is tcp "$N"
+# Every handshake over (until then their own lookups refresh the name).
+ok "... all of them authenticated" lab_poll 60 eval \
+  "[ \"\$(metric 'daneproxy_dane_verifications_total{listener=\"tcp\",role=\"server\",usage=\"dane-ee\",result=\"match\"}')\" -ge $((m0 + N)) ]"
 l0=$(metric daneproxy_recheck_lookups_total)
 q0=$(lab_dns_query_count "$MANY" TLSA fwd)
 # Four refreshes at a TTL of 1 s; polled, not slept: the counter advances.

@@ -32,7 +32,7 @@ dp_start bad "$LAB/bad.ini" AB=admin || bail "bad route did not start"
 dp_start warn "$LAB/warn.ini" AW=admin || bail "warn route did not start"
 
 metrics() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics"; }
-metric() { metrics "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+metric() { dp_metric "$@"; }
 readyz() { curl -s --max-time 5 -w ' %{http_code}' "http://127.0.0.1:$1/readyz"; }
 ready_is() { [[ $(readyz "$1") == *" $2" ]]; }
 
