@@ -26,6 +26,9 @@ enum conf_recheck { RECHECK_OFF, RECHECK_LOG, RECHECK_CLOSE };
 /* What the client role does when its own record does not match its own
  * key ("self_check"). */
 enum conf_self_check { SELF_CHECK_OFF, SELF_CHECK_WARN, SELF_CHECK_NOT_READY };
+/* How a TS002 request's SenderID is bound to the authenticated name
+ * ("ts002_binding"). */
+enum conf_ts002 { TS002_OFF, TS002_MAP, TS002_DNS };
 
 /* Bits of tls_versions. */
 #define CONF_TLS12 0x1
@@ -136,6 +139,16 @@ struct conf_server {
 					 * answers, default close */
 	unsigned recheck_grace_ms;	/* "recheck_grace_ms": how long DNS may fail before
 					 * recheck applies, default 300000 */
+	/* forward = http, LoRaWAN (README "LoRaWAN"): */
+	enum conf_ts002 ts002_binding;	/* "ts002_binding", default off */
+	char *ts002_map;		/* "ts002_map": SENDER_ID NAME_PATTERN lines */
+	struct conf_where ts002_map_where;
+	unsigned ts002_max_body;	/* "ts002_max_body", bytes, default 65536 */
+	char *netid_domain;		/* "netid_domain", default netids.lora-alliance.org */
+	char *joineui_domain;		/* "joineui_domain", default joineuis.lora-alliance.org */
+	char *station_binding;		/* "station_binding": a name template holding
+					 * {eui}, e.g. eui-{eui}.gw.example.net; NULL off */
+	struct conf_where station_binding_where;
 	struct conf_server *next;
 };
 

@@ -58,6 +58,10 @@ static const struct choice self_checks[] = {
 	{ "off", SELF_CHECK_OFF }, { "warn", SELF_CHECK_WARN },
 	{ "not-ready", SELF_CHECK_NOT_READY }, { NULL, 0 },
 };
+static const struct choice ts002_bindings[] = {
+	{ "off", TS002_OFF }, { "map", TS002_MAP }, { "dns", TS002_DNS },
+	{ NULL, 0 },
+};
 static const struct choice pp2_tlv_sets[] = {
 	{ "full", 0 }, { "minimal", 1 }, { NULL, 0 },
 };
@@ -177,6 +181,19 @@ const struct keyword conf_keywords[] = {
 	    S_(recheck), .choices = rechecks },
 	{ SECT_SERVER, "recheck_grace_ms", conf_parse_uint, conf_dump_uint,
 	    S_(recheck_grace_ms), .min = 0, .max = 86400000 },
+	{ SECT_SERVER, "ts002_binding", conf_parse_choice, conf_dump_choice,
+	    S_(ts002_binding), .choices = ts002_bindings },
+	{ SECT_SERVER, "ts002_map", conf_parse_path, conf_dump_path, S_(ts002_map),
+	    .where_off = S_(ts002_map_where), .flags = KW_WHERE },
+	{ SECT_SERVER, "ts002_max_body", conf_parse_uint, conf_dump_uint,
+	    S_(ts002_max_body), .min = 1024, .max = 16777216 },
+	{ SECT_SERVER, "netid_domain", conf_parse_name, conf_dump_name,
+	    S_(netid_domain), .flags = 0 },
+	{ SECT_SERVER, "joineui_domain", conf_parse_name, conf_dump_name,
+	    S_(joineui_domain), .flags = 0 },
+	{ SECT_SERVER, "station_binding", conf_parse_path, conf_dump_path,
+	    S_(station_binding), .where_off = S_(station_binding_where),
+	    .flags = KW_WHERE },
 
 	{ SECT_CLIENT, "listen", conf_parse_listen_addr, conf_dump_addr, C_(listen),
 	    .flags = KW_REQUIRED },
@@ -258,7 +275,11 @@ conf_server_new(struct conf *c, const char *name)
 	if ((s->name = strdup(name)) == NULL ||
 	    (s->san_tlsa_prefix = strdup("")) == NULL ||
 	    (s->http_header = strdup("DANE-Client-Identity")) == NULL ||
-	    (s->upgrade_protocols = strdup("websocket")) == NULL) {
+	    (s->upgrade_protocols = strdup("websocket")) == NULL ||
+	    (s->netid_domain = strdup("netids.lora-alliance.org")) == NULL ||
+	    (s->joineui_domain = strdup("joineuis.lora-alliance.org")) == NULL) {
+		free(s->netid_domain);
+		free(s->upgrade_protocols);
 		free(s->http_header);
 		free(s->san_tlsa_prefix);
 		free(s->name);
@@ -266,7 +287,8 @@ conf_server_new(struct conf *c, const char *name)
 		return NULL;
 	}
 	s->where.file = s->cert_where.file = s->key_where.file =
-	    s->pkix_ca_where.file = c->file;
+	    s->pkix_ca_where.file = s->ts002_map_where.file =
+	    s->station_binding_where.file = c->file;
 	s->forward = FORWARD_PROXY_V2;
 	s->client_auth = CLIENT_AUTH_REQUIRE;
 	s->identity = IDENTITY_EXTENSION;
@@ -286,6 +308,7 @@ conf_server_new(struct conf *c, const char *name)
 	s->underscores = HTTP1_UNDERSCORES_DROP;
 	s->recheck = RECHECK_CLOSE;
 	s->recheck_grace_ms = 300000;
+	s->ts002_max_body = 65536;
 	return s;
 }
 
@@ -304,6 +327,10 @@ server_free(struct conf_server *s)
 	free(s->pkix_ca_file);
 	free(s->http_header);
 	free(s->upgrade_protocols);
+	free(s->ts002_map);
+	free(s->netid_domain);
+	free(s->joineui_domain);
+	free(s->station_binding);
 	free(s->allow_from.v);
 	free(s);
 }
