@@ -1,0 +1,71 @@
+/* ts002.h — LoRaWAN Backend Interfaces (TS002 1.0 and 1.1) messages, as
+ * far as binding their SenderID to an authenticated DANE name needs: the
+ * JSON body parsed (libjansson) and checked, the answer TS002 gives a
+ * rejected request, and the map file of ts002_binding = map. Pure: no I/O
+ * but reading the map file, no logging.
+ *
+ * CONTRACT (written first so that the parts can be built in parallel; the
+ * implementation is ts002.c and ts002_map.c). */
+#ifndef DP_TS002_H
+#define DP_TS002_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* What kind of identifier a SenderID/ReceiverID is. */
+enum ts002_id_kind {
+	TS002_ID_NETID,		/* a NetID: 3 bytes, 6 hex digits */
+	TS002_ID_EUI,		/* a JoinEUI / JS ID: 8 bytes, 16 hex digits */
+};
+
+#define TS002_TYPE_MAX 32	/* the longest MessageType, NUL included */
+
+struct ts002_msg {
+	char protocol_version[8];	/* "1.0" or "1.1" */
+	char message_type[TS002_TYPE_MAX];	/* "JoinReq", "PRStartAns", ... */
+	int is_answer;			/* the type ends in "Ans" */
+	char sender_id[17];		/* lower-case hex, 6 or 16 digits */
+	enum ts002_id_kind sender_kind;
+	char receiver_id[17];
+	enum ts002_id_kind receiver_kind;
+	uint32_t transaction_id;
+};
+
+/* Parses a request body (len bytes, not NUL-terminated) as a TS002 message:
+ * a JSON object whose ProtocolVersion, MessageType, SenderID, ReceiverID
+ * and TransactionID are present and well-formed for a known message type
+ * of TS002 1.0/1.1 (JoinReq/Ans, RejoinReq/Ans, AppSKeyReq/Ans,
+ * PRStartReq/Ans, PRStopReq/Ans, HRStartReq/Ans, HRStopReq/Ans,
+ * HomeNSReq/Ans, ProfileReq/Ans, XmitDataReq/Ans, XmitLockReq/Ans), the
+ * IDs of the kinds that type carries. Returns DP_OK with *m filled, or
+ * DP_ERR_INVALID with a short reason in why. Never reads past len. */
+int ts002_parse(const char *body, size_t len, struct ts002_msg *m, char *why,
+    size_t why_size);
+
+/* The answer TS002 specifies for rejecting request m (is_answer 0): the
+ * matching *Ans, ProtocolVersion and TransactionID echoed, SenderID and
+ * ReceiverID swapped, Result {ResultCode: result_code, Description:
+ * description}. A new malloc'ed NUL-terminated JSON text (*len its
+ * length), or NULL when out of memory. */
+char *ts002_reject_answer(const struct ts002_msg *m, const char *result_code,
+    const char *description, size_t *len);
+
+/* ts002_binding = map: the file's lines "SENDER_ID NAME_PATTERN" (SENDER_ID
+ * a NetID of 6 hex digits or a JoinEUI of 16, or a prefix "HEX/BITS", or a
+ * range "HEX-HEX"; NAME_PATTERN as in allow: "*", "*.suffix" or a name;
+ * '#' comments, blank lines). */
+struct ts002_map;
+
+/* Reads path; every problem goes to errs as "PATH:LINE: reason". Returns
+ * DP_OK, DP_ERR_IO (unreadable), DP_ERR_INVALID or DP_ERR_NOMEM. */
+int ts002_map_load(const char *path, FILE *errs, struct ts002_map **out);
+
+/* 1 when a line of map binds sender (m->sender_id of m->sender_kind) to
+ * name (the authenticated, lower-case name), else 0. */
+int ts002_map_binds(const struct ts002_map *map, const struct ts002_msg *m,
+    const char *name);
+
+void ts002_map_free(struct ts002_map *map);
+
+#endif
