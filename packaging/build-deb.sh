@@ -5,8 +5,8 @@
 #
 # The package: /usr/sbin/daneproxy (stripped), the manual pages, the systemd
 # unit in /lib/systemd/system, /usr/lib/sysusers.d/daneproxy.conf, the example
-# /etc/daneproxy/daneproxy.ini as a conffile, README and the client example in
-# /usr/share/doc/daneproxy; Depends computed by dpkg-shlibdeps; postinst
+# /etc/daneproxy/daneproxy.ini as a conffile, README, the client example and
+# the LoRaWAN examples (examples/) in /usr/share/doc/daneproxy; Depends computed by dpkg-shlibdeps; postinst
 # creates the daneproxy system user.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Packaging: cmake --install puts the binary, both manual pages (gzipped),
-# the systemd unit, the sysusers.d entry and the example configuration in
-# place; the pages render without groff warnings and document every key the
-# configuration accepts. (The .deb is tested where it is installed:
+# the systemd unit, the sysusers.d entry, the example configuration and the
+# LoRaWAN examples in place; the pages render without groff warnings and
+# document every key the configuration accepts. (The .deb is tested where it is installed:
 # tests/fresh/deb.t, run by packaging/fresh-check.sh.)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -25,6 +25,10 @@ like "$(grep -m1 '^ExecReload=' "$unit")" '^ExecReload=/[^ ]*/daneproxy -t -c /[
   "the unit's reload runs daneproxy -t first"
 ok "sysusers.d entry installed" grep -q '^u daneproxy ' "$LAB/inst/lib/sysusers.d/daneproxy.conf"
 ok "example configuration installed" cmp "$DP_SOURCE_DIR/conf/server.ini" "$LAB/inst/etc/daneproxy/daneproxy.ini"
+for f in "$DP_SOURCE_DIR"/conf/examples/*; do
+  ok "LoRaWAN example $(basename "$f") installed in share/doc/daneproxy/examples" \
+    cmp "$f" "$LAB/inst/share/doc/daneproxy/examples/$(basename "$f")"
+done
 # Every key of the effective configuration (daneproxy -T) is in daneproxy.ini(5).
 cat >"$LAB/all.ini" <<EOF
 [dns]
