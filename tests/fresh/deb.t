@@ -24,7 +24,8 @@ is "$(pkg dpkg-query -W -f='${Status} ${Version}' daneproxy)" "install ok instal
 like "$(pkg daneproxy -V 2>&1)" "^daneproxy $version" "daneproxy -V: $version"
 for f in /usr/sbin/daneproxy /usr/share/man/man8/daneproxy.8.gz /usr/share/man/man5/daneproxy.ini.5.gz \
          /lib/systemd/system/daneproxy.service /usr/lib/sysusers.d/daneproxy.conf \
-         /etc/daneproxy/daneproxy.ini /usr/share/doc/daneproxy/README.md; do
+         /etc/daneproxy/daneproxy.ini /usr/share/doc/daneproxy/README.md \
+         /usr/share/doc/daneproxy/examples/chirpstack-js.ini /usr/share/doc/daneproxy/examples/ts002-map.txt; do
   ok "installed: $f" test -s "$P$f"
 done
 like "$(pkg dpkg-query -W -f='${Conffiles}' daneproxy)" '^ /etc/daneproxy/daneproxy\.ini [0-9a-f]{32}$' \
