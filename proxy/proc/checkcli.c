@@ -540,10 +540,13 @@ env_close(struct check_env *e)
 	memset(e, 0, sizeof(*e));
 }
 
+#define CHECK_SELF_TIMEOUT_MS 1000
+
 int
 check_self_routes(const struct conf *c, FILE *warn)
 {
 	struct check_env e;
+	struct conf quick;
 	const struct conf_client *cc;
 	char why[300];
 	FILE *null;
@@ -553,9 +556,13 @@ check_self_routes(const struct conf *c, FILE *warn)
 		need |= cc->self_check != SELF_CHECK_OFF;
 	if (!need)
 		return 0;
+	/* -t must not hang on a DNS outage: at most a second per lookup. */
+	quick = *c;
+	if (quick.dns.timeout_ms > CHECK_SELF_TIMEOUT_MS)
+		quick.dns.timeout_ms = CHECK_SELF_TIMEOUT_MS;
 	memset(&e, 0, sizeof(e));
 	if ((null = fopen("/dev/null", "w")) == NULL ||
-	    env_open(&e, c) != DP_OK) {
+	    env_open(&e, &quick) != DP_OK) {
 		fprintf(warn, "%s: self_check: warning: the routes' own records "
 		    "were not checked (no DNS)\n", c->file);
 		if (null != NULL)

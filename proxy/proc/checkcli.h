@@ -22,7 +22,8 @@ struct conf;
 
 /* For daneproxy -t: the self-check of every [client] route with
  * self_check on (check_self), each failure written to warn as "FILE:LINE:
- * self_check: warning: ...". Bounded by [dns] timeout_ms per route.
+ * self_check: warning: ...". Each lookup waits at most [dns] timeout_ms,
+ * and never more than a second.
  * Returns the number of routes whose own record does not match. */
 int check_self_routes(const struct conf *c, FILE *warn);
 
