@@ -20,6 +20,15 @@ enum ts002_id_kind {
 };
 
 #define TS002_TYPE_MAX 32	/* the longest MessageType, NUL included */
+#define TS002_NETID_DIGITS 6	/* a NetID: 3 bytes */
+#define TS002_EUI_DIGITS 16	/* a JoinEUI / JS ID: 8 bytes */
+
+/* The one reader of an ID's hex (case-insensitive): len must be 6 (a
+ * NetID) or 16 (a JoinEUI / JS ID) digits, no prefix, no sign. Sets *kind
+ * and *value (big-endian, as written) when not NULL. Returns DP_OK or
+ * DP_ERR_INVALID. */
+int ts002_hex_id(const char *s, size_t len, enum ts002_id_kind *kind,
+    uint64_t *value);
 
 struct ts002_msg {
 	char protocol_version[8];	/* "1.0" or "1.1" */
