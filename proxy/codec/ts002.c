@@ -26,8 +26,14 @@
  *   back, IDs swapped.
  * - PRStart/PRStop (passive roaming, sNS <-> hNS, fNS <-> sNS), HRStart/
  *   HRStop (handover roaming, hNS <-> sNS), ProfileReq (sNS -> hNS),
- *   XmitDataReq (between NSs) and XmitLockReq (1.1, between NSs) carry a
- *   NetID on both sides.
+ *   XmitDataReq (between NSs) and XmitLocReq (1.1, between NSs) carry a
+ *   NetID on both sides. TS002 1.1 and The Things Stack spell it
+ *   "XmitLocReq"/"XmitLocAns" (transmit location); the contract in ts002.h
+ *   was written "XmitLockReq". Both spellings are accepted, and the answer
+ *   keeps the spelling of its request.
+ * - The version is not checked against the type (RejoinReq is 1.1 only in
+ *   The Things Stack's table): binding a SenderID does not depend on it, and
+ *   the backend answers a type its version lacks itself.
  * - AppSKeyReq goes from an AS to the JS: its SenderID is an AS-ID, an
  *   opaque text (TS002: "ASCII string in case of AS-ID"), not hex of a known
  *   length; AppSKeyAns carries it as ReceiverID. Neither fits struct
@@ -52,6 +58,7 @@ static const struct ts002_type ts002_types[] = {
 	{ "HRStopReq", 0, 0, 0 },	{ "HRStopAns", 0, 0, 0 },
 	{ "ProfileReq", 0, 0, 0 },	{ "ProfileAns", 0, 0, 0 },
 	{ "XmitDataReq", 0, 0, 0 },	{ "XmitDataAns", 0, 0, 0 },
+	{ "XmitLocReq", 0, 0, 0 },	{ "XmitLocAns", 0, 0, 0 },
 	{ "XmitLockReq", 0, 0, 0 },	{ "XmitLockAns", 0, 0, 0 },
 };
 

@@ -41,13 +41,20 @@ struct ts002_msg {
 	uint32_t transaction_id;
 };
 
+/* ResultCodes (TS002 1.0/1.1, "Result Codes") the proxy itself gives. */
+#define TS002_RC_UNKNOWN_SENDER "UnknownSender"	/* SenderID not bound */
+#define TS002_RC_MALFORMED_REQUEST "MalformedRequest"	/* JSON/fields bad */
+
 /* Parses a request body (len bytes, not NUL-terminated) as a TS002 message:
  * a JSON object whose ProtocolVersion, MessageType, SenderID, ReceiverID
  * and TransactionID are present and well-formed for a known message type
  * of TS002 1.0/1.1 (JoinReq/Ans, RejoinReq/Ans, AppSKeyReq/Ans,
  * PRStartReq/Ans, PRStopReq/Ans, HRStartReq/Ans, HRStopReq/Ans,
- * HomeNSReq/Ans, ProfileReq/Ans, XmitDataReq/Ans, XmitLockReq/Ans), the
- * IDs of the kinds that type carries. Returns DP_OK with *m filled, or
+ * HomeNSReq/Ans, ProfileReq/Ans, XmitDataReq/Ans, XmitLocReq/Ans, also
+ * spelt XmitLockReq/Ans), the IDs of the kinds that type carries. AppSKeyReq/
+ * Ans are refused ("AS-ID" in the reason): their AS side is an AS-ID, a
+ * free text that struct ts002_msg cannot hold. A body refused leaves *m
+ * untouched. Returns DP_OK with *m filled, or
  * DP_ERR_INVALID with a short reason in why. Never reads past len. */
 int ts002_parse(const char *body, size_t len, struct ts002_msg *m, char *why,
     size_t why_size);
