@@ -195,7 +195,9 @@ ts002_parse(const char *body, size_t len, struct ts002_msg *m, char *why,
 		reason = "MessageType carries an AS-ID, not supported";
 		goto out;
 	}
-	out.is_answer = strstr(out.message_type, "Ans") != NULL;
+	/* every name of the table ends in "Req" or "Ans" */
+	out.is_answer = strcmp(out.message_type +
+	    strlen(out.message_type) - 3, "Ans") == 0;
 	out.sender_kind = t->sender_is_eui ? TS002_ID_EUI : TS002_ID_NETID;
 	out.receiver_kind = t->receiver_is_eui ? TS002_ID_EUI : TS002_ID_NETID;
 	if (get_id(root, "SenderID", out.sender_kind, out.sender_id) != DP_OK) {
