@@ -37,6 +37,7 @@ frame(unsigned char *buf, size_t *off, int fin, unsigned op, const char *p,
 }
 
 static unsigned char buf[80000];
+static char src[70000];
 static struct ws_message m;
 
 static void
@@ -75,27 +76,26 @@ test_first_message(void)
 	is_int(m.opcode, WS_OP_BINARY, "binary opcode");
 
 	n = 0;
-	memset(buf + 40000, 'a', 200);
-	frame(buf, &n, 1, WS_OP_TEXT, (const char *)buf + 40000, 200, 0);
+	memset(src, 'a', sizeof(src));
+	frame(buf, &n, 1, WS_OP_TEXT, src, 200, 0);
 	is_int(wsframe_first_message(buf, n, &m), DP_OK, "16-bit length");
 	is_int(m.len, 200, "16-bit length: 200 bytes");
 
 	n = 0;
-	memset(buf + 40000, 'a', WSFRAME_MSG_MAX);
-	frame(buf, &n, 1, WS_OP_TEXT, (const char *)buf + 40000, WSFRAME_MSG_MAX, 0);
+	frame(buf, &n, 1, WS_OP_TEXT, src, WSFRAME_MSG_MAX, 0);
 	is_int(wsframe_first_message(buf, n, &m), DP_OK, "exactly 4 KiB");
 	n = 0;
-	frame(buf, &n, 1, WS_OP_TEXT, (const char *)buf + 40000, WSFRAME_MSG_MAX + 1, 0);
+	frame(buf, &n, 1, WS_OP_TEXT, src, WSFRAME_MSG_MAX + 1, 0);
 	is_int(wsframe_first_message(buf, 8, &m), DP_ERR_INVALID,
 	    "4 KiB + 1 refused from its header alone");
 	n = 0;
-	frame(buf, &n, 0, WS_OP_TEXT, (const char *)buf + 40000, 4000, 0);
-	frame(buf, &n, 1, WS_OP_CONT, (const char *)buf + 40000, 97, 0);
+	frame(buf, &n, 0, WS_OP_TEXT, src, 4000, 0);
+	frame(buf, &n, 1, WS_OP_CONT, src, 97, 0);
 	is_int(wsframe_first_message(buf, n, &m), DP_ERR_INVALID,
 	    "fragments adding up over 4 KiB refused");
 
 	n = 0;
-	frame(buf, &n, 1, WS_OP_TEXT, (const char *)buf + 40000, 70000, 0);
+	frame(buf, &n, 1, WS_OP_TEXT, src, 70000, 0);
 	is_int(wsframe_first_message(buf, n, &m), DP_ERR_INVALID,
 	    "64-bit length refused (too large)");
 }
