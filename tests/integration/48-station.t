@@ -70,10 +70,14 @@ out=$(station station /traffic/eui-b827ebfffe611234 '{"msgtype":"version"}')
 is "$out" "status=101 echo=OK close=1000" "muxs /traffic/eui-<its EUI> (The Things Stack) passes"
 out=$(station station /gateway/B8-27-EB-FF-FE-61-12-34)
 is "$out" "status=101 close=1000" "its EUI dashed and upper case passes"
-lab_poll 10 _lab_lines_ge "$LAB/ws.jsonl" 4
+out=$(station station /router-info '{"router": "B8-27-EB-FF-FE-61-12-34"}' --frag)
+is "$out" "status=101 echo=OK close=1000" "router-info in three fragments, its EUI dashed: passes"
+lab_poll 10 _lab_lines_ge "$LAB/ws.jsonl" 5
 is "$(rec 2 'r["path"] + " " + r["headers"].get("dane-client-identity", "")')" \
   "/gateway/b827ebfffe611234 $NAME" "upstream: the muxs upgrade carried the identity"
-is "$(metric bound)" 4 "metrics: 4 bound"
+is "$(rec 5 'str(r["messages"]) + " " + str(r["bytes"])')" "1 37" \
+  "upstream: the fragmented router-info arrived whole, once"
+is "$(metric bound)" 5 "metrics: 5 bound"
 
 # --- another EUI in the path: 403, the upstream sees nothing -------------------
 n0=$(records)
@@ -97,11 +101,14 @@ out=$(station station /router-info '{"router":"b827:ebff:fe61:1234","router":"b8
 is "$out" "status=101 close=1008" "router-info with a duplicate router key: closed with 1008"
 out=$(station station /router-info 'not json')
 is "$out" "status=101 close=1008" "router-info that is no JSON: closed with 1008"
-lab_poll 10 _lab_lines_ge "$LAB/ws.jsonl" $((n0 + 3)) || diag "upstream records: $(records)"
-is "$(records)" $((n0 + 3)) "upstream: three upgrades, none for the 403s"
-is "$(rec $((n0 + 1)) 'r["messages"]'),$(rec $((n0 + 2)) 'r["messages"]'),$(rec $((n0 + 3)) 'r["messages"]')" \
-  "0,0,0" "upstream: not one byte of the refused router-info messages"
-is "$(metric bad_router_info)" 3 "metrics: 3 bad_router_info"
+big=$(printf '{"router":"b827:ebff:fe61:1234","pad":"%05000d"}' 0)
+out=$(station station /router-info "$big")
+is "$out" "status=101 close=1008" "router-info over 4 KiB: closed with 1008"
+lab_poll 10 _lab_lines_ge "$LAB/ws.jsonl" $((n0 + 4)) || diag "upstream records: $(records)"
+is "$(records)" $((n0 + 4)) "upstream: four upgrades, none for the 403s"
+is "$(for i in 1 2 3 4; do rec $((n0 + i)) 'r["messages"]'; done | paste -sd,)" \
+  "0,0,0,0" "upstream: not one byte of the refused router-info messages"
+is "$(metric bad_router_info)" 4 "metrics: 4 bad_router_info"
 like "$(grep 'station_refused' "$LAB/dp.log" | grep -c 'router-info names another EUI')" '^[1-9]' \
   "log: the lying router-info is logged"
 

@@ -5,7 +5,7 @@ Speaks as Station does (src/tc.c): a WebSocket over TLS 1.2 only (Station's
 mbedTLS 2.28), a client certificate and key (tc.crt/tc.key) and no
 dane_clientid extension, the server checked against a CA (tc.trust). One
 WebSocket per run: open wss://127.0.0.1:PORT/PATH, send MSG as a text
-message if given, read the answer (the upstream is an echo server), close.
+message if given (--frag: in three frames), read the answer (the upstream is an echo server), close.
 Prints one line:
   status=101 echo=OK close=1000      the exchange went through
   status=403                         refused before the upgrade
@@ -37,7 +37,12 @@ async def run(a):
     out = ["status=101"]
     try:
         if a.msg is not None:
-            await ws.send(a.msg)
+            if a.frag:
+                # Fragmented as a sender may: three frames, one message.
+                n = max(1, len(a.msg) // 3)
+                await ws.send([a.msg[:n], a.msg[n:2 * n], a.msg[2 * n:]])
+            else:
+                await ws.send(a.msg)
             got = await asyncio.wait_for(ws.recv(), 5)
             out.append("echo=" + ("OK" if got == a.msg else "BAD"))
         await ws.close()
@@ -55,6 +60,8 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--ca", required=True)
+    ap.add_argument("--frag", action="store_true",
+                    help="send MSG in three frames (continuations)")
     a = ap.parse_args()
     try:
         print(asyncio.run(asyncio.wait_for(run(a), 20)))
