@@ -238,16 +238,25 @@ station_target_check(const char *target, size_t target_len, uint64_t eui,
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
-		if ((unsigned char)c < 0x20 || c == 0x7f || n == sizeof(path))
+		/* A '%' left after decoding would be decoded again by an
+		 * upstream that decodes twice: refused, not guessed. */
+		if ((unsigned char)c < 0x20 || c == 0x7f || c == '%' ||
+		    n == sizeof(path))
 			return STATION_BAD;
 		path[n++] = c;
 	}
 	for (start = 1, i = 1; i <= n; i++) {
+		size_t seg;
+
 		if (i < n && path[i] != '/')
 			continue;
-		if (i - start == 11 && strncasecmp(path + start, "router-info", 11) == 0)
+		/* Servers that drop path parameters (";x=1", RFC 3986 §3.3)
+		 * read what comes before them. */
+		for (seg = 0; start + seg < i && path[start + seg] != ';'; seg++)
+			;
+		if (seg == 11 && strncasecmp(path + start, "router-info", 11) == 0)
 			*router_info = 1;
-		if (station_eui_parse(path + start, i - start, &v) == DP_OK && v != eui) {
+		if (station_eui_parse(path + start, seg, &v) == DP_OK && v != eui) {
 			*claimed = v;
 			return STATION_EUI_MISMATCH;
 		}

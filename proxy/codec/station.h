@@ -54,11 +54,13 @@ int station_template_match(const char *tmpl, const char *name, uint64_t *eui);
 /* Checks a request target (target_len bytes) for a station whose EUI is eui.
  * The target must be origin-form ("/..."); its path (up to '?' or '#') is
  * percent-decoded first (an upstream splitting the decoded path must not see
- * a segment this check did not), then every '/'-separated segment that
- * reads as an EUI (station_eui_parse) must be eui. *router_info is set to 1
- * when a segment is "router-info" (any case), else 0. Returns STATION_PASS,
+ * a segment this check did not), then every '/'-separated segment (up to
+ * a ';', for servers that drop path parameters) that reads as an EUI
+ * (station_eui_parse) must be eui. *router_info is set to 1 when a segment
+ * is "router-info" (any case), else 0. Returns STATION_PASS,
  * STATION_EUI_MISMATCH with *claimed (the first other EUI), or STATION_BAD
- * (not origin-form, a bad or control-character escape, an empty target). */
+ * (not origin-form, an empty target, a bad escape, a control character or
+ * a '%' once decoded: an upstream decoding twice would see another path). */
 enum station_verdict station_target_check(const char *target, size_t target_len,
     uint64_t eui, uint64_t *claimed, int *router_info);
 

@@ -156,6 +156,13 @@ test_target(void)
 	    STATION_EUI_MISMATCH, "target: %%3A decoded");
 	is_int(target("/gateway/b827ebfffe611235/", &c, &ri), STATION_EUI_MISMATCH,
 	    "target: trailing slash");
+	is_int(target("/gateway/b827ebfffe611235;x=1", &c, &ri),
+	    STATION_EUI_MISMATCH, "target: EUI before a path parameter");
+	is_int(target("/router-info;v=2", &c, &ri), STATION_PASS,
+	    "target: router-info before a path parameter");
+	is_int(ri, 1, "target: router-info seen before ';'");
+	is_int(target("/gateway/b827%253aebff%253afe61%253a1235", &c, &ri),
+	    STATION_BAD, "target: double-encoded escape refused");
 	is_int(target("/gateway/%zz", &c, &ri), STATION_BAD, "target: bad escape");
 	is_int(target("/gateway/%0a", &c, &ri), STATION_BAD,
 	    "target: escaped control character");
