@@ -9,7 +9,8 @@
 # with {"router": its own EUI} and /gateway/<its EUI> pass with the identity
 # header; another EUI in the path is 403 before the upstream sees anything;
 # a /router-info naming another EUI is closed with 1008 and the upstream
-# never sees that message; a name outside the template is refused.
+# never sees that message; a 403 behind pipelined requests waits for their
+# answers; a name outside the template is refused.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -26,15 +27,21 @@ C=$LAB_CERTS
 NAME=eui-b827ebfffe611234.gw.dp.test
 
 lab_ws_echo_start ws || bail "ws_echo did not start"
+lab_upstream_start up --proxy none
+# station_listener NAME UPSTREAM_PORT: a listener for stations.
+station_listener() {
+  printf '[server %s]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$1" "$C/server-chain.crt" "$C/server.key" "$2"
+  printf 'allow = *.gw.dp.test\nforward = http\nidentity = extension-or-san\n'
+  printf 'tls_versions = 1.2,1.3\nstation_binding = eui-{eui}.gw.dp.test\n'
+}
 {
   printf '[global]\nadmin = 127.0.0.1:0\n'
   dp_dns_section resolver-ad
-  printf '[server st]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
-    "$C/server-chain.crt" "$C/server.key" "$WS_PORT"
-  printf 'allow = *.gw.dp.test\nforward = http\nidentity = extension-or-san\n'
-  printf 'tls_versions = 1.2,1.3\nstation_binding = eui-{eui}.gw.dp.test\n'
+  station_listener st "$WS_PORT"
+  station_listener plain "$UPSTREAM_UP_PORT"
 } >"$LAB/dp.ini"
-dp_start dp "$LAB/dp.ini" SP=st AP=admin || bail "daneproxy did not start"
+dp_start dp "$LAB/dp.ini" SP=st SP_PLAIN=plain AP=admin || bail "daneproxy did not start"
 
 # station CERT PATH [MSG]: one WebSocket exchange as the station with CERT.
 station() {
@@ -112,6 +119,21 @@ is "$(metric bad_router_info)" 4 "metrics: 4 bad_router_info"
 like "$(grep 'station_refused' "$LAB/dp.log" | grep -c 'router-info names another EUI')" '^[1-9]' \
   "log: the lying router-info is logged"
 
+# --- plain HTTP, pipelined: the 403 waits for the answers before it ----------
+H='Host: lns.dp.test\r\n'
+req="GET /gateway/b827ebfffe611234 HTTP/1.1\r\n${H}\r\nGET /api/x HTTP/1.1\r\n${H}\r\n"
+req+="GET /gateway/b827ebfffe611235 HTTP/1.1\r\n${H}\r\nGET /gateway/b827ebfffe611234 HTTP/1.1\r\n${H}\r\n"
+: >"$LAB/pipe.out"
+out=$(dp_testclient --connect "127.0.0.1:$SP_PLAIN" --cert "$C/station.crt" --key "$C/station.key" \
+  --no-clientid --tls 1.2 --send "$req" --output "$LAB/pipe.out" --timeout-ms 5000 --quiet 2>&1)
+like "$out" "result=ok .*version=TLSv1.2" "pipelined: a TLS 1.2 client without the extension, SAN fallback"
+is "$(http_statuses "$LAB/pipe.out")" "200 200 403" "pipelined: two answers, then 403 for another EUI, then the end"
+lab_upstream_wait up 1
+is "$(dp_upstream_last up "[q['target'] for q in r['requests']]")" "['/gateway/b827ebfffe611234', '/api/x']" \
+  "pipelined: the upstream got the two requests before the refused one, nothing after"
+is "$(dp_upstream_last up "r['requests'][0]['headers'].get('dane-client-identity')")" "$NAME" \
+  "pipelined: with the station's identity"
+
 # --- a name outside the template ---------------------------------------------
 n0=$(records)
 out=$(station stationx /router-info '{"router":"b827:ebff:fe61:1234"}')
@@ -119,6 +141,8 @@ is "$out" "status=403" "a station named gw1.gw.dp.test (no EUI in its name): 403
 like "$(grep station_refused "$LAB/dp.log" | tail -n 1)" "client=gw1.gw.dp.test .*does not fit station_binding" \
   "log: the name outside the template"
 is "$(metric eui_mismatch)" 5 "metrics: the name outside the template counted as eui_mismatch"
+is "$(dp_metric "$AP" 'daneproxy_station_total{listener="plain",role="server",result="eui_mismatch"}')" 1 \
+  "metrics: per listener (plain: its one refusal)"
 is "$(records)" "$n0" "upstream: nothing for it"
 
 done_testing
