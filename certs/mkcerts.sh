@@ -17,6 +17,11 @@
 #                               fallback: _lorawan-ns + ta.dp.test)
 #   tamulti.key tamulti.crt     from clientca, SANs ta.dp.test and x.ta.dp.test
 #   js.key js.crt               self-signed serverAuth leaf, js.dp.test (DANE-EE)
+#   station.key station.crt     self-signed clientAuth leaf, the single SAN
+#                               eui-b827ebfffe611234.gw.dp.test (a LoRa Basics
+#                               Station's name, SAN fallback, DANE-EE)
+#   stationx.key stationx.crt   the same kind, SAN gw1.gw.dp.test (a name that
+#                               encodes no EUI)
 #
 # Idempotent: a group whose files all exist is kept (a certificate is remade
 # when its issuer is). Silent on success; on failure prints openssl's output.
@@ -90,6 +95,18 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:js.dp.test
+subjectKeyIdentifier = hash
+[ station_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:eui-b827ebfffe611234.gw.dp.test
+subjectKeyIdentifier = hash
+[ stationx_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:gw1.gw.dp.test
 subjectKeyIdentifier = hash
 CNFEOF
 
@@ -170,5 +187,9 @@ for t in tawild tasan tamulti; do
 done
 have js.key js.crt ||
 	selfsigned js "/O=daneproxy demo/CN=js.dp.test" js_ext 825
+have station.key station.crt ||
+	selfsigned station "/O=daneproxy demo/CN=b827ebfffe611234" station_ext 825
+have stationx.key stationx.crt ||
+	selfsigned stationx "/O=daneproxy demo/CN=gw1" stationx_ext 825
 chmod 0644 "$OUT"/*.crt
 exit 0

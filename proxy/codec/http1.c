@@ -598,6 +598,7 @@ http1_error_response(int status)
 	/* body_len is strlen(reason) + 1; test_http1 checks every one. */
 	switch (status) {
 	case 400: return ERROR_RESPONSE(400, "Bad Request", 12);
+	case 403: return ERROR_RESPONSE(403, "Forbidden", 10);
 	case 408: return ERROR_RESPONSE(408, "Request Timeout", 16);
 	case 431: return ERROR_RESPONSE(431, "Request Header Fields Too Large", 32);
 	case 501: return ERROR_RESPONSE(501, "Not Implemented", 16);

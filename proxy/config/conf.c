@@ -28,6 +28,7 @@
 
 #include "confkw.h"
 #include "err.h"
+#include "station.h"
 
 #define SECTION_NAME_MAX 64	/* NAME in [server NAME] / [client NAME] */
 #define WHY_MAX 512		/* a reason text */
@@ -553,6 +554,8 @@ check_dns(struct parser *p, const struct section *s)
 	}
 }
 
+static void check_station_binding(struct parser *p, const struct section *s);
+
 static void
 check_server(struct parser *p, const struct section *s)
 {
@@ -573,6 +576,25 @@ check_server(struct parser *p, const struct section *s)
 		    "cannot tell an unauthenticated client from a verified one",
 		    srv->forward == FORWARD_PROXY_V1 ? "proxy-v1" : "none");
 	}
+	check_station_binding(p, s);
+}
+
+/* station_binding: a name template the authenticated name must fit; its
+ * checks read HTTP requests and WebSocket messages, so forward = http. */
+static void
+check_station_binding(struct parser *p, const struct section *s)
+{
+	const struct conf_server *srv = s->obj;
+	int line = s->seen[conf_keyword_find(SECT_SERVER, "station_binding")];
+	const char *why = NULL;
+
+	if (srv->station_binding == NULL)
+		return;
+	if (station_template_check(srv->station_binding, &why) != DP_OK)
+		perr(p, line, "station_binding: %s: %s", srv->station_binding, why);
+	if (srv->forward != FORWARD_HTTP)
+		perr(p, line, "station_binding: needs forward = http (the EUI is "
+		    "read from HTTP requests and WebSocket messages)");
 }
 
 static void check_client_names(struct parser *p, const struct section *s);

@@ -209,6 +209,8 @@ mx_fold_listener(struct mx_lcounters *to, const struct mx_lcounters *from)
 		add(&to->up[i], ld(&from->up[i]));
 	for (i = 0; i < MX_RC_N; i++)
 		add(&to->recheck[i], ld(&from->recheck[i]));
+	for (i = 0; i < MX_ST_N; i++)
+		add(&to->station[i], ld(&from->station[i]));
 	add(&to->bytes_in, ld(&from->bytes_in));
 	add(&to->bytes_out, ld(&from->bytes_out));
 	add(&to->log_suppressed, ld(&from->log_suppressed));
@@ -392,6 +394,13 @@ mx_upstream_error(struct mx_listener *l, enum mx_up_reason r)
 {
 	if ((unsigned)r < MX_UP_N)
 		add(&lcounters(l)->up[r], 1);
+}
+
+void
+mx_station(struct mx_listener *l, enum mx_station r)
+{
+	if ((unsigned)r < MX_ST_N)
+		add(&lcounters(l)->station[r], 1);
 }
 
 void

@@ -84,6 +84,15 @@ enum mx_recheck {
 	MX_RC_N
 };
 
+/* station_binding (LoRa Basics Station): what a check concluded. */
+enum mx_station {
+	MX_ST_BOUND = 0,	/* the EUI in the path or /router-info is the name's */
+	MX_ST_EUI_MISMATCH,	/* another EUI, or a name outside the template */
+	MX_ST_BAD_ROUTER_INFO,	/* /router-info's first message unreadable or
+				 * another EUI: closed with 1008 */
+	MX_ST_N
+};
+
 #define MX_USAGE_NONE 4		/* no record matched and the set held several usages */
 #define MX_USAGES 5
 
@@ -232,6 +241,9 @@ void mx_log_suppressed(struct mx_listener *l);
 /* The upstream (server role) or the remote server (client role) failed a
  * connection for reason r. */
 void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
+
+/* A station_binding check concluded r. */
+void mx_station(struct mx_listener *l, enum mx_station r);
 
 /* TLSA cache and lookups (per worker, shown summed). The cache reports
  * each get that reaches a verdict with exactly one of the first four;

@@ -41,6 +41,9 @@ static const char *const mx_usage_names[MX_USAGES] = {
 static const char *const mx_up_names[MX_UP_N] = {
 	"connect", "connect_timeout", "response_timeout", "protocol",
 };
+static const char *const mx_st_names[MX_ST_N] = {
+	"bound", "eui_mismatch", "bad_router_info",
+};
 static const char *const mx_dns_names[MX_DNS_N] = {
 	"secure", "nxdomain", "nodata", "insecure", "bogus", "error", "timeout",
 };
@@ -281,6 +284,14 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 			out_printf(o, "daneproxy_recheck_total{%s,"
 			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
 			    mx_rc_names[k], ld(&v->sum[i].recheck[k]));
+
+	out_family(o, "station_total", "counter",
+	    "station_binding checks of LoRa Basics Station requests, by result.");
+	for (i = 0; i < v->n; i++)
+		for (k = 0; k < MX_ST_N; k++)
+			out_printf(o, "daneproxy_station_total{%s,"
+			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
+			    mx_st_names[k], ld(&v->sum[i].station[k]));
 
 	render_names(o, r, v);
 

@@ -25,6 +25,7 @@ struct mx_lcounters {
 	mx_u64 dane[MX_USAGES][2];	/**< by usage, [0] mismatch, [1] match */
 	mx_u64 up[MX_UP_N];		/**< upstream errors by reason */
 	mx_u64 recheck[MX_RC_N];	/**< live connections re-checked, by result */
+	mx_u64 station[MX_ST_N];	/**< station_binding checks, by result */
 	mx_u64 bytes_in;		/**< from the connecting clients */
 	mx_u64 bytes_out;		/**< towards them */
 	mx_u64 log_suppressed;		/**< connection lines not logged (conn.c's

@@ -61,6 +61,7 @@ struct http_relay {
 	const char *closing_reason;
 	const char *end_reason;	/* http_relay_close_after_response's */
 	struct bev_relay *tunnel;	/* after 101 */
+	struct bev_ws_first ws_first;	/* head_check's, for the tunnel */
 
 	struct event *timer;	/* idle and upstream timeouts */
 	struct event *done_ev;	/* runs the done callback from the loop */
@@ -145,7 +146,8 @@ fail_client(struct http_relay *h, int status, const char *reason)
 {
 	const char *resp = http1_error_response(status);
 
-	if (h->m_count > 0 && (status == 400 || status == 431 || status == 501)) {
+	if (h->m_count > 0 && (status == 400 || status == 403 || status == 431 ||
+	    status == 501)) {
 		/* A bad request behind good pipelined ones: answer those first,
 		 * in order, then this one, then close. */
 		h->deferred_status = status;
@@ -400,6 +402,16 @@ process_requests(struct http_relay *h)
 			fail_client(h, 501, "method name too long");
 			return;
 		}
+		if (h->o->head_check != NULL) {
+			const char *why = "refused";
+
+			memset(&h->ws_first, 0, sizeof(h->ws_first));
+			if ((r = h->o->head_check(h->o->head_check_arg, rq,
+			    &h->ws_first, &why)) != 0) {
+				fail_client(h, r, why);
+				return;
+			}
+		}
 		r = http1_request_rewrite(p, rq, &h->o->rw, hr_out, h->out_size, &rw);
 		if (r == HTTP1_ERR_BAD_REQUEST) {
 			fail_client(h, 400, "Connection names a framing field, or '_' in a name");
@@ -615,7 +627,8 @@ start_tunnel(struct http_relay *h)
 	bufferevent_setwatermark(h->cl, EV_WRITE, 0, 0);
 	bufferevent_setwatermark(h->up, EV_WRITE, 0, 0);
 	if (bev_relay_start(h->base, h->cl, "client", h->up, "upstream",
-	    h->o->idle_timeout_ms, tunnel_done, h, &h->tunnel) != DP_OK)
+	    h->o->idle_timeout_ms, &h->ws_first, tunnel_done, h,
+	    &h->tunnel) != DP_OK)
 		finish(h, "out of memory");
 }
 

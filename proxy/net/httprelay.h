@@ -19,6 +19,7 @@
 #include "http1.h"
 #include "relay.h"
 
+struct bev_ws_first;
 struct bufferevent;
 struct event_base;
 struct mx_listener;
@@ -29,6 +30,15 @@ struct http_relay_opts {
 	unsigned idle_timeout_ms;	/* no traffic either way: close */
 	unsigned upstream_timeout_ms;	/* request sent, no response head: 504; 0 = none */
 	struct mx_listener *mx;		/* counts upstream errors (502, 504); NULL: none */
+	/* The role's policy on each request head, before anything of it is
+	 * forwarded (station_binding); NULL: none. Returns 0 to forward it,
+	 * or an HTTP status (403) to answer instead, *reason (static, or
+	 * kept by head_check_arg) saying why; the connection then closes.
+	 * It may fill *ws_first (zeroed before each call): if the request
+	 * upgrades, the tunnel checks the client's first WebSocket message. */
+	int (*head_check)(void *arg, const struct http1_request *rq,
+	    struct bev_ws_first *ws_first, const char **reason);
+	void *head_check_arg;
 };
 
 struct http_relay;

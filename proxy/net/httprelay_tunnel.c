@@ -38,7 +38,14 @@ struct bev_relay {
 	relay_done_cb done;
 	void *arg;
 	char reason[160];
+	struct bev_ws_first first;	/* check of the client's first message */
+	int first_pending;		/* not decided yet: hold what a sends */
+	int refused;			/* close frame queued for a: end when written */
 };
+
+/* The message being checked: the loop is single-threaded and the check
+ * runs to its end inside first_check, so no relay needs its own 4 KiB. */
+static struct ws_message br_msg;
 
 static void relay_read_cb(struct bufferevent *bev, void *arg);
 
@@ -116,6 +123,61 @@ bev_rearm_write(struct bufferevent *bev)
 		bufferevent_enable(bev, EV_WRITE);
 }
 
+/* The first message is refused: a gets a close frame 1008, b nothing of
+ * what a sent; relay_write_cb ends the relay once the frame is written. */
+static void
+first_refuse(struct bev_relay *r, const char *reason)
+{
+	struct bufferevent *a = r->s[0].bev;
+	unsigned char cf[WSFRAME_CLOSE_MAX];
+	size_t n = wsframe_close(WS_CLOSE_POLICY, "policy violation", cf);
+
+	r->refused = 1;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	bufferevent_disable(a, EV_READ);
+	bufferevent_disable(r->s[1].bev, EV_READ);
+	evbuffer_drain(bufferevent_get_input(a),
+	    evbuffer_get_length(bufferevent_get_input(a)));
+	bufferevent_setwatermark(a, EV_WRITE, 0, 0);
+	evbuffer_add(bufferevent_get_output(a), cf, n);
+	bufferevent_enable(a, EV_WRITE);
+	relay_trace(r, "first message refused", 0);
+}
+
+/* Looks for the client's first message in what it sent so far (nothing of
+ * which has been passed on). Returns 1 when it passed the check (relay
+ * on), 0 while waiting for more or after a refusal. */
+static int
+first_check(struct bev_relay *r)
+{
+	struct evbuffer *in = bufferevent_get_input(r->s[0].bev);
+	size_t n = evbuffer_get_length(in);
+	const unsigned char *p;
+	const char *reason;
+	int rc;
+
+	if (r->refused || n == 0)
+		return 0;
+	r->last_active = dp_now_ms();
+	if (n > WSFRAME_STREAM_MAX)
+		n = WSFRAME_STREAM_MAX;
+	if ((p = evbuffer_pullup(in, (ev_ssize_t)n)) == NULL) {
+		first_refuse(r, "out of memory");
+		return 0;
+	}
+	rc = wsframe_first_message(p, n, &br_msg);
+	if (rc == DP_ERR_AGAIN)
+		return 0;
+	reason = r->first.check(r->first.arg, rc == DP_OK ? &br_msg : NULL,
+	    br_msg.why != NULL ? br_msg.why : "unreadable");
+	if (reason != NULL) {
+		first_refuse(r, reason);
+		return 0;
+	}
+	r->first_pending = 0;
+	return 1;
+}
+
 /* Moves what side i has read into the other side's output. */
 static void
 pump(struct bev_relay *r, int i)
@@ -123,9 +185,11 @@ pump(struct bev_relay *r, int i)
 	struct side *src = &r->s[i], *dst = &r->s[1 - i];
 	struct evbuffer *in = bufferevent_get_input(src->bev);
 	struct evbuffer *out = bufferevent_get_output(dst->bev);
-	size_t n = evbuffer_get_length(in);
+	size_t n;
 
-	if (n == 0)
+	if (r->refused || (i == 0 && r->first_pending && !first_check(r)))
+		return;
+	if ((n = evbuffer_get_length(in)) == 0)
 		return;
 	r->last_active = dp_now_ms();
 	if (i == 0)
@@ -160,6 +224,16 @@ relay_write_cb(struct bufferevent *bev, void *arg)
 	struct side *src = &r->s[1 - i];
 	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
+	if (r->refused) {
+		if (i == 0 && left == 0) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+			if (ssl != NULL)
+				(void)SSL_shutdown(ssl);
+			finish(r, r->reason);
+		}
+		return;
+	}
 	if (left < BEV_RELAY_HIGH_WATER / 2 && !src->eof) {
 		if (!(bufferevent_get_enabled(src->bev) & EV_READ))
 			relay_trace(r, "resume reading", 1 - i);
@@ -179,8 +253,16 @@ relay_event_cb(struct bufferevent *bev, short what, void *arg)
 	int i = side_of(r, bev);
 	struct side *sd = &r->s[i];
 
+	if (r->refused) {
+		/* Only the close frame to the client is still under way. */
+		if (i == 0)
+			finish(r, r->reason);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		pump(r, i);
+		if (r->refused)
+			return;
 		sd->eof = 1;
 		relay_trace(r, "eof from", i);
 		bev_rearm_write(bev);	/* what we still owe this side */
@@ -224,7 +306,8 @@ idle_cb(evutil_socket_t fd, short what, void *arg)
 int
 bev_relay_start(struct event_base *base, struct bufferevent *a, const char *a_name,
     struct bufferevent *b, const char *b_name, unsigned idle_timeout_ms,
-    relay_done_cb done, void *arg, struct bev_relay **out)
+    const struct bev_ws_first *first, relay_done_cb done, void *arg,
+    struct bev_relay **out)
 {
 	struct bev_relay *r;
 	struct timeval tv;
@@ -241,6 +324,10 @@ bev_relay_start(struct event_base *base, struct bufferevent *a, const char *a_na
 	r->arg = arg;
 	r->idle_ms = idle_timeout_ms;
 	r->last_active = dp_now_ms();
+	if (first != NULL && first->check != NULL) {
+		r->first = *first;
+		r->first_pending = 1;
+	}
 	if (idle_timeout_ms > 0) {
 		if ((r->idle = evtimer_new(base, idle_cb, r)) == NULL) {
 			free(r);

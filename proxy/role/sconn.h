@@ -4,6 +4,7 @@
 #ifndef DP_SCONN_H
 #define DP_SCONN_H
 
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <event2/util.h>
@@ -66,6 +67,10 @@ struct sconn_http {
 	char xff[DP_ADDR_STRLEN];
 	char *client_cert;		/* RFC 9440 values, malloc'd */
 	char *client_cert_chain;
+	/* station_binding (server_station.c): */
+	int station_named;		/* the name fits the template */
+	uint64_t station_eui;		/* the EUI it encodes */
+	char station_reason[200];	/* the last refusal, for the log line */
 };
 
 struct sconn {
@@ -111,6 +116,10 @@ sconn_authenticated(const struct sconn *c)
 void sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
     int linger);
 void sconn_timer_arm(struct sconn *c, unsigned ms);
+
+/* server_station.c: station_binding on this connection's HTTP relay: reads
+ * the station's EUI from its name and sets o's head check. */
+void sconn_station_setup(struct sconn *c, struct http_relay_opts *o);
 
 /* server_up.c: the handshake is done; connect to the upstream, then
  * relay. */

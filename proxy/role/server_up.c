@@ -211,6 +211,8 @@ http_setup(struct sconn *c)
 	o->idle_timeout_ms = cs->idle_timeout_ms;
 	o->upstream_timeout_ms = cs->upstream_timeout_ms;
 	o->mx = c->base.l->mx;
+	if (cs->station_binding != NULL)
+		sconn_station_setup(c, o);
 #undef DROP
 #undef ADD
 }

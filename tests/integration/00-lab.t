@@ -39,6 +39,8 @@ EE="3 1 1 $(tlsa 3 1 1 client.crt)"
 TA="2 0 1 $(tlsa 2 0 1 clientca.crt)"
 JS="3 1 1 $(tlsa 3 1 1 js.crt)"
 ROGUE="3 1 1 $(tlsa 3 1 1 rogue.crt)"
+STATION="3 1 1 $(tlsa 3 1 1 station.crt)"
+STATIONX="3 1 1 $(tlsa 3 1 1 stationx.crt)"
 MULTI=$(printf '%s\n' "$EE" "$ROGUE" | sort | paste -sd';')
 like "$EE" '^3 1 1 [0-9a-f]{64}$' "certs/tlsa.sh 3 1 1 gives a SHA-256"
 
@@ -54,6 +56,8 @@ secure dev1._device.dp.test "$EE" "wildcard *._device"
 secure _lorawan-ns.ta.dp.test "$TA" "DANE-TA record"
 secure _8443._tcp.js.dp.test "$JS" "server record"
 secure multi.dp.test "$MULTI" "two-record RRset"
+secure eui-b827ebfffe611234.gw.dp.test "$STATION" "Basics Station name (station_binding)"
+secure gw1.gw.dp.test "$STATIONX" "station name outside the template"
 secure client.child.dp.test "$EE" "signed child (NSEC)"
 secure client.nsec3.dp.test "$EE" "signed child (NSEC3)"
 

@@ -391,8 +391,10 @@ _lab_corrupt_rrsig() {
 }
 
 _lab_dns_zones() {
-	local D=$LAB/dns ee ta js rogue z
+	local D=$LAB/dns ee ta js rogue st stx z
 	ee=$(_lab_tlsa 3 1 1 client.crt) || return 1
+	st=$(_lab_tlsa 3 1 1 station.crt) || return 1
+	stx=$(_lab_tlsa 3 1 1 stationx.crt) || return 1
 	ta=$(_lab_tlsa 2 0 1 clientca.crt) || return 1
 	js=$(_lab_tlsa 3 1 1 js.crt) || return 1
 	rogue=$(_lab_tlsa 3 1 1 rogue.crt) || return 1
@@ -422,6 +424,8 @@ _lab_dns_zones() {
 		echo "_443._tcp.revoke 1 IN TLSA $js"
 		echo "multi IN TLSA $rogue"
 		echo "multi IN TLSA $ee"
+		echo "eui-b827ebfffe611234.gw IN TLSA $st"
+		echo "gw1.gw IN TLSA $stx"
 		for z in child nsec3 insecure bogus expired; do
 			echo "$z IN NS ns1.dp.test."
 		done

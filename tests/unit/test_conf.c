@@ -1026,6 +1026,35 @@ test_load_mem(void)
 	    "load_mem: a NUL byte is an error");
 }
 
+/* station_binding: a template with one {eui}, with forward = http. */
+static void
+test_station_binding(void)
+{
+	struct run run;
+
+	load(&run, SERVER_OK "forward = http\n"
+	    "station_binding = eui-{eui}.gw.example.net\n");
+	is_int(run.r, DP_OK, "station_binding loads");
+	if (run.c != NULL)
+		is_str(run.c->servers->station_binding, "eui-{eui}.gw.example.net",
+		    "station_binding kept as written");
+	run_free(&run);
+	expect_error(SERVER_OK "forward = http\nstation_binding = gw.example.net\n",
+	    8, "station_binding: gw.example.net: no {eui} in the template",
+	    "station_binding without {eui} refused");
+	expect_error(SERVER_OK "forward = http\n"
+	    "station_binding = {eui}.{eui}.example.net\n", 8,
+	    "station_binding: {eui}.{eui}.example.net: more than one {eui}",
+	    "station_binding with two {eui} refused");
+	expect_error(SERVER_OK "forward = http\n"
+	    "station_binding = eui {eui}.example.net\n", 8,
+	    "station_binding: eui {eui}.example.net: not a DNS name",
+	    "station_binding that is no name refused");
+	expect_error(SERVER_OK "station_binding = {eui}.gw.example.net\n", 7,
+	    "station_binding: needs forward = http",
+	    "station_binding without forward = http refused");
+}
+
 int
 main(void)
 {
@@ -1039,6 +1068,7 @@ main(void)
 	test_dump();
 	test_examples();
 	test_http_keys();
+	test_station_binding();
 	test_allow_from();
 	test_port_zero();
 	test_client_verify_keys();

@@ -645,7 +645,7 @@ test_response(void)
 {
 	struct http1_response res;
 	const char *r200 = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhello";
-	static const int codes[] = { 400, 408, 431, 500, 501, 502, 503, 504 };
+	static const int codes[] = { 400, 403, 408, 431, 500, 501, 502, 503, 504 };
 	size_t i;
 
 	is_int(resp(r200, "GET", &res), DP_OK, "200 with CL parses");

@@ -264,6 +264,8 @@ test_two_workers(struct mx_region *r)
 	mx_dane(web, MX_USAGE_NONE, 0);
 	mx_dane(web, 17, 0);
 	mx_upstream_error(web, MX_UP_CONNECT_TIMEOUT);
+	mx_station(web, MX_ST_BAD_ROUTER_INFO);
+	mx_station(web, MX_ST_N);	/* out of range: ignored */
 	mx_tlsa_cache_miss();
 	mx_tlsa_cache_merged();
 	mx_tlsa_cache_busy();
@@ -346,6 +348,12 @@ test_two_workers(struct mx_region *r)
 	    "reason=\"connect_timeout\"}"), 1, "web: 1 connect timeout");
 	is_int(count_prefix("daneproxy_upstream_errors_total{"), 3 * MX_UP_N,
 	    "three listeners x every upstream reason");
+	is_int(val("daneproxy_station_total{listener=\"web\",role=\"server\","
+	    "result=\"bad_router_info\"}"), 1, "web: 1 bad router-info");
+	is_int(val("daneproxy_station_total{listener=\"web\",role=\"server\","
+	    "result=\"bound\"}"), 0, "web: station bound shown with 0");
+	is_int(count_prefix("daneproxy_station_total{"), 3 * MX_ST_N,
+	    "three listeners x every station result");
 	is_int(val("daneproxy_log_suppressed_total{listener=\"web\","
 	    "role=\"server\"}"), 2, "web: 2 log lines suppressed");
 	is_int(val("daneproxy_log_suppressed_total{listener=\"out\","
