@@ -212,6 +212,8 @@ mx_fold_listener(struct mx_lcounters *to, const struct mx_lcounters *from)
 	add(&to->bytes_in, ld(&from->bytes_in));
 	add(&to->bytes_out, ld(&from->bytes_out));
 	add(&to->log_suppressed, ld(&from->log_suppressed));
+	for (i = 0; i < MX_TS002_N; i++)
+		add(&to->ts002[i], ld(&from->ts002[i]));
 	/* open is a gauge: it left with the worker. */
 }
 
@@ -392,6 +394,13 @@ mx_upstream_error(struct mx_listener *l, enum mx_up_reason r)
 {
 	if ((unsigned)r < MX_UP_N)
 		add(&lcounters(l)->up[r], 1);
+}
+
+void
+mx_ts002(struct mx_listener *l, enum mx_ts002 r)
+{
+	if ((unsigned)r < MX_TS002_N)
+		add(&lcounters(l)->ts002[r], 1);
 }
 
 void
