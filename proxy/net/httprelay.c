@@ -725,11 +725,10 @@ process_requests_loop(struct http_relay *h)
 	while (!h->finished && !h->closing && !h->client_done) {
 		if (throttle(h->cl, h->up))
 			return;
-		if (h->verdict_owed || h->refusal != NULL) {
-			/* One request at a time: the rest wait in the socket. */
-			bufferevent_disable(h->cl, EV_READ);
+		if (h->verdict_owed || h->refusal != NULL)
+			/* One request at a time: what follows waits, read
+			 * ahead up to the watermark set at the start. */
 			return;
-		}
 		if (h->holding) {
 			if (!held_step(h))
 				return;
@@ -1180,6 +1179,12 @@ http_relay_start(struct event_base *base, struct bufferevent *client,
 	bufferevent_setcb(upstream, hr_upstream_read, hr_write, hr_event, h);
 	bufferevent_enable(client, EV_READ | EV_WRITE);
 	bufferevent_enable(upstream, EV_READ | EV_WRITE);
+	if (opts->inspect.inspect != NULL)
+		/* Held requests stop the parsing, not the reading: a client
+		 * that resets is seen at once (the verdict is cancelled), and
+		 * what it sends ahead is bounded (room for one whole head). */
+		bufferevent_setwatermark(client, EV_READ, 0,
+		    opts->limits.max_head + HR_SCAN_CHUNK);
 	arm_timer(h);
 	*out = h;
 	process_requests(h);
