@@ -2,10 +2,8 @@
  * far as binding their SenderID to an authenticated DANE name needs: the
  * JSON body parsed (libjansson) and checked, the answer TS002 gives a
  * rejected request, and the map file of ts002_binding = map. Pure: no I/O
- * but reading the map file, no logging.
- *
- * CONTRACT (written first so that the parts can be built in parallel; the
- * implementation is ts002.c and ts002_map.c). */
+ * but reading the map file, no logging. ts002.c parses and answers,
+ * ts002_map.c reads the map. */
 #ifndef DP_TS002_H
 #define DP_TS002_H
 
@@ -20,6 +18,15 @@ enum ts002_id_kind {
 };
 
 #define TS002_TYPE_MAX 32	/* the longest MessageType, NUL included */
+#define TS002_NETID_DIGITS 6	/* a NetID: 3 bytes */
+#define TS002_EUI_DIGITS 16	/* a JoinEUI / JS ID: 8 bytes */
+
+/* The one reader of an ID's hex (case-insensitive): len must be 6 (a
+ * NetID) or 16 (a JoinEUI / JS ID) digits, no prefix, no sign. Sets *kind
+ * and *value (big-endian, as written) when not NULL. Returns DP_OK or
+ * DP_ERR_INVALID. */
+int ts002_hex_id(const char *s, size_t len, enum ts002_id_kind *kind,
+    uint64_t *value);
 
 struct ts002_msg {
 	char protocol_version[8];	/* "1.0" or "1.1" */
@@ -32,13 +39,20 @@ struct ts002_msg {
 	uint32_t transaction_id;
 };
 
+/* ResultCodes (TS002 1.0/1.1, "Result Codes") the proxy itself gives. */
+#define TS002_RC_UNKNOWN_SENDER "UnknownSender"	/* SenderID not bound */
+#define TS002_RC_MALFORMED_REQUEST "MalformedRequest"	/* JSON/fields bad */
+
 /* Parses a request body (len bytes, not NUL-terminated) as a TS002 message:
  * a JSON object whose ProtocolVersion, MessageType, SenderID, ReceiverID
  * and TransactionID are present and well-formed for a known message type
  * of TS002 1.0/1.1 (JoinReq/Ans, RejoinReq/Ans, AppSKeyReq/Ans,
  * PRStartReq/Ans, PRStopReq/Ans, HRStartReq/Ans, HRStopReq/Ans,
- * HomeNSReq/Ans, ProfileReq/Ans, XmitDataReq/Ans, XmitLockReq/Ans), the
- * IDs of the kinds that type carries. Returns DP_OK with *m filled, or
+ * HomeNSReq/Ans, ProfileReq/Ans, XmitDataReq/Ans, XmitLocReq/Ans, also
+ * spelt XmitLockReq/Ans), the IDs of the kinds that type carries. AppSKeyReq/
+ * Ans are refused ("AS-ID" in the reason): their AS side is an AS-ID, a
+ * free text that struct ts002_msg cannot hold. A body refused leaves *m
+ * untouched. Returns DP_OK with *m filled, or
  * DP_ERR_INVALID with a short reason in why. Never reads past len. */
 int ts002_parse(const char *body, size_t len, struct ts002_msg *m, char *why,
     size_t why_size);
@@ -46,8 +60,12 @@ int ts002_parse(const char *body, size_t len, struct ts002_msg *m, char *why,
 /* The answer TS002 specifies for rejecting request m (is_answer 0): the
  * matching *Ans, ProtocolVersion and TransactionID echoed, SenderID and
  * ReceiverID swapped, Result {ResultCode: result_code, Description:
- * description}. A new malloc'ed NUL-terminated JSON text (*len its
- * length), or NULL when out of memory. */
+ * description} (Description left out when description is NULL), compact
+ * JSON. A new malloc'ed NUL-terminated text for free() (*len its length
+ * when len is not NULL), or NULL when out of memory, when m is an answer
+ * or NULL, result_code NULL, or a text not valid UTF-8. The request's
+ * SenderToken is not echoed as ReceiverToken (struct ts002_msg does not
+ * keep it; TS002 makes ReceiverToken optional). */
 char *ts002_reject_answer(const struct ts002_msg *m, const char *result_code,
     const char *description, size_t *len);
 
@@ -57,15 +75,23 @@ char *ts002_reject_answer(const struct ts002_msg *m, const char *result_code,
  * '#' comments, blank lines). */
 struct ts002_map;
 
-/* Reads path; every problem goes to errs as "PATH:LINE: reason". Returns
- * DP_OK, DP_ERR_IO (unreadable), DP_ERR_INVALID or DP_ERR_NOMEM. */
+/* Reads path (at most 100000 lines of 1024 bytes); every problem goes to
+ * errs (may be NULL) as "PATH:LINE: reason", all of them, not only the
+ * first. An ID is written at its kind's full length: "000013",
+ * "600000/7" (the bits past the prefix zero), "C00000-C000FF" (both ends of
+ * one length, low <= high). On DP_OK *out is a new map for
+ * ts002_map_free (an empty file gives a map that binds nothing); else *out
+ * is NULL. Returns DP_OK, DP_ERR_IO (unreadable), DP_ERR_INVALID or
+ * DP_ERR_NOMEM. */
 int ts002_map_load(const char *path, FILE *errs, struct ts002_map **out);
 
 /* 1 when a line of map binds sender (m->sender_id of m->sender_kind) to
- * name (the authenticated, lower-case name), else 0. */
+ * name (the authenticated, lower-case name), else 0. A NetID line never
+ * binds a JoinEUI sender, nor the reverse. */
 int ts002_map_binds(const struct ts002_map *map, const struct ts002_msg *m,
     const char *name);
 
+/* Frees map; NULL is fine. */
 void ts002_map_free(struct ts002_map *map);
 
 #endif
