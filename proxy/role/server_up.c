@@ -217,6 +217,12 @@ http_setup(struct sconn *c)
 	o->idle_timeout_ms = cs->idle_timeout_ms;
 	o->upstream_timeout_ms = cs->upstream_timeout_ms;
 	o->mx = c->base.l->mx;
+	if (cs->ts002_binding != TS002_OFF) {
+		o->inspect.inspect = sconn_ts002_inspect;
+		o->inspect.oversize = sconn_ts002_oversize;
+		o->inspect.arg = c;
+		o->inspect.max_body = cs->ts002_max_body;
+	}
 #undef DROP
 #undef ADD
 }
