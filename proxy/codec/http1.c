@@ -600,6 +600,7 @@ http1_error_response(int status)
 	case 400: return ERROR_RESPONSE(400, "Bad Request", 12);
 	case 403: return ERROR_RESPONSE(403, "Forbidden", 10);
 	case 408: return ERROR_RESPONSE(408, "Request Timeout", 16);
+	case 413: return ERROR_RESPONSE(413, "Content Too Large", 18);
 	case 431: return ERROR_RESPONSE(431, "Request Header Fields Too Large", 32);
 	case 501: return ERROR_RESPONSE(501, "Not Implemented", 16);
 	case 502: return ERROR_RESPONSE(502, "Bad Gateway", 12);

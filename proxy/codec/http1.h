@@ -187,7 +187,16 @@ void http1_chunked_init(struct http1_chunked *ck);
 int http1_chunked_scan(struct http1_chunked *ck, const char *buf, size_t len,
     size_t *used);
 
-/* A complete, minimal error response for status (400, 431, 501, 502, 504):
+/* The data of a chunked body that http1_chunked_scan accepted whole (the
+ * chunks, the last chunk, any trailers and the final CRLF, or the same
+ * without trailers): the chunk data concatenated into out. Returns DP_OK
+ * (*out_len set), DP_ERR_SPACE when the data exceed out_size bytes, or
+ * DP_ERR_INVALID when buf is not such a body. Never reads past len. */
+int http1_chunked_decode(const char *buf, size_t len, char *out,
+    size_t out_size, size_t *out_len);
+
+/* A complete, minimal error response for status (400, 408, 413, 431, 501,
+ * 502, 503, 504; any other is 500):
  * a static string with "Connection: close" and a short text body. */
 const char *http1_error_response(int status);
 

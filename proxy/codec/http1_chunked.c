@@ -192,3 +192,51 @@ http1_chunked_scan(struct http1_chunked *ck, const char *buf, size_t len,
 	*used = len;
 	return DP_ERR_AGAIN;
 }
+
+int
+http1_chunked_decode(const char *buf, size_t len, char *out, size_t out_size,
+    size_t *out_len)
+{
+	size_t i = 0, n = 0;
+	uint64_t size;
+	int digits, v;
+
+	*out_len = 0;
+	for (;;) {
+		/* The size line: hex digits, then anything (BWS, extensions,
+		 * which the scanner checked) up to CRLF. */
+		size = 0;
+		digits = 0;
+		while (i < len && (v = hex_value((unsigned char)buf[i])) >= 0) {
+			if (size > CHUNK_SIZE_MAX / 16)
+				return DP_ERR_INVALID;
+			size = size * 16 + (uint64_t)v;
+			digits++;
+			i++;
+		}
+		if (digits == 0)
+			return DP_ERR_INVALID;
+		while (i < len && buf[i] != '\n')
+			i++;
+		if (i >= len)
+			return DP_ERR_INVALID;
+		i++;
+		if (size == 0)
+			break;
+		if (size > len - i || len - i - size < 2)
+			return DP_ERR_INVALID;
+		if (size > out_size - n)
+			return DP_ERR_SPACE;
+		memcpy(out + n, buf + i, (size_t)size);
+		n += (size_t)size;
+		i += (size_t)size;
+		if (buf[i] != '\r' || buf[i + 1] != '\n')
+			return DP_ERR_INVALID;
+		i += 2;
+	}
+	/* Trailers, if any, and the final CRLF: the scanner checked them. */
+	if (len - i < 2 || buf[len - 2] != '\r' || buf[len - 1] != '\n')
+		return DP_ERR_INVALID;
+	*out_len = n;
+	return DP_OK;
+}

@@ -556,6 +556,27 @@ check_dns(struct parser *p, const struct section *s)
 
 static void check_station_binding(struct parser *p, const struct section *s);
 
+/* ts002_binding reads request bodies: only the HTTP relay has them. */
+static void
+check_server_ts002(struct parser *p, const struct section *s)
+{
+	const struct conf_server *srv = s->obj;
+	int line = s->seen[conf_keyword_find(SECT_SERVER, "ts002_binding")];
+
+	if (srv->ts002_binding == TS002_OFF)
+		return;
+	if (line == 0)
+		line = s->line;
+	if (srv->forward != FORWARD_HTTP)
+		perr(p, line, "ts002_binding: needs forward = http (the binding "
+		    "reads each request's body)");
+	if (srv->ts002_binding == TS002_DNS)
+		perr(p, line, "ts002_binding: dns is not implemented yet (use map)");
+	if (srv->ts002_binding == TS002_MAP && srv->ts002_map == NULL)
+		perr(p, line, "ts002_binding: map needs ts002_map (the file of "
+		    "\"SENDER_ID NAME_PATTERN\" lines)");
+}
+
 static void
 check_server(struct parser *p, const struct section *s)
 {
@@ -577,6 +598,7 @@ check_server(struct parser *p, const struct section *s)
 		    srv->forward == FORWARD_PROXY_V1 ? "proxy-v1" : "none");
 	}
 	check_station_binding(p, s);
+	check_server_ts002(p, s);
 }
 
 /* station_binding: a name template the authenticated name must fit; its

@@ -214,6 +214,8 @@ mx_fold_listener(struct mx_lcounters *to, const struct mx_lcounters *from)
 	add(&to->bytes_in, ld(&from->bytes_in));
 	add(&to->bytes_out, ld(&from->bytes_out));
 	add(&to->log_suppressed, ld(&from->log_suppressed));
+	for (i = 0; i < MX_TS002_N; i++)
+		add(&to->ts002[i], ld(&from->ts002[i]));
 	/* open is a gauge: it left with the worker. */
 }
 
@@ -401,6 +403,13 @@ mx_station(struct mx_listener *l, enum mx_station r)
 {
 	if ((unsigned)r < MX_ST_N)
 		add(&lcounters(l)->station[r], 1);
+}
+
+void
+mx_ts002(struct mx_listener *l, enum mx_ts002 r)
+{
+	if ((unsigned)r < MX_TS002_N)
+		add(&lcounters(l)->ts002[r], 1);
 }
 
 void

@@ -73,6 +73,16 @@ enum mx_up_reason {
 	MX_UP_N
 };
 
+/* ts002_binding: what became of a TS002 request (a POST the binding
+ * judged), per listener. */
+enum mx_ts002 {
+	MX_TS002_BOUND = 0,	/* SenderID bound to the client's name: forwarded */
+	MX_TS002_UNKNOWN_SENDER, /* not bound, or no authenticated name */
+	MX_TS002_MALFORMED,	/* not a TS002 message (or not a POST) */
+	MX_TS002_TOO_LARGE,	/* body over ts002_max_body: 413 */
+	MX_TS002_N
+};
+
 /* What re-checking a live connection against a new TLSA answer for its
  * peer's name concluded (recheck.h). */
 enum mx_recheck {
@@ -244,6 +254,8 @@ void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
 
 /* A station_binding check concluded r. */
 void mx_station(struct mx_listener *l, enum mx_station r);
+/* The TS002 binding judged one request: result r. */
+void mx_ts002(struct mx_listener *l, enum mx_ts002 r);
 
 /* TLSA cache and lookups (per worker, shown summed). The cache reports
  * each get that reaches a verdict with exactly one of the first four;

@@ -44,6 +44,9 @@ static const char *const mx_up_names[MX_UP_N] = {
 static const char *const mx_st_names[MX_ST_N] = {
 	"bound", "eui_mismatch", "bad_router_info",
 };
+static const char *const mx_ts002_names[MX_TS002_N] = {
+	"bound", "unknown_sender", "malformed", "too_large",
+};
 static const char *const mx_dns_names[MX_DNS_N] = {
 	"secure", "nxdomain", "nodata", "insecure", "bogus", "error", "timeout",
 };
@@ -275,6 +278,14 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 			out_printf(o, "daneproxy_upstream_errors_total{%s,"
 			    "reason=\"%s\"} %" PRIu64 "\n", v->labels[i],
 			    mx_up_names[k], ld(&v->sum[i].up[k]));
+
+	out_family(o, "ts002_total", "counter",
+	    "TS002 requests judged by ts002_binding, by result (bound: forwarded).");
+	for (i = 0; i < v->n; i++)
+		for (k = 0; k < MX_TS002_N; k++)
+			out_printf(o, "daneproxy_ts002_total{%s,"
+			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
+			    mx_ts002_names[k], ld(&v->sum[i].ts002[k]));
 
 	out_family(o, "recheck_total", "counter",
 	    "Live connections re-checked against a changed TLSA answer (or DNS "

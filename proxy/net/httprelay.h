@@ -15,6 +15,7 @@
 #define DP_HTTPRELAY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http1.h"
 #include "relay.h"
@@ -23,6 +24,59 @@ struct bev_ws_first;
 struct bufferevent;
 struct event_base;
 struct mx_listener;
+struct http_relay;
+
+/* A request held for inspection: its head as the client sent it (parsed)
+ * and, when it has one, its whole body (de-chunked when it came chunked).
+ * The pointers stay valid until the verdict is given or cancelled. */
+struct http_inspected {
+	const struct http1_request *head;	/* NULL once the call returns */
+	const char *method;		/* NUL-terminated */
+	const char *target;		/* NUL-terminated */
+	const char *body;		/* body_len bytes; NULL when it has none */
+	size_t body_len;
+	int has_body;			/* Content-Length > 0 or chunked */
+};
+
+/* What an inspector concluded about one request. */
+struct http_verdict {
+	int pass;		/* 1: forwarded; 0: answered by the relay */
+	/* pass: one more field added after the rewritten head's own
+	 * ("name: value"; a token and a value without control characters,
+	 * else the request is refused with 500); NULL: none. Copied. */
+	const char *add_name;
+	const char *add_value;
+	/* refuse: the status (200..599), the reason phrase, the answer's
+	 * Content-Type and body (copied), and an Allow value for a 405. */
+	int status;
+	const char *status_text;
+	const char *content_type;
+	const char *body;
+	size_t body_len;
+	const char *allow;
+};
+
+/* Called once per request, after its whole body arrived and before any
+ * byte of it goes upstream. The inspector answers with
+ * http_relay_verdict(h, ...), inside this call or later from the loop;
+ * until then the relay reads nothing more from the client. */
+typedef void (*http_inspect_cb)(void *arg, struct http_relay *h,
+    const struct http_inspected *rq);
+/* The relay ends (or is freed) while a verdict is owed: the inspector
+ * forgets h and must not call http_relay_verdict for it. */
+typedef void (*http_inspect_cancel_cb)(void *arg, struct http_relay *h);
+/* A body went over max_body: the relay answers 413 and closes; the
+ * inspector is told only so that it can log and count. */
+typedef void (*http_inspect_oversize_cb)(void *arg, struct http_relay *h,
+    const char *method, const char *target, uint64_t declared);
+
+struct http_inspect {
+	http_inspect_cb inspect;	/* NULL: no inspection (the rest unused) */
+	http_inspect_cancel_cb cancel;	/* may be NULL */
+	http_inspect_oversize_cb oversize;	/* may be NULL */
+	void *arg;
+	size_t max_body;		/* bytes of (de-chunked) body, >= 1 */
+};
 
 struct http_relay_opts {
 	struct http1_limits limits;	/* request heads */
@@ -39,9 +93,12 @@ struct http_relay_opts {
 	int (*head_check)(void *arg, const struct http1_request *rq,
 	    struct bev_ws_first *ws_first, const char **reason);
 	void *head_check_arg;
+	/* Every request held whole (head and body, the body within
+	 * max_body, else 413 and close) until an inspector's verdict; one
+	 * request at a time per connection, the client not read meanwhile.
+	 * inspect.inspect NULL: requests stream as they arrive. */
+	struct http_inspect inspect;
 };
-
-struct http_relay;
 
 /* Starts relaying HTTP between client and upstream (both connected, not
  * owned). opts and everything it points to must outlive the relay. done is
@@ -62,6 +119,15 @@ void http_relay_drain(struct http_relay *h);
  * done (the connection is a tunnel after 101, or waiting for the answer to
  * an Upgrade): then the caller ends it itself. */
 int http_relay_close_after_response(struct http_relay *h, const char *reason);
+
+/* The verdict on the request handed to the inspector (see struct
+ * http_inspect): pass forwards it (the rewritten head, add_name: add_value,
+ * the body bytes exactly as the client sent them, trailers dropped);
+ * refuse answers the client with v's status and body once every earlier
+ * request is answered, and keeps the connection unless the request was
+ * its last (Connection: close, HTTP/1.0 without keep-alive, an Upgrade,
+ * a drain). Ignored when no verdict is owed. */
+void http_relay_verdict(struct http_relay *h, const struct http_verdict *v);
 
 /* Stops (no callback) and frees; accepts NULL. */
 void http_relay_free(struct http_relay *h);

@@ -5,6 +5,7 @@
 #define DP_SCONN_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include <event2/util.h>
@@ -17,11 +18,13 @@
 #include "http1.h"
 #include "httprelay.h"
 #include "tls.h"
+#include "ts002.h"
 
 struct server_listener {
 	struct conn_listener base;	/* first: conn.c's part, with the TLS
 					 * context and the DANE rules */
 	const struct conf_server *conf;
+	struct ts002_map *ts002;	/* ts002_binding = map; else NULL */
 };
 
 /* A connection's way from accept to relay. The handshake runs under
@@ -53,9 +56,14 @@ struct sconn_hs {
 
 /* The most fields http_setup adds and drops: the identity header,
  * DANE-Client-TLSA, Client-Cert, Client-Cert-Chain, X-Forwarded-For and
- * X-Forwarded-Proto. A new field raises these; http_setup asserts them. */
+ * X-Forwarded-Proto; dropped too: DANE-TS002-Binding (the relay's
+ * inspection adds it per request) and, with ts002_binding, Expect. A new
+ * field raises these; http_setup asserts them. */
 #define SCONN_HTTP_ADD_MAX	6
-#define SCONN_HTTP_DROP_MAX	6
+#define SCONN_HTTP_DROP_MAX	8
+
+/* The field the TS002 binding adds to a request it let through. */
+#define SCONN_TS002_HEADER	"DANE-TS002-Binding"
 
 /* forward = http: what every request gets and loses; allocated when the
  * HTTP relay starts. */
@@ -120,6 +128,17 @@ void sconn_timer_arm(struct sconn *c, unsigned ms);
 /* server_station.c: station_binding on this connection's HTTP relay: reads
  * the station's EUI from its name and sets o's head check. */
 void sconn_station_setup(struct sconn *c, struct http_relay_opts *o);
+/* server_ts002.c: ts002_binding. The map loaded for l (errors as
+ * "FILE:LINE: reason" to errs); DP_OK when the binding is off. */
+int sconn_ts002_load(struct server_listener *l, FILE *errs);
+/* The inspection hook of the HTTP relay (struct http_inspect), arg the
+ * struct sconn: a TS002 request passes when its SenderID is bound to the
+ * client's authenticated name, else it gets the refusal TS002 or HTTP
+ * says; every refusal is logged and counted. */
+void sconn_ts002_inspect(void *arg, struct http_relay *h,
+    const struct http_inspected *rq);
+void sconn_ts002_oversize(void *arg, struct http_relay *h, const char *method,
+    const char *target, uint64_t declared);
 
 /* server_up.c: the handshake is done; connect to the upstream, then
  * relay. */

@@ -451,11 +451,21 @@ sconn_close(struct conn *c, enum mx_outcome outcome, const char *reason)
 	sconn_end((struct sconn *)c, outcome, reason, 0);
 }
 
+static void
+server_listener_free_role(struct conn_listener *cl)
+{
+	struct server_listener *l = (struct server_listener *)cl;
+
+	ts002_map_free(l->ts002);
+	l->ts002 = NULL;
+}
+
 static const struct conn_ops server_ops = {
 	.role = "server",
 	.conn_size = sizeof(struct sconn),
 	.start = sconn_start,
 	.close = sconn_close,
+	.free = server_listener_free_role,
 };
 
 struct dane_rules
@@ -503,6 +513,8 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 			    tls_error_text(buf, sizeof(buf)));
 		goto fail;
 	}
+	if ((r = sconn_ts002_load(l, errs)) != DP_OK)
+		goto fail;
 	*out = &l->base;
 	return DP_OK;
  fail:

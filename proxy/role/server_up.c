@@ -167,6 +167,12 @@ http_setup(struct sconn *c)
 	DROP("DANE-Client-TLSA");
 	DROP("Client-Cert");
 	DROP("Client-Cert-Chain");
+	/* Said by the TS002 binding alone, per request: never the client's. */
+	DROP(SCONN_TS002_HEADER);
+	if (cs->ts002_binding != TS002_OFF)
+		/* The relay holds the body and answers 100 Continue itself;
+		 * the upstream gets head and body at once. */
+		DROP("Expect");
 	if (cs->add_xff)
 		DROP("X-Forwarded-For");
 	if (cs->add_xfp)
@@ -213,6 +219,12 @@ http_setup(struct sconn *c)
 	o->mx = c->base.l->mx;
 	if (cs->station_binding != NULL)
 		sconn_station_setup(c, o);
+	if (cs->ts002_binding != TS002_OFF) {
+		o->inspect.inspect = sconn_ts002_inspect;
+		o->inspect.oversize = sconn_ts002_oversize;
+		o->inspect.arg = c;
+		o->inspect.max_body = cs->ts002_max_body;
+	}
 #undef DROP
 #undef ADD
 }

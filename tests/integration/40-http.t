@@ -120,7 +120,8 @@ is "$(dp_upstream_last up-h "sum(1 for q in r['requests'] for k, v in q['header_
 SPOOF="GET /spoof HTTP/1.1\r\n${H}DANE-Client-Identity: evil1\r\ndane-client-identity: evil2\r\nX-Other: keep\r\n"
 SPOOF+="DANE-CLIENT-IDENTITY: evil3\r\nDane-Client-Identity: evil4\r\ndAnE-cLiEnT-iDeNtItY:evil5\r\n"
 SPOOF+="DANE-Client-Identity:   evil6  \r\nDANE-Client-Identity:\r\nX-Forwarded-For: 192.0.2.99\r\n"
-SPOOF+="DANE-Client-TLSA: 3 1 1 00\r\nX-Forwarded-Proto: http\r\nClient-Cert: :AAAA:\r\n${CLOSE}\r\n"
+SPOOF+="DANE-Client-TLSA: 3 1 1 00\r\nX-Forwarded-Proto: http\r\nClient-Cert: :AAAA:\r\n"
+SPOOF+="DANE-TS002-Binding: held; sender-id=000013; by=map\r\ndane_ts002_binding: x\r\n${CLOSE}\r\n"
 n0=$(nginx_log_count ng)
 out=$(tc "$SP_H" "$LAB/spoof.out" "$SPOOF")
 is "$(http_status "$LAB/spoof.out")" 200 "spoof: answered 200"
@@ -141,6 +142,8 @@ is "$(hdr_values up-h x-forwarded-for)" "['192.0.2.99']" "extras off: a client X
 is "$(hdr_values up-h x-forwarded-proto)" "['http']" "extras off: a client X-Forwarded-Proto passes unchanged"
 is "$(hdr_values up-h dane-client-tlsa)" "[]" "extras off: a client DANE-Client-TLSA is still removed"
 is "$(hdr_values up-h client-cert)" "[]" "extras off: a client Client-Cert is still removed"
+is "$(dp_upstream_last up-h "[k for k, v in r['requests'][0]['header_list'] if k.lower().replace('_', '-') == 'dane-ts002-binding']")" "[]" \
+  "a client DANE-TS002-Binding (any spelling) is removed, binding on or off"
 
 # --- every extra header on: the client's copies removed, the true values set
 EXTRAS='add_client_cert = yes

@@ -490,6 +490,28 @@ test_errors(void)
 	    "resolvers: more than 8 resolvers", "too many resolvers");
 }
 
+/* ts002_binding reads request bodies: forward = http only; map names its
+ * file; dns is refused until it exists (fail closed). */
+static void
+test_ts002_binding(void)
+{
+	struct run run;
+
+	load(&run, SERVER_OK "forward = http\nts002_binding = map\n"
+	    "ts002_map = /etc/daneproxy/ts002.map\n");
+	is_int(run.r, DP_OK, "ts002_binding = map with forward = http and a map loads");
+	run_free(&run);
+	load(&run, SERVER_OK "ts002_binding = off\n");
+	is_int(run.r, DP_OK, "ts002_binding = off with proxy-v2 loads");
+	run_free(&run);
+	expect_error(SERVER_OK "ts002_binding = map\nts002_map = /x\n", 7,
+	    "ts002_binding: needs forward = http", "binding with proxy-v2");
+	expect_error(SERVER_OK "forward = http\nts002_binding = map\n", 8,
+	    "ts002_binding: map needs ts002_map", "map without a file");
+	expect_error(SERVER_OK "forward = http\nts002_binding = dns\n", 8,
+	    "ts002_binding: dns is not implemented yet", "dns refused");
+}
+
 /* client_auth = optional relays unauthenticated clients: only a forward
  * mode that can mark them (the PROXY v2 verify field, the identity header
  * set by forward = http) may carry them. */
@@ -1062,6 +1084,7 @@ main(void)
 	test_defaults();
 	test_errors();
 	test_client_auth_forward();
+	test_ts002_binding();
 	test_resolver_ad_remote_allowed();
 	test_many_errors();
 	test_missing_file();

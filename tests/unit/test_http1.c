@@ -645,7 +645,7 @@ test_response(void)
 {
 	struct http1_response res;
 	const char *r200 = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhello";
-	static const int codes[] = { 400, 403, 408, 431, 500, 501, 502, 503, 504 };
+	static const int codes[] = { 400, 403, 408, 413, 431, 500, 501, 502, 503, 504 };
 	size_t i;
 
 	is_int(resp(r200, "GET", &res), DP_OK, "200 with CL parses");
@@ -737,6 +737,38 @@ test_response(void)
 }
 
 /* ---- chunked bodies -------------------------------------------------------- */
+
+/* What an inspector sees of a chunked body: the data, whatever the framing. */
+static void
+test_chunked_decode(void)
+{
+	char out[64];
+	size_t n;
+	const char *b1 = "5\r\nhello\r\n1;ext=\"x\"\r\n \r\n6\r\nworld!\r\n0\r\n\r\n";
+	const char *b2 = "A\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n";
+
+	is_int(http1_chunked_decode(b1, strlen(b1), out, sizeof(out), &n), DP_OK,
+	    "decode: three chunks, an extension");
+	ok(n == 12 && memcmp(out, "hello world!", 12) == 0, "decode: the data joined");
+	is_int(http1_chunked_decode(b2, strlen(b2), out, sizeof(out), &n), DP_OK,
+	    "decode: upper-case hex size, trailers skipped");
+	ok(n == 10 && memcmp(out, "0123456789", 10) == 0, "decode: trailer not in the data");
+	is_int(http1_chunked_decode("0\r\n\r\n", 5, out, sizeof(out), &n), DP_OK,
+	    "decode: empty body");
+	is_int((int)n, 0, "decode: no data");
+	is_int(http1_chunked_decode(b2, strlen(b2), out, 9, &n), DP_ERR_SPACE,
+	    "decode: data over out_size → SPACE");
+	is_int(http1_chunked_decode(b1, 10, out, sizeof(out), &n), DP_ERR_INVALID,
+	    "decode: cut in a chunk → INVALID");
+	is_int(http1_chunked_decode("5\r\nhelloXX0\r\n\r\n", 16, out, sizeof(out), &n),
+	    DP_ERR_INVALID, "decode: no CRLF after the data → INVALID");
+	is_int(http1_chunked_decode("zz\r\n", 4, out, sizeof(out), &n), DP_ERR_INVALID,
+	    "decode: no size → INVALID");
+	is_int(http1_chunked_decode("0\r\n", 3, out, sizeof(out), &n), DP_ERR_INVALID,
+	    "decode: no final CRLF → INVALID");
+	is_int(http1_chunked_decode("fffffffffffffffff\r\n", 19, out, sizeof(out), &n),
+	    DP_ERR_INVALID, "decode: size overflow → INVALID");
+}
 
 static int
 scan_once(const char *s, size_t n, size_t *used)
@@ -918,5 +950,6 @@ main(void)
 	test_trailers_apart();
 	test_response();
 	test_chunked();
+	test_chunked_decode();
 	return done_testing();
 }

@@ -298,6 +298,8 @@ test_two_workers(struct mx_region *r)
 	mx_handshake_failure(web, MX_HS_MISMATCH);
 	mx_log_suppressed(web);
 	mx_log_suppressed(web);
+	mx_ts002(web, MX_TS002_UNKNOWN_SENDER);
+	mx_ts002(web, MX_TS002_N);	/* out of range: ignored */
 
 	render(r, &m);
 	is_int(check_format(), 0, "every sample has its family's HELP and TYPE");
@@ -356,6 +358,10 @@ test_two_workers(struct mx_region *r)
 	    "three listeners x every station result");
 	is_int(val("daneproxy_log_suppressed_total{listener=\"web\","
 	    "role=\"server\"}"), 2, "web: 2 log lines suppressed");
+	is_int(val("daneproxy_ts002_total{listener=\"web\",role=\"server\","
+	    "result=\"unknown_sender\"}"), 1, "web: 1 TS002 unknown sender");
+	is_int(count_prefix("daneproxy_ts002_total{"), 3 * MX_TS002_N,
+	    "three listeners x every TS002 result");
 	is_int(val("daneproxy_log_suppressed_total{listener=\"out\","
 	    "role=\"client\"}"), 0, "out: shown with 0");
 	is_str(mx_hs_reason_name(MX_HS_MISMATCH), "mismatch",
