@@ -16,91 +16,15 @@
 
 #include "bevrelay.h"
 #include "err.h"
+#include "hrelay.h"
 #include "metrics.h"
 #include "util.h"
-
-#define HR_HIGH_WATER (256 * 1024)	/* bytes queued towards one side */
-#define HR_MAX_PIPELINE 64		/* requests forwarded, not yet answered */
-#define HR_METHOD_MAX 24
-#define HR_RESPONSE_HEAD_MAX (64 * 1024)
-#define HR_SCAN_CHUNK (16 * 1024)	/* bytes of chunked body scanned at once */
-
-enum body_state {
-	BODY_NONE,		/* expecting a head */
-	BODY_LENGTH,		/* `remaining` bytes */
-	BODY_CHUNKED,
-	BODY_CLOSE,		/* response: until the upstream closes */
-};
-
-struct direction {
-	enum body_state body;
-	uint64_t remaining;
-	struct http1_chunked ck;
-};
-
-struct http_relay {
-	struct event_base *base;
-	struct bufferevent *cl, *up;
-	const struct http_relay_opts *o;
-	relay_done_cb done;
-	void *arg;
-	struct relay_stats st;
-	unsigned long requests;
-
-	struct direction req, resp;
-	/* Methods of requests forwarded and not yet answered, a ring. */
-	char methods[HR_MAX_PIPELINE][HR_METHOD_MAX];
-	unsigned m_head, m_count;
-	int upgrade_pending;	/* the last request asked to upgrade: parse no more */
-	int last_request;	/* the request being sent is the connection's last */
-	int deferred_status;	/* an error owed once earlier requests are answered */
-	const char *deferred_reason;
-	int client_done;	/* no more requests will be read (close, EOF, upgrade) */
-	int client_eof;
-	int closing;		/* flush the client's output, then end */
-	const char *closing_reason;
-	const char *end_reason;	/* http_relay_close_after_response's */
-	struct bev_relay *tunnel;	/* after 101 */
-	struct bev_ws_first ws_first;	/* head_check's, for the tunnel */
-
-	struct event *timer;	/* idle and upstream timeouts */
-	struct event *done_ev;	/* runs the done callback from the loop */
-	int finished;		/* done is scheduled: touch nothing else */
-	const char *done_reason;
-	uint64_t last_active;
-	uint64_t waiting_since;	/* a request waits for its response head; 0 none */
-	uint64_t head_since;	/* an incomplete request head began arriving
-				 * (no answer owed); 0 none */
-
-	size_t req_scanned;	/* bytes of the pending request head looked at */
-	size_t resp_scanned;	/* the same for the pending response head */
-
-	size_t out_size;		/* rewrite room this relay needs */
-	char reason[160];
-
-	/* Inspection (o->inspect.inspect set): one request held at a time. */
-	int holding;		/* its head is read, its body being collected */
-	int verdict_owed;	/* the inspector has it */
-	int in_requests;	/* inside process_requests: no re-entry */
-	int continue_owed;	/* Expect: 100-continue, answered once earlier
-				 * requests are */
-	char *held_head;	/* the rewritten head, held_head_len bytes */
-	size_t held_head_len;
-	size_t held_in;		/* bytes of head and body the client sent */
-	struct evbuffer *held_body;	/* the body as the client sent it */
-	char *plain;		/* the de-chunked copy the inspector sees */
-	char held_method[HR_METHOD_MAX];
-	char *held_target;
-	int held_upgrade, held_minor, held_has_body, held_chunked;
-	struct evbuffer *refusal;	/* our answer, owed after earlier ones */
-	int refusal_close;
-};
 
 /* Parse and rewrite scratch shared by every relay of the process (8 KiB and
  * max_request_head + a little): the loop is single-threaded and both are
  * used only inside process_requests, so no connection needs its own. */
 static struct http1_request hr_req;
-static char *hr_out;
+char *hr_out;
 static size_t hr_out_size;
 
 static void hr_client_read(struct bufferevent *bev, void *arg);
@@ -143,8 +67,8 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Ends the exchange once what is queued for the client is written. */
-static void
-close_after_flush(struct http_relay *h, const char *reason)
+void
+hr_close_after_flush(struct http_relay *h, const char *reason)
 {
 	SSL *ssl;
 
@@ -163,8 +87,8 @@ close_after_flush(struct http_relay *h, const char *reason)
 }
 
 /* Answers the client with an error of our own and closes. */
-static void
-fail_client(struct http_relay *h, int status, const char *reason)
+void
+hr_fail_client(struct http_relay *h, int status, const char *reason)
 {
 	const char *resp = http1_error_response(status);
 
@@ -182,7 +106,7 @@ fail_client(struct http_relay *h, int status, const char *reason)
 	evbuffer_add(bufferevent_get_output(h->cl), resp, strlen(resp));
 	bev_rearm_write(h->cl);
 	snprintf(h->reason, sizeof(h->reason), "%d %s", status, reason);
-	close_after_flush(h, h->reason);
+	hr_close_after_flush(h, h->reason);
 }
 
 /* The upstream failed this exchange: counted for the listener. */
@@ -193,8 +117,8 @@ upstream_error(struct http_relay *h, enum mx_up_reason why)
 		mx_upstream_error(h->o->mx, why);
 }
 
-static void
-arm_timer(struct http_relay *h)
+void
+hr_arm_timer(struct http_relay *h)
 {
 	uint64_t now = dp_now_ms(), due = UINT64_MAX;
 	struct timeval tv;
@@ -224,19 +148,19 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	    now >= h->waiting_since + h->o->upstream_timeout_ms &&
 	    h->resp.body == BODY_NONE) {
 		upstream_error(h, MX_UP_RESPONSE_TIMEOUT);
-		fail_client(h, 504, "upstream timeout");
+		hr_fail_client(h, 504, "upstream timeout");
 		return;
 	}
 	if (h->head_since != 0 && h->o->idle_timeout_ms > 0 &&
 	    now >= h->head_since + h->o->idle_timeout_ms) {
-		fail_client(h, 408, "request head timeout");
+		hr_fail_client(h, 408, "request head timeout");
 		return;
 	}
 	if (h->o->idle_timeout_ms > 0 && now >= h->last_active + h->o->idle_timeout_ms) {
 		finish(h, "idle timeout");
 		return;
 	}
-	arm_timer(h);
+	hr_arm_timer(h);
 }
 
 /* Moves n bytes of body from src's input to dst's output. */
@@ -360,351 +284,15 @@ head_started(struct http_relay *h)
 	if (h->head_since != 0 || h->m_count > 0)
 		return;
 	h->head_since = dp_now_ms();
-	arm_timer(h);
+	hr_arm_timer(h);
 }
 
-static void all_answered(struct http_relay *h);
-static void process_requests(struct http_relay *h);
-
-/* ---- inspection: a request held whole until its verdict ---- */
-
-#define HR_CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
-
-/* The raw bytes a held body may take: its data (max_body) and the chunked
- * framing around it, which a client could otherwise inflate without bound
- * (a long extension on every one-byte chunk). */
-static size_t
-held_cap(const struct http_relay *h)
-{
-	return 2 * h->o->inspect.max_body + 8192;
-}
-
-static void
-held_clear(struct http_relay *h)
-{
-	free(h->held_head);
-	h->held_head = NULL;
-	free(h->held_target);
-	h->held_target = NULL;
-	free(h->plain);
-	h->plain = NULL;
-	if (h->held_body != NULL)
-		evbuffer_drain(h->held_body, evbuffer_get_length(h->held_body));
-	h->holding = 0;
-	h->held_in = 0;
-}
-
-/* What is owed to the client once every earlier request is answered: a 100
- * Continue for the held request, or our own answer to a refused one. */
-static void
-flush_owed(struct http_relay *h)
-{
-	struct evbuffer *out = bufferevent_get_output(h->cl);
-
-	if (h->finished || h->closing || h->m_count != 0 ||
-	    h->resp.body != BODY_NONE)
-		return;
-	if (h->continue_owed) {
-		h->continue_owed = 0;
-		evbuffer_add(out, HR_CONTINUE, sizeof(HR_CONTINUE) - 1);
-		bev_rearm_write(h->cl);
-	}
-	if (h->refusal == NULL)
-		return;
-	evbuffer_add_buffer(out, h->refusal);
-	evbuffer_free(h->refusal);
-	h->refusal = NULL;
-	bev_rearm_write(h->cl);
-	if (h->refusal_close || h->last_request || h->client_done) {
-		close_after_flush(h, h->reason);
-		return;
-	}
-	if (!h->client_eof)
-		bufferevent_enable(h->cl, EV_READ);
-	/* Requests behind it may be read already: no read event will come. */
-	process_requests(h);
-}
-
-/* The request's head is parsed and rewritten (into the shared scratch):
- * keep a copy, take it off the input, and start collecting the body. */
-static int
-hold_request(struct http_relay *h, const struct http1_request *rq,
-    const struct http1_rewritten *rw)
-{
-	if ((h->held_head = malloc(rw->len)) == NULL ||
-	    (h->held_target = malloc(rq->target_len + 1)) == NULL ||
-	    (h->held_body == NULL && (h->held_body = evbuffer_new()) == NULL))
-		return DP_ERR_NOMEM;
-	memcpy(h->held_head, hr_out, rw->len);
-	h->held_head_len = rw->len;
-	memcpy(h->held_method, rq->method, rq->method_len);
-	h->held_method[rq->method_len] = '\0';
-	memcpy(h->held_target, rq->target, rq->target_len);
-	h->held_target[rq->target_len] = '\0';
-	h->held_upgrade = rw->upgrade;
-	h->held_minor = rq->version_minor;
-	h->held_has_body = rq->framing != HTTP1_BODY_NONE &&
-	    !(rq->framing == HTTP1_BODY_LENGTH && rq->content_length == 0);
-	h->held_chunked = rq->framing == HTTP1_BODY_CHUNKED;
-	h->held_in = rq->head_len;
-	h->holding = 1;
-	/* As without inspection: a drain arriving later only sets it. */
-	h->last_request = rw->upgrade || !rq->keep_alive;
-	/* The client waits for a 100 before its body; the upstream, which
-	 * gets the body with the head, is not asked (Expect is dropped). */
-	h->continue_owed = h->held_has_body && rq->expect_continue;
-	return DP_OK;
-}
-
-/* Moves the held request's body from the client's input into held_body.
- * Returns DP_OK when it is whole, DP_ERR_AGAIN, DP_ERR_INVALID (malformed
- * chunked) or DP_ERR_SPACE (over the bounds). */
-static int
-collect_body(struct http_relay *h)
-{
-	struct direction *d = &h->req;
-	struct evbuffer *in = bufferevent_get_input(h->cl);
-	size_t avail, n, used;
-	int r, in_trailers;
-
-	while ((avail = evbuffer_get_length(in)) > 0 || d->body == BODY_NONE) {
-		switch (d->body) {
-		case BODY_NONE:
-			return DP_OK;
-		case BODY_CLOSE:	/* never for a request */
-			return DP_ERR_INVALID;
-		case BODY_LENGTH:
-			n = d->remaining < avail ? (size_t)d->remaining : avail;
-			evbuffer_remove_buffer(in, h->held_body, n);
-			h->held_in += n;
-			d->remaining -= n;
-			if (d->remaining == 0)
-				d->body = BODY_NONE;
-			break;
-		case BODY_CHUNKED:
-			n = avail < HR_SCAN_CHUNK ? avail : HR_SCAN_CHUNK;
-			in_trailers = d->ck.in_trailers && d->ck.stop_at_trailers;
-			r = http1_chunked_scan(&d->ck,
-			    (const char *)evbuffer_pullup(in, (ev_ssize_t)n), n, &used);
-			if (r == DP_ERR_INVALID)
-				return DP_ERR_INVALID;
-			h->held_in += used;
-			if (in_trailers) {
-				/* Trailers are dropped, as when streaming. */
-				evbuffer_drain(in, used);
-				if (r == DP_OK)
-					evbuffer_add(h->held_body, "\r\n", 2);
-			} else {
-				evbuffer_remove_buffer(in, h->held_body, used);
-			}
-			if (r == DP_OK)
-				d->body = BODY_NONE;
-			break;
-		}
-		if (evbuffer_get_length(h->held_body) > held_cap(h))
-			return DP_ERR_SPACE;
-	}
-	return DP_ERR_AGAIN;
-}
-
-/* The body is whole: hand the request to the inspector. Returns DP_OK,
- * DP_ERR_SPACE (the de-chunked data exceed max_body), DP_ERR_INVALID or
- * DP_ERR_NOMEM. */
-static int
-inspect_held(struct http_relay *h, int chunked)
-{
-	struct http_inspected rq = { 0 };
-	size_t raw = evbuffer_get_length(h->held_body), n = 0;
-	int r;
-
-	rq.method = h->held_method;
-	rq.target = h->held_target;
-	rq.has_body = h->held_has_body;
-	if (chunked) {
-		if ((h->plain = malloc(raw > 0 ? raw : 1)) == NULL)
-			return DP_ERR_NOMEM;
-		r = http1_chunked_decode((const char *)evbuffer_pullup(h->held_body,
-		    -1), raw, h->plain, raw, &n);
-		if (r != DP_OK)
-			return DP_ERR_INVALID;
-		rq.body = h->plain;
-		rq.body_len = n;
-	} else if (raw > 0) {
-		rq.body = (const char *)evbuffer_pullup(h->held_body, -1);
-		rq.body_len = raw;
-	}
-	if (rq.body_len > h->o->inspect.max_body)
-		return DP_ERR_SPACE;
-	h->verdict_owed = 1;
-	h->o->inspect.inspect(h->o->inspect.arg, h, &rq);
-	return DP_OK;
-}
-
-static int
-field_name_ok(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!(((unsigned char)*s >= 'a' && (unsigned char)*s <= 'z') ||
-		    ((unsigned char)*s >= 'A' && (unsigned char)*s <= 'Z') ||
-		    ((unsigned char)*s >= '0' && (unsigned char)*s <= '9') ||
-		    *s == '-'))
-			return 0;
-	return 1;
-}
-
-static int
-field_value_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* pass: the held request goes upstream as the streaming path would have
- * sent it, with the inspector's field added. */
-static int
-forward_held(struct http_relay *h, const struct http_verdict *v)
-{
-	struct evbuffer *up = bufferevent_get_output(h->up);
-	unsigned slot;
-
-	if (v->add_name != NULL && (!field_name_ok(v->add_name) ||
-	    v->add_value == NULL || !field_value_ok(v->add_value)))
-		return DP_ERR_INVALID;
-	/* The head ends with CRLF CRLF: the field goes before the last. */
-	if (evbuffer_add(up, h->held_head, h->held_head_len - 2) != 0 ||
-	    (v->add_name != NULL && evbuffer_add_printf(up, "%s: %s\r\n",
-	    v->add_name, v->add_value) < 0) ||
-	    evbuffer_add(up, "\r\n", 2) != 0 ||
-	    evbuffer_add_buffer(up, h->held_body) != 0)
-		return DP_ERR_NOMEM;
-	slot = (h->m_head + h->m_count) % HR_MAX_PIPELINE;
-	memcpy(h->methods[slot], h->held_method, sizeof(h->held_method));
-	h->m_count++;
-	h->st.a_to_b += h->held_in;
-	h->requests++;
-	if (h->waiting_since == 0) {
-		h->waiting_since = dp_now_ms();
-		arm_timer(h);
-	}
-	h->upgrade_pending = h->held_upgrade;
-	return DP_OK;
-}
-
-/* refuse: our own answer, sent once every earlier request is answered. */
-static int
-refuse_held(struct http_relay *h, const struct http_verdict *v)
-{
-	int head_only = strcmp(h->held_method, "HEAD") == 0;
-	int close = h->last_request;
-
-	if ((h->refusal = evbuffer_new()) == NULL)
-		return DP_ERR_NOMEM;
-	h->refusal_close = close;
-	if (evbuffer_add_printf(h->refusal, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
-	    v->status, v->status_text != NULL ? v->status_text : "Refused",
-	    v->content_type != NULL ? v->content_type : "text/plain",
-	    v->body_len, v->allow != NULL ? "Allow: " : "",
-	    v->allow != NULL ? v->allow : "", v->allow != NULL ? "\r\n" : "",
-	    close ? "Connection: close\r\n" : h->held_minor == 0 ?
-	    "Connection: keep-alive\r\n" : "") < 0 ||
-	    (!head_only && v->body_len > 0 &&
-	    evbuffer_add(h->refusal, v->body, v->body_len) != 0))
-		return DP_ERR_NOMEM;
-	snprintf(h->reason, sizeof(h->reason), "%d refused by inspection",
-	    v->status);
-	return DP_OK;
-}
-
-static void process_requests(struct http_relay *h);
-
-void
-http_relay_verdict(struct http_relay *h, const struct http_verdict *v)
-{
-	int r;
-
-	if (h == NULL || h->finished || !h->verdict_owed)
-		return;
-	h->verdict_owed = 0;
-	if (v->pass) {
-		r = forward_held(h, v);
-	} else if (v->status < 200 || v->status > 599 ||
-	    (v->content_type != NULL && !field_value_ok(v->content_type)) ||
-	    (v->status_text != NULL && !field_value_ok(v->status_text)) ||
-	    (v->allow != NULL && !field_value_ok(v->allow))) {
-		r = DP_ERR_INVALID;
-	} else {
-		r = refuse_held(h, v);
-	}
-	held_clear(h);
-	if (r != DP_OK) {
-		if (h->refusal != NULL) {
-			evbuffer_free(h->refusal);
-			h->refusal = NULL;
-		}
-		h->continue_owed = 0;
-		fail_client(h, 500, r == DP_ERR_NOMEM ? "out of memory" :
-		    "bad inspection verdict");
-		return;
-	}
-	if (h->refusal != NULL)
-		flush_owed(h);
-	/* From the loop (not inside the inspect call): go on reading. */
-	if (!h->in_requests && !h->finished && !h->closing) {
-		if (!h->client_done && !h->client_eof && h->refusal == NULL)
-			bufferevent_enable(h->cl, EV_READ);
-		process_requests(h);
-		if (h->m_count == 0 && h->resp.body == BODY_NONE &&
-		    h->client_done && !h->closing && !h->finished &&
-		    !h->verdict_owed && h->refusal == NULL && !h->upgrade_pending)
-			all_answered(h);
-	}
-}
-
-/* The held request, step by step: returns 1 to go on with the loop, 0 to
- * stop reading for now. */
-static int
-held_step(struct http_relay *h)
-{
-	uint64_t declared;
-	int r;
-
-	r = collect_body(h);
-	if (r == DP_ERR_AGAIN)
-		return 0;
-	if (r == DP_ERR_INVALID) {
-		held_clear(h);
-		h->continue_owed = 0;
-		fail_client(h, 400, "malformed chunked request body");
-		return 0;
-	}
-	if (r == DP_OK)
-		r = inspect_held(h, h->held_chunked);
-	if (r == DP_OK)
-		return 1;
-	declared = evbuffer_get_length(h->held_body);
-	if (r == DP_ERR_SPACE && h->o->inspect.oversize != NULL)
-		h->o->inspect.oversize(h->o->inspect.arg, h, h->held_method,
-		    h->held_target, declared);
-	held_clear(h);
-	h->continue_owed = 0;
-	h->req.body = BODY_NONE;
-	fail_client(h, r == DP_ERR_SPACE ? 413 : r == DP_ERR_INVALID ? 400 : 500,
-	    r == DP_ERR_SPACE ? "request body over the inspection limit" :
-	    r == DP_ERR_INVALID ? "malformed chunked request body" :
-	    "out of memory");
-	return 0;
-}
 
 /* Client → upstream: heads are parsed and rewritten, bodies streamed. */
 static void process_requests_loop(struct http_relay *h);
 
-static void
-process_requests(struct http_relay *h)
+void
+hr_process_requests(struct http_relay *h)
 {
 	if (h->in_requests)
 		return;		/* the loop below goes on after the verdict */
@@ -731,7 +319,7 @@ process_requests_loop(struct http_relay *h)
 			 * ahead up to the watermark set at the start. */
 			return;
 		if (h->holding) {
-			if (!held_step(h))
+			if (!hr_held_step(h))
 				return;
 			continue;
 		}
@@ -743,7 +331,7 @@ process_requests_loop(struct http_relay *h)
 		if (h->req.body != BODY_NONE) {
 			if (!pump_body(h, &h->req, h->cl, h->up, &bad)) {
 				if (bad)
-					fail_client(h, 400, "malformed chunked request body");
+					hr_fail_client(h, 400, "malformed chunked request body");
 				return;
 			}
 			continue;
@@ -767,19 +355,19 @@ process_requests_loop(struct http_relay *h)
 			return;
 		}
 		if (r == HTTP1_ERR_TOO_LARGE) {
-			fail_client(h, 431, "request head too large");
+			hr_fail_client(h, 431, "request head too large");
 			return;
 		}
 		if (r == HTTP1_ERR_NOT_IMPLEMENTED) {
-			fail_client(h, 501, "unsupported transfer coding");
+			hr_fail_client(h, 501, "unsupported transfer coding");
 			return;
 		}
 		if (r != DP_OK) {
-			fail_client(h, 400, "malformed request");
+			hr_fail_client(h, 400, "malformed request");
 			return;
 		}
 		if (rq->method_len >= HR_METHOD_MAX) {
-			fail_client(h, 501, "method name too long");
+			hr_fail_client(h, 501, "method name too long");
 			return;
 		}
 		if (h->o->head_check != NULL) {
@@ -788,23 +376,23 @@ process_requests_loop(struct http_relay *h)
 			memset(&h->ws_first, 0, sizeof(h->ws_first));
 			if ((r = h->o->head_check(h->o->head_check_arg, rq,
 			    &h->ws_first, &why)) != 0) {
-				fail_client(h, r, why);
+				hr_fail_client(h, r, why);
 				return;
 			}
 		}
 		r = http1_request_rewrite(p, rq, &h->o->rw, hr_out, h->out_size, &rw);
 		if (r == HTTP1_ERR_BAD_REQUEST) {
-			fail_client(h, 400, "Connection names a framing field, or '_' in a name");
+			hr_fail_client(h, 400, "Connection names a framing field, or '_' in a name");
 			return;
 		}
 		if (r != DP_OK) {
 			/* SPACE cannot happen (out_size covers head + added
 			 * fields); INVALID would be a bad added value. */
-			fail_client(h, 500, "cannot rewrite request head");
+			hr_fail_client(h, 500, "cannot rewrite request head");
 			return;
 		}
 		if (h->o->inspect.inspect != NULL) {
-			r = hold_request(h, rq, &rw);
+			r = hr_hold_request(h, rq, &rw);
 			h->req.body = rq->framing == HTTP1_BODY_LENGTH ? BODY_LENGTH :
 			    rq->framing == HTTP1_BODY_CHUNKED ? BODY_CHUNKED :
 			    BODY_NONE;
@@ -817,8 +405,8 @@ process_requests_loop(struct http_relay *h)
 			h->req_scanned = 0;
 			h->head_since = 0;
 			if (r != DP_OK) {
-				held_clear(h);
-				fail_client(h, 500, "out of memory");
+				hr_held_clear(h);
+				hr_fail_client(h, 500, "out of memory");
 				return;
 			}
 			if (h->req.body == BODY_LENGTH &&
@@ -828,14 +416,14 @@ process_requests_loop(struct http_relay *h)
 					h->o->inspect.oversize(h->o->inspect.arg, h,
 					    h->held_method, h->held_target,
 					    h->req.remaining);
-				held_clear(h);
+				hr_held_clear(h);
 				h->continue_owed = 0;
 				h->req.body = BODY_NONE;
-				fail_client(h, 413, "request body over the "
+				hr_fail_client(h, 413, "request body over the "
 				    "inspection limit");
 				return;
 			}
-			flush_owed(h);	/* a 100 Continue, if due now */
+			hr_flush_owed(h);	/* a 100 Continue, if due now */
 			continue;
 		}
 		evbuffer_add(bufferevent_get_output(h->up), hr_out, rw.len);
@@ -853,7 +441,7 @@ process_requests_loop(struct http_relay *h)
 		h->requests++;
 		if (h->waiting_since == 0) {
 			h->waiting_since = dp_now_ms();
-			arm_timer(h);
+			hr_arm_timer(h);
 		}
 		h->req.body = rq->framing == HTTP1_BODY_LENGTH ? BODY_LENGTH :
 		    rq->framing == HTTP1_BODY_CHUNKED ? BODY_CHUNKED : BODY_NONE;
@@ -871,13 +459,13 @@ process_requests_loop(struct http_relay *h)
 }
 
 /* Every request read has been answered and no more will be read. */
-static void
-all_answered(struct http_relay *h)
+void
+hr_all_answered(struct http_relay *h)
 {
 	if (h->deferred_status != 0)
-		fail_client(h, h->deferred_status, h->deferred_reason);
+		hr_fail_client(h, h->deferred_status, h->deferred_reason);
 	else
-		close_after_flush(h, h->end_reason != NULL ? h->end_reason :
+		hr_close_after_flush(h, h->end_reason != NULL ? h->end_reason :
 		    "closed");
 }
 
@@ -897,7 +485,7 @@ http_relay_drain(struct http_relay *h)
 	h->client_done = 1;
 	bufferevent_disable(h->cl, EV_READ);
 	if (h->m_count == 0 && h->resp.body == BODY_NONE)
-		all_answered(h);
+		hr_all_answered(h);
 }
 
 int
@@ -931,16 +519,16 @@ process_responses(struct http_relay *h)
 					upstream_error(h, MX_UP_PROTOCOL);
 					snprintf(h->reason, sizeof(h->reason),
 					    "malformed chunked response body");
-					close_after_flush(h, h->reason);
+					hr_close_after_flush(h, h->reason);
 				}
 				return;
 			}
-			flush_owed(h);
+			hr_flush_owed(h);
 			if (h->closing || h->finished)
 				return;
 			if (h->m_count == 0 && h->client_done && !h->upgrade_pending &&
 			    !h->verdict_owed && h->refusal == NULL) {
-				all_answered(h);
+				hr_all_answered(h);
 				return;
 			}
 			continue;
@@ -953,7 +541,7 @@ process_responses(struct http_relay *h)
 		if (h->m_count == 0) {
 			/* Bytes nobody asked for: the exchange is broken. */
 			upstream_error(h, MX_UP_PROTOCOL);
-			close_after_flush(h, "upstream sent an unsolicited response");
+			hr_close_after_flush(h, "upstream sent an unsolicited response");
 			return;
 		}
 		method = h->methods[h->m_head];
@@ -965,7 +553,7 @@ process_responses(struct http_relay *h)
 			return;
 		if (r != DP_OK) {
 			upstream_error(h, MX_UP_PROTOCOL);
-			fail_client(h, 502, "malformed response from upstream");
+			hr_fail_client(h, 502, "malformed response from upstream");
 			return;
 		}
 		if (rs.status == 101 && (rs.n_upgrade != 1 ||
@@ -975,7 +563,7 @@ process_responses(struct http_relay *h)
 			 * it would carry requests past the header rewrite. */
 			upstream_error(h, MX_UP_PROTOCOL);
 			h->m_count = 0;
-			fail_client(h, 502, "101 for a protocol not allowed");
+			hr_fail_client(h, 502, "101 for a protocol not allowed");
 			return;
 		}
 		move(h, h->up, h->cl, rs.head_len);
@@ -983,7 +571,7 @@ process_responses(struct http_relay *h)
 		if (rs.status == 101) {
 			if (!h->upgrade_pending || h->m_count != 1) {
 				upstream_error(h, MX_UP_PROTOCOL);
-				close_after_flush(h, "unexpected 101 from upstream");
+				hr_close_after_flush(h, "unexpected 101 from upstream");
 				return;
 			}
 			h->m_count = 0;
@@ -1014,18 +602,18 @@ process_responses(struct http_relay *h)
 		if (h->resp.body == BODY_LENGTH && h->resp.remaining == 0)
 			h->resp.body = BODY_NONE;
 		http1_chunked_init(&h->resp.ck);
-		flush_owed(h);
+		hr_flush_owed(h);
 		if (h->closing || h->finished)
 			return;
 		if (h->resp.body == BODY_NONE && h->m_count == 0 && h->client_done &&
 		    !h->upgrade_pending && !h->verdict_owed && h->refusal == NULL) {
-			all_answered(h);
+			hr_all_answered(h);
 			return;
 		}
 		if (!h->client_done && h->m_count < HR_MAX_PIPELINE) {
 			/* Requests held back (pipeline full) may go on now. */
 			bufferevent_enable(h->cl, EV_READ);
-			process_requests(h);
+			hr_process_requests(h);
 		}
 	}
 }
@@ -1061,7 +649,7 @@ hr_client_read(struct bufferevent *bev, void *arg)
 	struct http_relay *h = arg;
 
 	h->last_active = dp_now_ms();
-	process_requests(h);
+	hr_process_requests(h);
 }
 
 static void
@@ -1094,7 +682,7 @@ hr_write(struct bufferevent *bev, void *arg)
 		if (bev == h->up) {
 			if (!h->client_done && !h->client_eof)
 				bufferevent_enable(h->cl, EV_READ);
-			process_requests(h);
+			hr_process_requests(h);
 		} else {
 			bufferevent_enable(h->up, EV_READ);
 			process_responses(h);
@@ -1123,7 +711,7 @@ hr_event(struct bufferevent *bev, short what, void *arg)
 			bev_rearm_write(h->cl);
 			if (h->m_count == 0 && h->resp.body == BODY_NONE &&
 			    !h->holding && !h->verdict_owed && h->refusal == NULL)
-				close_after_flush(h, "closed");	/* with close_notify */
+				hr_close_after_flush(h, "closed");	/* with close_notify */
 			return;
 		}
 		finish(h, (what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != 0 &&
@@ -1135,15 +723,15 @@ hr_event(struct bufferevent *bev, short what, void *arg)
 	if (h->closing || h->finished)
 		return;
 	if (h->resp.body == BODY_CLOSE) {
-		close_after_flush(h, "closed");
+		hr_close_after_flush(h, "closed");
 	} else if (h->resp.body != BODY_NONE) {
-		close_after_flush(h, "upstream closed in the middle of a response");
+		hr_close_after_flush(h, "upstream closed in the middle of a response");
 	} else if (h->m_count > 0) {
 		upstream_error(h, MX_UP_PROTOCOL);
-		fail_client(h, 502, (what & BEV_EVENT_EOF) ?
+		hr_fail_client(h, 502, (what & BEV_EVENT_EOF) ?
 		    "upstream closed before answering" : "upstream reset");
 	} else {
-		close_after_flush(h, "closed");
+		hr_close_after_flush(h, "closed");
 	}
 }
 
@@ -1197,9 +785,9 @@ http_relay_start(struct event_base *base, struct bufferevent *client,
 		 * what it sends ahead is bounded (room for one whole head). */
 		bufferevent_setwatermark(client, EV_READ, 0,
 		    opts->limits.max_head + HR_SCAN_CHUNK);
-	arm_timer(h);
+	hr_arm_timer(h);
 	*out = h;
-	process_requests(h);
+	hr_process_requests(h);
 	return DP_OK;
 }
 
@@ -1210,7 +798,7 @@ http_relay_free(struct http_relay *h)
 		return;
 	if (h->verdict_owed && h->o->inspect.cancel != NULL)
 		h->o->inspect.cancel(h->o->inspect.arg, h);
-	held_clear(h);
+	hr_held_clear(h);
 	if (h->held_body != NULL)
 		evbuffer_free(h->held_body);
 	if (h->refusal != NULL)
