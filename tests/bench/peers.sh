@@ -120,7 +120,8 @@ if [[ $build_type != RelWithDebInfo && $build_type != Release ]] || [[ $build_de
 fi
 
 # Enough descriptors for the idle connections (each is two in a proxy).
-lab_nofile $((IDLE_CONNS * 2 + 1024)) || die "too few descriptors for $IDLE_CONNS idle connections"
+want=$((IDLE_CONNS * 2 + 1024))
+lab_nofile "$want" || die "too few descriptors for $IDLE_CONNS idle connections"
 
 lab_init
 lab_certs >/dev/null 2>&1 || die "lab_certs failed"
