@@ -304,6 +304,12 @@ tlsa_cache_observe(struct tlsa_cache *c, cache_observer fn, void *arg)
 	c->observer_arg = arg;
 }
 
+struct dns_client *
+tlsa_cache_dns(const struct tlsa_cache *c)
+{
+	return c != NULL ? c->dns : NULL;
+}
+
 int
 tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
     struct tlsa_cache **out)

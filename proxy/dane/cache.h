@@ -84,6 +84,10 @@ void tlsa_cache_cancel(struct cache_wait *w);
 typedef void (*cache_observer)(void *arg, struct tlsa_answer *ans);
 void tlsa_cache_observe(struct tlsa_cache *c, cache_observer fn, void *arg);
 
+/* The DNS client c looks names up with (not owned): for other lookups
+ * the same worker makes (ts002_binding = dns). */
+struct dns_client *tlsa_cache_dns(const struct tlsa_cache *c);
+
 /* Copies what the cache holds now. */
 void tlsa_cache_stats(const struct tlsa_cache *c, struct cache_stats *out);
 
