@@ -1,7 +1,8 @@
-/* server_ts002.c — ts002_binding = map: every request of a connection is
- * held by the HTTP relay until its body is read whole; a TS002 message
- * passes only when its SenderID is bound, by the map, to the name the
- * client authenticated with (DANE). See sconn.h. */
+/* server_ts002.c — ts002_binding: every request of a connection is held
+ * by the HTTP relay until its body is read whole; a TS002 message passes
+ * only when its SenderID is bound to the name the client authenticated
+ * with (DANE): by the map here, by DNS in server_ts002_dns.c, which gives
+ * its verdicts through the functions at the end. See sconn.h. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
