@@ -1,4 +1,5 @@
-/* dns.h — asynchronous, DNSSEC-validated TLSA lookups on a libevent base.
+/* dns.h — asynchronous, DNSSEC-validated TLSA lookups on a libevent base,
+ * and lookups of the hosts a NAPTR answer names (ts002_binding = dns).
  *
  * Two back ends, one result type:
  *  - DNS_MODE_VALIDATE: libunbound on the caller's event_base
