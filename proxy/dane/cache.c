@@ -310,6 +310,14 @@ tlsa_cache_dns(const struct tlsa_cache *c)
 	return c != NULL ? c->dns : NULL;
 }
 
+void
+tlsa_cache_ttl_caps(const struct tlsa_cache *c, unsigned *max_ttl,
+    unsigned *neg_ttl)
+{
+	*max_ttl = c->max_ttl;
+	*neg_ttl = c->neg_ttl;
+}
+
 int
 tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
     struct tlsa_cache **out)

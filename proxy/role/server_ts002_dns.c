@@ -6,7 +6,8 @@
  * host of a NAPTR's URL) at a host in the organisational domain of that
  * name (ts002_org_domain). The lookup runs on the worker's DNS client
  * while the relay holds the request; its answer is kept per owner name
- * (bounded, TTL-capped), concurrent requests for one name wait on one
+ * (bounded, its TTL capped as the TLSA cache caps it: cache_max_ttl,
+ * negative_cache_ttl), concurrent requests for one name wait on one
  * lookup, and the lookups in flight are bounded per listener. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,6 @@
 #include "util.h"
 
 #define TS002_DNS_ENTRIES 128		/* answers kept per listener */
-#define TS002_DNS_MAX_TTL 300		/* seconds a secure answer is kept, at most */
-#define TS002_DNS_NEG_TTL 30		/* seconds a denial (or insecure, bogus) */
 #define TS002_DNS_MAX_LOOKUPS 64	/* lookups in flight per listener */
 #define TS002_DNS_MAX_WAITERS 256	/* requests waiting per listener */
 #define TS002_OWNER_MAX 254
@@ -58,6 +57,8 @@ struct ts002_entry {
 
 struct ts002_dns {
 	struct dns_client *dns;		/**< the worker's, not owned */
+	unsigned max_ttl;		/**< [dns] cache_max_ttl: secure answers */
+	unsigned neg_ttl;		/**< [dns] negative_cache_ttl: the rest */
 	struct ts002_entry ent[TS002_DNS_ENTRIES];
 	LIST_HEAD(, ts002_lookup) lookups;
 	unsigned n_lookups;
@@ -76,6 +77,7 @@ sconn_ts002_dns_new(struct server_listener *l, struct tlsa_cache *cache)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return DP_ERR_NOMEM;
 	d->dns = tlsa_cache_dns(cache);
+	tlsa_cache_ttl_caps(cache, &d->max_ttl, &d->neg_ttl);
 	LIST_INIT(&d->lookups);
 	l->ts002_dns = d;
 	return DP_OK;
@@ -133,10 +135,10 @@ entry_store(struct ts002_dns *d, const char *owner, const struct dns_result *res
 	if (res->status == DNS_TEMPFAIL || res->status == DNS_TIMEOUT)
 		return;
 	if (res->status == DNS_SECURE) {
-		if (ttl > TS002_DNS_MAX_TTL)
-			ttl = TS002_DNS_MAX_TTL;
-	} else if (ttl > TS002_DNS_NEG_TTL) {
-		ttl = TS002_DNS_NEG_TTL;
+		if (ttl > d->max_ttl)
+			ttl = d->max_ttl;
+	} else if (ttl > d->neg_ttl) {
+		ttl = d->neg_ttl;
 	}
 	if (ttl == 0)
 		return;
