@@ -91,6 +91,28 @@ int ts002_map_load(const char *path, FILE *errs, struct ts002_map **out);
 int ts002_map_binds(const struct ts002_map *map, const struct ts002_msg *m,
     const char *name);
 
+/* ts002_binding = dns (ts002_dns.c). The name TS002 publishes for a
+ * SenderID: a NetID as its 6 lower-case hex digits under netid_domain
+ * ("000013.netids.lora-alliance.org"), a JoinEUI as its 16 nibbles
+ * reversed, one label each, under joineui_domain
+ * ("0.0.0.0.0.0.d.e.7.5.d.3.b.0.7.joineuis.lora-alliance.org"). Writes it
+ * to out; returns DP_OK, or DP_ERR_INVALID when id is not an ID of kind
+ * kind or the name does not fit in out_size (or is not a DNS name). */
+int ts002_dns_owner(const char *id, enum ts002_id_kind kind,
+    const char *netid_domain, const char *joineui_domain, char *out,
+    size_t out_size);
+
+/* The organisational domain of an authenticated name: its leading labels
+ * that start with '_' removed, then its first remaining label; it must
+ * keep at least two labels ("_lorawan-ns.ns1.operator.example" ->
+ * "operator.example"). Writes it to out; returns DP_OK, or DP_ERR_INVALID
+ * when the name has none (e.g. "operator.example", "_x.example"). */
+int ts002_org_domain(const char *name, char *out, size_t out_size);
+
+/* 1 when target (lower case, no final dot) equals org or lies under it
+ * (ends in "." org), else 0. */
+int ts002_under_domain(const char *target, const char *org);
+
 /* Frees map; NULL is fine. */
 void ts002_map_free(struct ts002_map *map);
 

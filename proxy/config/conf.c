@@ -570,11 +570,12 @@ check_server_ts002(struct parser *p, const struct section *s)
 	if (srv->forward != FORWARD_HTTP)
 		perr(p, line, "ts002_binding: needs forward = http (the binding "
 		    "reads each request's body)");
-	if (srv->ts002_binding == TS002_DNS)
-		perr(p, line, "ts002_binding: dns is not implemented yet (use map)");
 	if (srv->ts002_binding == TS002_MAP && srv->ts002_map == NULL)
 		perr(p, line, "ts002_binding: map needs ts002_map (the file of "
 		    "\"SENDER_ID NAME_PATTERN\" lines)");
+	if (srv->ts002_binding == TS002_DNS && srv->ts002_map != NULL)
+		perr(p, srv->ts002_map_where.line, "ts002_map: used only with "
+		    "ts002_binding = map (this listener binds by dns)");
 }
 
 static void

@@ -80,6 +80,8 @@ enum mx_ts002 {
 	MX_TS002_UNKNOWN_SENDER, /* not bound, or no authenticated name */
 	MX_TS002_MALFORMED,	/* not a TS002 message (or not a POST) */
 	MX_TS002_TOO_LARGE,	/* body over ts002_max_body: 413 */
+	MX_TS002_DNS_ERROR,	/* ts002_binding = dns: no answer (timeout,
+				 * SERVFAIL, too many lookups): 503 */
 	MX_TS002_N
 };
 

@@ -45,7 +45,7 @@ static const char *const mx_st_names[MX_ST_N] = {
 	"bound", "eui_mismatch", "bad_router_info",
 };
 static const char *const mx_ts002_names[MX_TS002_N] = {
-	"bound", "unknown_sender", "malformed", "too_large",
+	"bound", "unknown_sender", "malformed", "too_large", "dns_error",
 };
 static const char *const mx_dns_names[MX_DNS_N] = {
 	"secure", "nxdomain", "nodata", "insecure", "bogus", "error", "timeout",

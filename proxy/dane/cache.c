@@ -304,6 +304,20 @@ tlsa_cache_observe(struct tlsa_cache *c, cache_observer fn, void *arg)
 	c->observer_arg = arg;
 }
 
+struct dns_client *
+tlsa_cache_dns(const struct tlsa_cache *c)
+{
+	return c != NULL ? c->dns : NULL;
+}
+
+void
+tlsa_cache_ttl_caps(const struct tlsa_cache *c, unsigned *max_ttl,
+    unsigned *neg_ttl)
+{
+	*max_ttl = c->max_ttl;
+	*neg_ttl = c->neg_ttl;
+}
+
 int
 tlsa_cache_new(struct dns_client *dns, const struct conf_dns *conf,
     struct tlsa_cache **out)

@@ -84,6 +84,16 @@ void tlsa_cache_cancel(struct cache_wait *w);
 typedef void (*cache_observer)(void *arg, struct tlsa_answer *ans);
 void tlsa_cache_observe(struct tlsa_cache *c, cache_observer fn, void *arg);
 
+/* The DNS client c looks names up with (not owned): for other lookups
+ * the same worker makes (ts002_binding = dns). */
+struct dns_client *tlsa_cache_dns(const struct tlsa_cache *c);
+
+/* The caps c keeps answers under (cache_max_ttl for secure answers,
+ * negative_cache_ttl for the rest), in seconds: other answers the same
+ * worker keeps follow the operator's settings too. */
+void tlsa_cache_ttl_caps(const struct tlsa_cache *c, unsigned *max_ttl,
+    unsigned *neg_ttl);
+
 /* Copies what the cache holds now. */
 void tlsa_cache_stats(const struct tlsa_cache *c, struct cache_stats *out);
 

@@ -71,6 +71,7 @@ query_free(struct dns_query *q)
 	if (q->done_ev != NULL)
 		event_free(q->done_ev);
 	tlsa_rrset_clear(&q->res.rrset);
+	free(q->targets);
 	if (q->qname != NULL)
 		ldns_rdf_deep_free(q->qname);
 	free(q->wire);	/* ldns_pkt2wire allocates with malloc */
@@ -147,6 +148,31 @@ dns_answer_finish(struct dns_query *q, struct dns_answer *info, int secure,
 		    &info->rrset, NULL);
 	}
 	tlsa_rrset_clear(&info->rrset);
+}
+
+void
+dns_targets_finish(struct dns_query *q, const struct dns_targets *t,
+    int secure, const char *insecure_why)
+{
+	char why[64];
+
+	if (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN) {
+		snprintf(why, sizeof(why), "rcode %s", dns_rcode_str(t->rcode));
+		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
+	} else if (!secure) {
+		dns_query_finish(q, DNS_INSECURE, t->n > 0 ? t->ttl : t->neg_ttl,
+		    NULL, insecure_why);
+	} else if (t->n == 0) {
+		dns_query_finish(q, t->rcode == LDNS_RCODE_NXDOMAIN ?
+		    DNS_SECURE_NXDOMAIN : DNS_SECURE_NODATA, t->neg_ttl, NULL,
+		    NULL);
+	} else if ((q->targets = malloc(sizeof(*q->targets))) == NULL) {
+		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, "out of memory");
+	} else {
+		*q->targets = *t;
+		q->res.targets = q->targets;
+		dns_query_finish(q, DNS_SECURE, t->ttl, NULL, NULL);
+	}
 }
 
 static void
@@ -243,9 +269,9 @@ dns_client_free(struct dns_client *c)
 	free(c);
 }
 
-int
-dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
-    void *arg, struct dns_query **out)
+static int
+lookup_start(struct dns_client *c, const char *owner, uint16_t qtype,
+    dns_cb cb, void *arg, struct dns_query **out)
 {
 	struct dns_query *q = NULL;
 	struct timeval tv;
@@ -259,6 +285,7 @@ dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return DP_ERR_NOMEM;
 	q->c = c;
+	q->qtype = qtype;
 	q->cb = cb;
 	q->arg = arg;
 	q->tcp_fd = -1;
@@ -292,6 +319,24 @@ dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
 fail:
 	query_free(q);
 	return r;
+}
+
+int
+dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
+    void *arg, struct dns_query **out)
+{
+	return lookup_start(c, owner, DNS_RR_TYPE_TLSA, cb, arg, out);
+}
+
+int
+dns_lookup_targets(struct dns_client *c, const char *owner, uint16_t qtype,
+    dns_cb cb, void *arg, struct dns_query **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (qtype == DNS_RR_TYPE_TLSA || qtype == 0)
+		return DP_ERR_INVALID;
+	return lookup_start(c, owner, qtype, cb, arg, out);
 }
 
 void

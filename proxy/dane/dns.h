@@ -1,4 +1,5 @@
-/* dns.h — asynchronous, DNSSEC-validated TLSA lookups on a libevent base.
+/* dns.h — asynchronous, DNSSEC-validated TLSA lookups on a libevent base,
+ * and lookups of the hosts a NAPTR answer names (ts002_binding = dns).
  *
  * Two back ends, one result type:
  *  - DNS_MODE_VALIDATE: libunbound on the caller's event_base
@@ -16,6 +17,7 @@
 
 #include "conf.h"
 #include "dnsanswer.h"
+#include "dnstargets.h"
 #include "dnsstatus.h"
 #include "tlsarr.h"
 
@@ -43,6 +45,10 @@ struct dns_result {
 	 * expiration of the RRSIGs over them; 0 when none came with them. */
 	uint32_t rr_ttl;
 	int64_t sig_expires;
+	/* dns_lookup_targets only: the host names the answer points at
+	 * (DNS_SECURE: at least one); NULL for other statuses and for TLSA
+	 * lookups. Valid during the callback only. */
+	const struct dns_targets *targets;
 };
 
 /* Called exactly once per lookup unless cancelled first. */
@@ -68,10 +74,21 @@ void dns_client_free(struct dns_client *c);
 int dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
     void *arg, struct dns_query **out);
 
+/* Starts a lookup of owner (as for dns_lookup_tlsa) for qtype (NAPTR):
+ * the host names the answer points at (struct dns_targets: the CNAME
+ * targets at owner, and for NAPTR each record's replacement and its
+ * regexp's URL host). DNSSEC status exactly as for TLSA: DNS_SECURE when
+ * the answer is secure and names at least one host, DNS_SECURE_NODATA /
+ * DNS_SECURE_NXDOMAIN for secure denials (or none of the records naming
+ * a host), DNS_INSECURE, DNS_BOGUS, DNS_TEMPFAIL, DNS_TIMEOUT. Returns as
+ * dns_lookup_tlsa. */
+int dns_lookup_targets(struct dns_client *c, const char *owner, uint16_t qtype,
+    dns_cb cb, void *arg, struct dns_query **out);
+
 /* Cancels a pending lookup: its callback will not run. */
 void dns_query_cancel(struct dns_query *q);
 
-/* Number of TLSA queries started since creation (for metrics and tests). */
+/* Number of queries (TLSA and others) started since creation (for metrics and tests). */
 uint64_t dns_queries_started(const struct dns_client *c);
 
 #endif

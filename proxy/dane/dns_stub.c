@@ -40,6 +40,31 @@ ad_tcp_close(struct dns_query *q)
 	q->tcp_buf = NULL;
 }
 
+/* ad_handle_packet for a dns_lookup_targets query: the same checks, the
+ * same verdicts. */
+static int
+ad_handle_targets(struct dns_query *q, const uint8_t *buf, size_t len,
+    int over_tcp)
+{
+	struct dns_targets t;
+
+	if (dns_targets_parse(buf, len, q->owner, q->qtype, &t) != DP_OK ||
+	    !t.question_ok)
+		return 0;
+	if (t.tc && !over_tcp)
+		return 2;
+	log_debug("dns: %s: resolver-ad: %s type %u rcode=%d ad=%d targets=%zu "
+	    "ttl=%u", q->owner, over_tcp ? "tcp" : "udp", q->qtype, t.rcode,
+	    t.ad, t.n, t.ttl);
+	if (t.rcode == LDNS_RCODE_SERVFAIL) {
+		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL,
+		    "servfail (bogus data or resolution failure)");
+		return 1;
+	}
+	dns_targets_finish(q, &t, t.ad, "no AD bit");
+	return 1;
+}
+
 /* Judges one received message. Returns 1 if it ended the lookup, 0 if it was
  * ignored (not ours, malformed), 2 if it asked for TCP. */
 static int
@@ -53,6 +78,8 @@ ad_handle_packet(struct dns_query *q, const uint8_t *buf, size_t len,
 	if (len < 12 || ((buf[0] << 8) | buf[1]) != ldns_read_uint16(q->wire) ||
 	    (buf[2] & 0x80) == 0)
 		return 0;
+	if (q->qtype != DNS_RR_TYPE_TLSA)
+		return ad_handle_targets(q, buf, len, over_tcp);
 	r = dns_answer_parse(buf, len, q->owner, (uint32_t)time(NULL), &info);
 	if (r == DP_ERR_NOMEM) {
 		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, "out of memory");
@@ -304,7 +331,7 @@ ad_build_query(struct dns_query *q)
 		return DP_ERR_INTERNAL;
 	if ((name = ldns_rdf_clone(q->qname)) == NULL)
 		goto out;
-	if ((pkt = ldns_pkt_query_new(name, DNS_RR_TYPE_TLSA,
+	if ((pkt = ldns_pkt_query_new(name, (ldns_rr_type)q->qtype,
 	    LDNS_RR_CLASS_IN, LDNS_RD)) == NULL) {
 		ldns_rdf_deep_free(name);
 		goto out;

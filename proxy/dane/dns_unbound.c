@@ -51,6 +51,21 @@ ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
 		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
 		return;
 	}
+	if (q->qtype != DNS_RR_TYPE_TLSA) {
+		struct dns_targets t;
+		if (dns_targets_parse(packet, (size_t)packet_len, q->owner,
+		    q->qtype, &t) != DP_OK) {
+			dns_query_finish(q, DNS_TEMPFAIL, 0, NULL,
+			    "unparsable answer");
+			return;
+		}
+		log_debug("dns: %s: validate: type %u sec=%d rcode=%d "
+		    "targets=%zu ttl=%u", q->owner, q->qtype, sec, t.rcode,
+		    t.n, t.ttl);
+		dns_targets_finish(q, &t, sec == 2,
+		    "no chain of trust to the zone");
+		return;
+	}
 	if ((r = dns_answer_parse(packet, (size_t)packet_len, q->owner,
 	    (uint32_t)time(NULL), &info)) != DP_OK) {
 		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, r == DP_ERR_NOMEM ?
@@ -137,7 +152,7 @@ dns_ub_start(struct dns_query *q)
 	int r;
 
 	q->ub_pending = 1;
-	r = ub_resolve_event(q->c->ub, q->owner, DNS_RR_TYPE_TLSA,
+	r = ub_resolve_event(q->c->ub, q->owner, q->qtype,
 	    LDNS_RR_CLASS_IN, q, ub_answer_cb, &q->ub_id);
 	if (r != 0) {
 		q->ub_pending = 0;

@@ -46,6 +46,8 @@ struct dns_query {
 	dns_cb cb;
 	void *arg;
 	char *owner;			/**< as given */
+	uint16_t qtype;			/**< TLSA, or a dns_lookup_targets type */
+	struct dns_targets *targets;	/**< the latter's outcome, when secure */
 	ldns_rdf *qname;		/**< owner as a dname: the stub's query */
 	struct event *timeout_ev;	/**< whole-lookup timer */
 	struct event *done_ev;		/**< delivers res from the loop */
@@ -85,6 +87,11 @@ void dns_query_finish(struct dns_query *q, enum dns_status status,
  * records out of a. */
 void dns_answer_finish(struct dns_query *q, struct dns_answer *a, int secure,
     const char *insecure_why);
+
+/* The same for a dns_lookup_targets query (q->qtype not TLSA): t is
+ * copied when secure and naming a host. */
+void dns_targets_finish(struct dns_query *q, const struct dns_targets *t,
+    int secure, const char *insecure_why);
 
 /* validate mode (dns_unbound.c): the context for c and its end; a lookup;
  * stopping it. */

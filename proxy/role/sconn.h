@@ -25,6 +25,7 @@ struct server_listener {
 					 * context and the DANE rules */
 	const struct conf_server *conf;
 	struct ts002_map *ts002;	/* ts002_binding = map; else NULL */
+	struct ts002_dns *ts002_dns;	/* ts002_binding = dns; else NULL */
 };
 
 /* A connection's way from accept to relay. The handshake runs under
@@ -79,6 +80,9 @@ struct sconn_http {
 	int station_named;		/* the name fits the template */
 	uint64_t station_eui;		/* the EUI it encodes */
 	char station_reason[200];	/* the last refusal, for the log line */
+	/* ts002_binding = dns (server_ts002_dns.c): the request waiting for
+	 * its SenderID's DNS answer, or NULL. */
+	struct ts002_wait *ts002_wait;
 };
 
 struct sconn {
@@ -137,6 +141,26 @@ int sconn_ts002_load(struct server_listener *l, FILE *errs);
  * says; every refusal is logged and counted. */
 void sconn_ts002_inspect(void *arg, struct http_relay *h,
     const struct http_inspected *rq);
+/* The relay's cancel hook: a verdict owed to h will not be given (the
+ * request waiting for DNS is forgotten). */
+void sconn_ts002_cancel(void *arg, struct http_relay *h);
+/* server_ts002_dns.c: ts002_binding = dns. The listener's state (lookups
+ * on cache's DNS client), created when the binding is dns; its end. */
+int sconn_ts002_dns_new(struct server_listener *l, struct tlsa_cache *cache);
+void sconn_ts002_dns_free(struct server_listener *l);
+/* The verdict on m (parsed, c authenticated) by DNS: now, or later from
+ * the loop. */
+void sconn_ts002_dns_judge(struct sconn *c, struct http_relay *h,
+    const struct ts002_msg *m);
+/* server_ts002.c: the verdicts, logged and counted: m bound (by: "map",
+ * "dns"; via: the DNS target that matched, or NULL), m not bound
+ * (UnknownSender, or 403 for an answer), no verdict possible now (503). */
+void sconn_ts002_bound(struct sconn *c, struct http_relay *h,
+    const struct ts002_msg *m, const char *by, const char *via);
+void sconn_ts002_unbound(struct sconn *c, struct http_relay *h,
+    const struct ts002_msg *m, const char *desc);
+void sconn_ts002_unavailable(struct sconn *c, struct http_relay *h,
+    const struct ts002_msg *m, const char *why);
 void sconn_ts002_oversize(void *arg, struct http_relay *h, const char *method,
     const char *target, uint64_t declared);
 

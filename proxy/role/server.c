@@ -77,6 +77,8 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 	dane_check_clear(&c->dane);
 	free(c->hs);
 	if (c->http != NULL) {
+		/* The relay's end cancelled any wait; in case it did not. */
+		sconn_ts002_cancel(c, NULL);
 		free(c->http->client_cert);
 		free(c->http->client_cert_chain);
 		free(c->http);
@@ -458,6 +460,7 @@ server_listener_free_role(struct conn_listener *cl)
 
 	ts002_map_free(l->ts002);
 	l->ts002 = NULL;
+	sconn_ts002_dns_free(l);
 }
 
 static const struct conn_ops server_ops = {
@@ -513,7 +516,8 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 			    tls_error_text(buf, sizeof(buf)));
 		goto fail;
 	}
-	if ((r = sconn_ts002_load(l, errs)) != DP_OK)
+	if ((r = sconn_ts002_load(l, errs)) != DP_OK ||
+	    (r = sconn_ts002_dns_new(l, cache)) != DP_OK)
 		goto fail;
 	*out = &l->base;
 	return DP_OK;

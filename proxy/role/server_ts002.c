@@ -1,12 +1,14 @@
-/* server_ts002.c — ts002_binding = map: every request of a connection is
- * held by the HTTP relay until its body is read whole; a TS002 message
- * passes only when its SenderID is bound, by the map, to the name the
- * client authenticated with (DANE). See sconn.h. */
+/* server_ts002.c — ts002_binding: every request of a connection is held
+ * by the HTTP relay until its body is read whole; a TS002 message passes
+ * only when its SenderID is bound to the name the client authenticated
+ * with (DANE): by the map here, by DNS in server_ts002_dns.c, which gives
+ * its verdicts through the functions at the end. See sconn.h. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnstargets.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
@@ -19,6 +21,9 @@
 	"{\"error\":\"a TS002 endpoint takes POST requests only\"}\n"
 #define TS002_NOT_TS002 \
 	"{\"error\":\"the body is not a TS002 message\"}\n"
+#define TS002_DNS_UNAVAILABLE \
+	"{\"error\":\"the SenderID's DNS binding cannot be checked now; " \
+	"try again later\"}\n"
 #define TS002_ANS_UNBOUND \
 	"{\"error\":\"SenderID not bound to the authenticated client; an " \
 	"answer gets no TS002 answer\"}\n"
@@ -122,8 +127,7 @@ sconn_ts002_inspect(void *arg, struct http_relay *h,
 	struct sconn *c = arg;
 	struct server_listener *l = sconn_listener(c);
 	struct ts002_msg m;
-	char why[128], desc[CLIENTID_NAME_MAX + 96], value[96];
-	struct http_verdict pass = { .pass = 1 };
+	char why[128], desc[CLIENTID_NAME_MAX + 96];
 	int r;
 
 	if (strcmp(rq->method, "POST") != 0) {
@@ -157,18 +161,57 @@ sconn_ts002_inspect(void *arg, struct http_relay *h,
 		    TS002_RC_UNKNOWN_SENDER, desc);
 		return;
 	}
+	if (l->conf->ts002_binding == TS002_DNS) {
+		sconn_ts002_dns_judge(c, h, &m);
+		return;
+	}
 	if (l->ts002 == NULL || !ts002_map_binds(l->ts002, &m, c->name)) {
 		snprintf(desc, sizeof(desc), "SenderID %s is not bound to %s",
 		    m.sender_id, c->name);
-		refuse_msg(c, h, &m, MX_TS002_UNKNOWN_SENDER,
-		    TS002_RC_UNKNOWN_SENDER, desc);
+		sconn_ts002_unbound(c, h, &m, desc);
 		return;
 	}
+	sconn_ts002_bound(c, h, &m, "map", NULL);
+}
+
+void
+sconn_ts002_bound(struct sconn *c, struct http_relay *h,
+    const struct ts002_msg *m, const char *by, const char *via)
+{
+	struct http_verdict pass = { .pass = 1 };
+	char value[DNS_TARGET_NAME_MAX + 96];
+
 	mx_ts002(c->base.l->mx, MX_TS002_BOUND);
-	snprintf(value, sizeof(value), "held; sender-id=%s; by=map", m.sender_id);
+	if (via != NULL)
+		snprintf(value, sizeof(value), "held; sender-id=%s; by=%s; via=%s",
+		    m->sender_id, by, via);
+	else
+		snprintf(value, sizeof(value), "held; sender-id=%s; by=%s",
+		    m->sender_id, by);
 	pass.add_name = SCONN_TS002_HEADER;
 	pass.add_value = value;
 	http_relay_verdict(h, &pass);
+}
+
+void
+sconn_ts002_unbound(struct sconn *c, struct http_relay *h,
+    const struct ts002_msg *m, const char *desc)
+{
+	refuse_msg(c, h, m, MX_TS002_UNKNOWN_SENDER, TS002_RC_UNKNOWN_SENDER,
+	    desc);
+}
+
+/* TS002 has no ResultCode for "the receiver cannot decide now"
+ * (UnknownSender would tell the sender, wrongly and for good, that it is
+ * not known): HTTP 503, which senders retry, for requests and answers. */
+void
+sconn_ts002_unavailable(struct sconn *c, struct http_relay *h,
+    const struct ts002_msg *m, const char *why)
+{
+	mx_ts002(c->base.l->mx, MX_TS002_DNS_ERROR);
+	log_refusal(c, m, 503, "dns_error", why);
+	refuse(h, 503, "Service Unavailable", TS002_DNS_UNAVAILABLE,
+	    sizeof(TS002_DNS_UNAVAILABLE) - 1, NULL);
 }
 
 void

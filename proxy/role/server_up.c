@@ -222,6 +222,7 @@ http_setup(struct sconn *c)
 	if (cs->ts002_binding != TS002_OFF) {
 		o->inspect.inspect = sconn_ts002_inspect;
 		o->inspect.oversize = sconn_ts002_oversize;
+		o->inspect.cancel = sconn_ts002_cancel;
 		o->inspect.arg = c;
 		o->inspect.max_body = cs->ts002_max_body;
 	}

@@ -403,12 +403,18 @@ _lab_dns_zones() {
 		{
 			_lab_soa "$z.dp.test"
 			echo "client IN TLSA $ee"
+			# ts002_binding = dns: a NAPTR that would bind ns1.dp.test
+			# were its zone not unsigned / its signature not broken.
+			case $z in insecure) echo '000015 IN NAPTR 100 10 "A" "LORA+HTTP" "" ns1.dp.test.' ;;
+				bogus) echo '000016 IN NAPTR 100 10 "A" "LORA+HTTP" "" ns1.dp.test.' ;;
+			esac
 		} >"$D/$z.dp.test.zone"
 	done
 	_lab_sign child.dp.test || return 1
 	_lab_sign nsec3.dp.test -n || return 1
 	_lab_sign bogus.dp.test || return 1
 	_lab_corrupt_rrsig "$D/bogus.dp.test.zone.signed" TLSA || return 1
+	_lab_corrupt_rrsig "$D/bogus.dp.test.zone.signed" NAPTR || return 1
 	_lab_sign expired.dp.test -i 20200101000000 -e 20200201000000 || return 1
 	cp "$D/insecure.dp.test.zone" "$D/insecure.dp.test.zone.signed"
 
@@ -426,6 +432,16 @@ _lab_dns_zones() {
 		echo "multi IN TLSA $ee"
 		echo "eui-b827ebfffe611234.gw IN TLSA $st"
 		echo "gw1.gw IN TLSA $stx"
+		# ts002_binding = dns (netid_domain = netids.dp.test, joineui_domain
+		# = joineuis.dp.test): NetID 000013 points at ns1.dp.test (binds
+		# names under dp.test), 000014 at another domain, 000015 and
+		# 000016 into the insecure and bogus children; JoinEUI
+		# 70B3D57ED0000000 by a NAPTR's URL at js.dp.test.
+		echo '000013.netids IN NAPTR 100 10 "A" "LORA+HTTP" "" ns1.dp.test.'
+		echo '000014.netids IN NAPTR 100 10 "U" "LORA+HTTP" "!^.*$!https://ns.other.example/ts002!" .'
+		echo '000015.netids IN CNAME 000015.insecure.dp.test.'
+		echo '000016.netids IN CNAME 000016.bogus.dp.test.'
+		echo '0.0.0.0.0.0.0.d.e.7.5.d.3.b.0.7.joineuis IN NAPTR 100 10 "U" "LORA+HTTP" "!^.*$!https://js.dp.test:8443/ts002!" .'
 		for z in child nsec3 insecure bogus expired; do
 			echo "$z IN NS ns1.dp.test."
 		done

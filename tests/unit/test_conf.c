@@ -491,7 +491,7 @@ test_errors(void)
 }
 
 /* ts002_binding reads request bodies: forward = http only; map names its
- * file; dns is refused until it exists (fail closed). */
+ * file; dns takes no map. */
 static void
 test_ts002_binding(void)
 {
@@ -508,8 +508,13 @@ test_ts002_binding(void)
 	    "ts002_binding: needs forward = http", "binding with proxy-v2");
 	expect_error(SERVER_OK "forward = http\nts002_binding = map\n", 8,
 	    "ts002_binding: map needs ts002_map", "map without a file");
-	expect_error(SERVER_OK "forward = http\nts002_binding = dns\n", 8,
-	    "ts002_binding: dns is not implemented yet", "dns refused");
+	load(&run, SERVER_OK "forward = http\nts002_binding = dns\n"
+	    "netid_domain = netids.dp.test\njoineui_domain = joineuis.dp.test\n");
+	is_int(run.r, DP_OK, "ts002_binding = dns with forward = http loads");
+	run_free(&run);
+	expect_error(SERVER_OK "forward = http\nts002_binding = dns\n"
+	    "ts002_map = /x\n", 9, "ts002_map: used only with ts002_binding = "
+	    "map", "dns with a map file");
 }
 
 /* client_auth = optional relays unauthenticated clients: only a forward

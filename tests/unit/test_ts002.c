@@ -719,6 +719,58 @@ test_map(void)
 	ok(map == NULL, "*out NULL on error");
 }
 
+/* ts002_binding = dns: the name looked up, the organisational domain. */
+static void
+test_dns_rule(void)
+{
+	static const struct {
+		const char *name, *org;
+	} orgs[] = {
+		{ "_lorawan-ns.ns1.operator.example", "operator.example" },
+		{ "_lorawan-ns.ns1.dp.test", "dp.test" },
+		{ "_a._b.js.eu.operator.example", "eu.operator.example" },
+		{ "ns1.operator.example", "operator.example" },
+		{ "operator.example", NULL },
+		{ "_lorawan-ns.operator.example", NULL },
+		{ "_x.example", NULL },
+		{ "_x", NULL },
+		{ "example", NULL },
+		{ "", NULL },
+	};
+	char out[256];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++) {
+		r = ts002_org_domain(orgs[i].name, out, sizeof(out));
+		if (orgs[i].org != NULL) {
+			is_int(r, DP_OK, "org domain of %s", orgs[i].name);
+			is_str(r == DP_OK ? out : "", orgs[i].org, "  is %s", orgs[i].org);
+		} else {
+			is_int(r, DP_ERR_INVALID, "%s has no org domain", orgs[i].name);
+		}
+	}
+	is_int(ts002_org_domain("_lorawan-ns.ns1.operator.example", out, 10),
+	    DP_ERR_INVALID, "org domain: too small a buffer refused");
+	ok(ts002_under_domain("operator.example", "operator.example"), "equal: under");
+	ok(ts002_under_domain("js.eu.operator.example", "operator.example"), "below: under");
+	ok(!ts002_under_domain("evil-operator.example", "operator.example"), "suffix without a dot: not under");
+	ok(!ts002_under_domain("operator.example.evil", "operator.example"), "prefix: not under");
+	ok(!ts002_under_domain("example", "operator.example"), "shorter: not under");
+
+	is_int(ts002_dns_owner("00001A", TS002_ID_NETID, "netids.lora-alliance.org",
+	    "joineuis.lora-alliance.org", out, sizeof(out)), DP_OK, "NetID owner");
+	is_str(out, "00001a.netids.lora-alliance.org", "NetID: 6 lower-case digits under netid_domain");
+	is_int(ts002_dns_owner("70B3D57ED0000001", TS002_ID_EUI, "netids.x",
+	    "joineuis.lora-alliance.org", out, sizeof(out)), DP_OK, "JoinEUI owner");
+	is_str(out, "1.0.0.0.0.0.0.d.e.7.5.d.3.b.0.7.joineuis.lora-alliance.org",
+	    "JoinEUI: 16 nibbles reversed, one label each, under joineui_domain");
+	is_int(ts002_dns_owner("000013", TS002_ID_EUI, "n", "j.x", out, sizeof(out)),
+	    DP_ERR_INVALID, "a NetID is not a JoinEUI");
+	is_int(ts002_dns_owner("70B3D57ED0000001", TS002_ID_EUI, "n", "j.x", out, 20),
+	    DP_ERR_INVALID, "owner: too small a buffer refused");
+}
+
 int
 main(void)
 {
@@ -726,5 +778,6 @@ main(void)
 	test_malformed();
 	test_reject_answer();
 	test_map();
+	test_dns_rule();
 	return done_testing();
 }

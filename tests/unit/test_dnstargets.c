@@ -1,0 +1,171 @@
+/* test_dnstargets.c — dns_targets_parse(): DNS messages answering
+ * "NAME NAPTR", built here with ldns from zone-file text, reduced to the
+ * host names they point at; dns_naptr_regexp_host() on its own. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "dnstargets.h"
+#include "err.h"
+#include "tap.h"
+
+#define OWNER "000013.netids.example.org."
+
+static size_t
+message(const char *qname, const char *qtype, ldns_pkt_rcode rcode, int ad,
+    const char *const *answer, const char *const *authority, uint8_t **wire)
+{
+	ldns_pkt *pkt = ldns_pkt_new();
+	ldns_rr *q = NULL;
+	size_t len = 0;
+	char line[512];
+
+	snprintf(line, sizeof(line), "%s IN %s", qname, qtype);
+	ldns_pkt_set_id(pkt, 4242);
+	ldns_pkt_set_qr(pkt, 1);
+	ldns_pkt_set_ad(pkt, ad);
+	ldns_pkt_set_rcode(pkt, rcode);
+	if (ldns_rr_new_question_frm_str(&q, line, NULL, NULL) == LDNS_STATUS_OK)
+		ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, q);
+	for (; answer != NULL && *answer != NULL; answer++) {
+		ldns_rr *rr = NULL;
+		if (ldns_rr_new_frm_str(&rr, *answer, 300, NULL, NULL) == LDNS_STATUS_OK)
+			ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER, rr);
+		else
+			diag("bad test RR: %s", *answer);
+	}
+	for (; authority != NULL && *authority != NULL; authority++) {
+		ldns_rr *rr = NULL;
+		if (ldns_rr_new_frm_str(&rr, *authority, 300, NULL, NULL) == LDNS_STATUS_OK)
+			ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, rr);
+	}
+	if (ldns_pkt2wire(wire, pkt, &len) != LDNS_STATUS_OK)
+		len = 0;
+	ldns_pkt_free(pkt);
+	return len;
+}
+
+static int
+parse(ldns_pkt_rcode rcode, const char *const *an, const char *const *ns,
+    struct dns_targets *t)
+{
+	uint8_t *wire = NULL;
+	size_t len = message(OWNER, "NAPTR", rcode, 1, an, ns, &wire);
+	int r = dns_targets_parse(wire, len, OWNER, DNS_QTYPE_NAPTR, t);
+
+	free(wire);
+	return r;
+}
+
+static void
+test_naptr(void)
+{
+	struct dns_targets t;
+	const char *an[] = {
+		OWNER " 600 IN NAPTR 100 10 \"A\" \"LORA+HTTP\" \"\" NS1.Operator.example.",
+		OWNER " 120 IN NAPTR 100 20 \"U\" \"LORA+HTTP\" "
+		    "\"!^.*$!https://js.operator.example:8443/ts002!\" .",
+		OWNER " 300 IN NAPTR 100 30 \"U\" \"LORA+HTTP\" "
+		    "\"!^(.*)$!https://\\\\1.evil.example/!\" .",
+		OWNER " 300 IN NAPTR 100 40 \"U\" \"LORA+HTTP\" "
+		    "\"!^.*$!https://[2001:db8::1]/!\" .",
+		"other.example.org. 300 IN NAPTR 1 1 \"A\" \"X\" \"\" other.example.",
+		NULL,
+	};
+
+	is_int(parse(LDNS_RCODE_NOERROR, an, NULL, &t), DP_OK, "NAPTR answer parses");
+	is_int(t.question_ok, 1, "question matches");
+	is_int(t.ad, 1, "AD seen");
+	is_int((int)t.n, 2, "two hosts: a replacement, a literal URL's host");
+	if (t.n == 2) {
+		is_str(t.name[0], "ns1.operator.example", "replacement, lower case, no dot");
+		is_str(t.name[1], "js.operator.example", "the URL's host, port left out");
+	}
+	is_int((int)t.ttl, 120, "TTL: the least of the records used");
+}
+
+static void
+test_cname(void)
+{
+	struct dns_targets t;
+	const char *an[] = {
+		OWNER " 60 IN CNAME 000013.netids.operator.example.",
+		"000013.netids.operator.example. 600 IN NAPTR 100 10 \"A\" "
+		    "\"LORA+HTTP\" \"\" .",
+		NULL,
+	};
+	const char *soa[] = {
+		"example.org. 300 IN SOA ns. h. 1 2 3 4 45", NULL,
+	};
+
+	is_int(parse(LDNS_RCODE_NOERROR, an, NULL, &t), DP_OK, "CNAME answer parses");
+	is_int((int)t.n, 1, "the CNAME target; a \".\" replacement names nothing");
+	if (t.n == 1)
+		is_str(t.name[0], "000013.netids.operator.example", "CNAME target");
+	is_int((int)t.ttl, 60, "TTL of the CNAME");
+	is_int(parse(LDNS_RCODE_NXDOMAIN, NULL, soa, &t), DP_OK, "NXDOMAIN parses");
+	is_int(t.rcode, LDNS_RCODE_NXDOMAIN, "NXDOMAIN seen");
+	is_int((int)t.n, 0, "no host");
+	is_int((int)t.neg_ttl, 45, "negative TTL from the SOA");
+}
+
+static void
+test_question(void)
+{
+	struct dns_targets t;
+	uint8_t *wire = NULL;
+	size_t len = message(OWNER, "TLSA", LDNS_RCODE_NOERROR, 1, NULL, NULL, &wire);
+
+	is_int(dns_targets_parse(wire, len, OWNER, DNS_QTYPE_NAPTR, &t), DP_OK,
+	    "a TLSA answer parses");
+	is_int(t.question_ok, 0, "but its question is not NAPTR");
+	free(wire);
+	is_int(dns_targets_parse((const unsigned char *)"\1\2\3", 3, OWNER,
+	    DNS_QTYPE_NAPTR, &t), DP_ERR_INVALID, "garbage refused");
+}
+
+static void
+test_regexp(void)
+{
+	static const struct {
+		const char *re, *host;
+	} cases[] = {
+		{ "!^.*$!https://js.example.com/x!", "js.example.com" },
+		{ "!^.*$!https://JS.Example.com.:443!i", "js.example.com" },
+		{ "#^.*$#http://a.b#", "a.b" },
+		{ "!^.*$!https://user@js.example.com/!", NULL },
+		{ "!^.*$!https://\\1.example.com/!", NULL },
+		{ "!^.*$!js.example.com!", NULL },
+		{ "!^.*$!https://js.example.com/!x", NULL },
+		{ "!^.*$!https://js.example.com/", NULL },
+		{ "1^.*$1https://js.example.com/1", NULL },
+		{ "!^.*$!https:///x!", NULL },
+		{ "", NULL },
+	};
+	char host[DNS_TARGET_NAME_MAX];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = dns_naptr_regexp_host(cases[i].re, strlen(cases[i].re), host,
+		    sizeof(host));
+		if (cases[i].host != NULL) {
+			is_int(r, DP_OK, "regexp %s gives a host", cases[i].re);
+			is_str(r == DP_OK ? host : "", cases[i].host, "  that host");
+		} else {
+			is_int(r, DP_ERR_INVALID, "regexp \"%s\" gives none", cases[i].re);
+		}
+	}
+}
+
+int
+main(void)
+{
+	test_naptr();
+	test_cname();
+	test_question();
+	test_regexp();
+	return done_testing();
+}
