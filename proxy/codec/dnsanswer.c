@@ -12,11 +12,11 @@
 
 #include <ldns/ldns.h>
 
+#include "dnswire.h"
 #include "err.h"
 #include "util.h"
 
 #define DNS_RR_TYPE_TLSA 52
-#define DNS_CNAME_MAX 16	/* longest CNAME chain followed in a packet */
 
 
 /* If rr, an RRSIG over owner's TLSA RRset, says the RRset was synthesised
@@ -61,7 +61,6 @@ parse_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint32_t now,
     struct dns_answer *info)
 {
 	const ldns_rr_list *an = ldns_pkt_answer(pkt);
-	const ldns_rr_list *ns = ldns_pkt_authority(pkt);
 	const ldns_rdf *cur = qname;
 	size_t i, n, hops;
 	int r;
@@ -74,20 +73,10 @@ parse_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint32_t now,
 
 	/* The CNAME chain as the resolver already followed it. */
 	for (hops = 0; hops < DNS_CNAME_MAX; hops++) {
-		const ldns_rdf *next = NULL;
-		for (i = 0; i < n; i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(an, i);
-			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-			    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-			    ldns_rr_rd_count(rr) == 1 &&
-			    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0) {
-				next = ldns_rr_rdf(rr, 0);
-				break;
-			}
-		}
+		const ldns_rr *next = dnswire_cname(an, cur);
 		if (next == NULL)
 			break;
-		cur = next;
+		cur = ldns_rr_rdf(next, 0);
 	}
 
 	for (i = 0; i < n; i++) {
@@ -132,20 +121,7 @@ parse_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint32_t now,
 		}
 	}
 
-	n = ns != NULL ? ldns_rr_list_rr_count(ns) : 0;
-	for (i = 0; i < n; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
-		uint32_t t;
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
-		    ldns_rr_rd_count(rr) != 7)
-			continue;
-		t = ldns_rr_ttl(rr);
-		if (ldns_rdf2native_int32(ldns_rr_rdf(rr, 6)) < t)
-			t = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
-		info->neg_ttl = t;
-		info->have_soa = 1;
-		break;
-	}
+	info->have_soa = dnswire_neg_ttl(pkt, &info->neg_ttl);
 	return DP_OK;
 }
 
@@ -161,21 +137,6 @@ dns_answer_secure_ttl(const struct dns_answer *info)
 			ttl = (uint32_t)info->sig_left;
 	}
 	return ttl;
-}
-
-/* The one question of pkt is "qname TLSA IN" in a QUERY response. */
-static int
-question_ok(const ldns_pkt *pkt, const ldns_rdf *qname)
-{
-	const ldns_rr_list *qd = ldns_pkt_question(pkt);
-	const ldns_rr *qrr;
-
-	return ldns_pkt_qr(pkt) && ldns_pkt_get_opcode(pkt) == LDNS_PACKET_QUERY &&
-	    qd != NULL && ldns_rr_list_rr_count(qd) == 1 &&
-	    (qrr = ldns_rr_list_rr(qd, 0)) != NULL &&
-	    (int)ldns_rr_get_type(qrr) == DNS_RR_TYPE_TLSA &&
-	    ldns_rr_get_class(qrr) == LDNS_RR_CLASS_IN &&
-	    ldns_dname_compare(ldns_rr_owner(qrr), qname) == 0;
 }
 
 int
@@ -195,7 +156,7 @@ dns_answer_parse(const unsigned char *wire, size_t len, const char *qname,
 	}
 	r = parse_pkt(pkt, q, now, a);	/* zeroes *a first */
 	a->id = ldns_pkt_id(pkt);
-	a->question_ok = question_ok(pkt, q);
+	a->question_ok = dnswire_question_ok(pkt, q, DNS_RR_TYPE_TLSA);
 	ldns_rdf_deep_free(q);
 	ldns_pkt_free(pkt);
 	return r;

@@ -6,10 +6,10 @@
 
 #include <ldns/ldns.h>
 
+#include "dnswire.h"
 #include "err.h"
 #include "util.h"
 
-#define DNS_CNAME_MAX 16	/* longest CNAME chain followed in a packet */
 
 /* Adds the name s (len bytes, a final dot allowed) to t unless it is not
  * a DNS name, already there, or t is full. */
@@ -119,43 +119,18 @@ add_naptr(struct dns_targets *t, const ldns_rr *rr)
 		add_name(t, host, strlen(host), ldns_rr_ttl(rr));
 }
 
-static int
-question_ok(const ldns_pkt *pkt, const ldns_rdf *qname, uint16_t qtype)
-{
-	const ldns_rr_list *qd = ldns_pkt_question(pkt);
-	const ldns_rr *qrr;
-
-	return ldns_pkt_qr(pkt) && ldns_pkt_get_opcode(pkt) == LDNS_PACKET_QUERY &&
-	    qd != NULL && ldns_rr_list_rr_count(qd) == 1 &&
-	    (qrr = ldns_rr_list_rr(qd, 0)) != NULL &&
-	    (uint16_t)ldns_rr_get_type(qrr) == qtype &&
-	    ldns_rr_get_class(qrr) == LDNS_RR_CLASS_IN &&
-	    ldns_dname_compare(ldns_rr_owner(qrr), qname) == 0;
-}
-
 static void
 parse_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint16_t qtype,
     struct dns_targets *t)
 {
 	const ldns_rr_list *an = ldns_pkt_answer(pkt);
-	const ldns_rr_list *ns = ldns_pkt_authority(pkt);
 	const ldns_rdf *cur = qname;
 	size_t i, n, hops;
 
 	t->ttl = UINT32_MAX;
 	n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
 	for (hops = 0; hops < DNS_CNAME_MAX; hops++) {
-		const ldns_rr *next = NULL;
-		for (i = 0; i < n; i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(an, i);
-			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-			    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-			    ldns_rr_rd_count(rr) == 1 &&
-			    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0) {
-				next = rr;
-				break;
-			}
-		}
+		const ldns_rr *next = dnswire_cname(an, cur);
 		if (next == NULL)
 			break;
 		add_dname(t, ldns_rr_rdf(next, 0), ldns_rr_ttl(next));
@@ -170,20 +145,7 @@ parse_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint16_t qtype,
 	}
 	if (t->n == 0)
 		t->ttl = 0;
-	n = ns != NULL ? ldns_rr_list_rr_count(ns) : 0;
-	for (i = 0; i < n; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
-		uint32_t v;
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
-		    ldns_rr_rd_count(rr) != 7)
-			continue;
-		v = ldns_rr_ttl(rr);
-		if (ldns_rdf2native_int32(ldns_rr_rdf(rr, 6)) < v)
-			v = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
-		t->neg_ttl = v;
-		t->have_soa = 1;
-		break;
-	}
+	t->have_soa = dnswire_neg_ttl(pkt, &t->neg_ttl);
 }
 
 int
@@ -203,7 +165,7 @@ dns_targets_parse(const unsigned char *wire, size_t len, const char *qname,
 	t->rcode = ldns_pkt_get_rcode(pkt);
 	t->ad = ldns_pkt_ad(pkt);
 	t->tc = ldns_pkt_tc(pkt);
-	t->question_ok = question_ok(pkt, q, qtype);
+	t->question_ok = dnswire_question_ok(pkt, q, qtype);
 	parse_pkt(pkt, q, qtype, t);
 	ldns_rdf_deep_free(q);
 	ldns_pkt_free(pkt);
