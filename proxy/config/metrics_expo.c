@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,19 +225,33 @@ render_names(struct mx_out *o, const struct mx_region *r,
 	}
 }
 
+/* A per-listener counter family with one more label: for each listener
+ * and each of the n label values, the counter at field (an array of n
+ * counters inside struct mx_lcounters). */
+static void
+render_labelled(struct mx_out *o, const struct mx_view *v, const char *name,
+    const char *help, const char *label, const char *const *values, int n,
+    size_t field)
+{
+	int i, k;
+
+	out_family(o, name, "counter", help);
+	for (i = 0; i < v->n; i++)
+		for (k = 0; k < n; k++)
+			out_printf(o, "daneproxy_%s{%s,%s=\"%s\"} %" PRIu64 "\n",
+			    name, v->labels[i], label, values[k],
+			    ld((const mx_u64 *)((const char *)&v->sum[i] + field) + k));
+}
+
 static void
 render_listeners(struct mx_out *o, const struct mx_region *r,
     const struct mx_view *v)
 {
-	int i, k, u, m;
+	int i, u, m;
 
-	out_family(o, "connections_total", "counter",
-	    "Connections accepted, by how they ended.");
-	for (i = 0; i < v->n; i++)
-		for (k = 0; k < MX_OUT_N; k++)
-			out_printf(o, "daneproxy_connections_total{%s,outcome=\"%s\"} %"
-			    PRIu64 "\n", v->labels[i], mx_outcome_names[k],
-			    ld(&v->sum[i].conns[k]));
+	render_labelled(o, v, "connections_total",
+	    "Connections accepted, by how they ended.", "outcome",
+	    mx_outcome_names, MX_OUT_N, offsetof(struct mx_lcounters, conns));
 
 	out_family(o, "connections_open", "gauge",
 	    "Connections open now, all workers together.");
@@ -244,13 +259,9 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 		out_printf(o, "daneproxy_connections_open{%s} %" PRIu64 "\n",
 		    v->labels[i], ld(&r->listeners[v->index[i]].open));
 
-	out_family(o, "handshake_failures_total", "counter",
-	    "Handshakes that did not authenticate the peer, by reason.");
-	for (i = 0; i < v->n; i++)
-		for (k = 0; k < MX_HS_N; k++)
-			out_printf(o, "daneproxy_handshake_failures_total{%s,"
-			    "reason=\"%s\"} %" PRIu64 "\n", v->labels[i],
-			    mx_hs_names[k], ld(&v->sum[i].hs[k]));
+	render_labelled(o, v, "handshake_failures_total",
+	    "Handshakes that did not authenticate the peer, by reason.",
+	    "reason", mx_hs_names, MX_HS_N, offsetof(struct mx_lcounters, hs));
 
 	out_family(o, "dane_verifications_total", "counter",
 	    "DANE verifications against TLSA records, by usage and result.");
@@ -271,38 +282,25 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 		out_printf(o, "daneproxy_log_suppressed_total{%s} %" PRIu64 "\n",
 		    v->labels[i], ld(&v->sum[i].log_suppressed));
 
-	out_family(o, "upstream_errors_total", "counter",
-	    "Failures towards the upstream (server role) or remote (client role).");
-	for (i = 0; i < v->n; i++)
-		for (k = 0; k < MX_UP_N; k++)
-			out_printf(o, "daneproxy_upstream_errors_total{%s,"
-			    "reason=\"%s\"} %" PRIu64 "\n", v->labels[i],
-			    mx_up_names[k], ld(&v->sum[i].up[k]));
+	render_labelled(o, v, "upstream_errors_total",
+	    "Failures towards the upstream (server role) or remote (client role).",
+	    "reason", mx_up_names, MX_UP_N, offsetof(struct mx_lcounters, up));
 
-	out_family(o, "ts002_total", "counter",
-	    "TS002 requests judged by ts002_binding, by result (bound: forwarded).");
-	for (i = 0; i < v->n; i++)
-		for (k = 0; k < MX_TS002_N; k++)
-			out_printf(o, "daneproxy_ts002_total{%s,"
-			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
-			    mx_ts002_names[k], ld(&v->sum[i].ts002[k]));
+	render_labelled(o, v, "ts002_total",
+	    "TS002 requests judged by ts002_binding, by result (bound: forwarded).",
+	    "result", mx_ts002_names, MX_TS002_N,
+	    offsetof(struct mx_lcounters, ts002));
 
-	out_family(o, "recheck_total", "counter",
+	render_labelled(o, v, "recheck_total",
 	    "Live connections re-checked against a changed TLSA answer (or DNS "
-	    "failing past recheck_grace_ms), by result.");
-	for (i = 0; i < v->n; i++)
-		for (k = 0; k < MX_RC_N; k++)
-			out_printf(o, "daneproxy_recheck_total{%s,"
-			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
-			    mx_rc_names[k], ld(&v->sum[i].recheck[k]));
+	    "failing past recheck_grace_ms), by result.",
+	    "result", mx_rc_names, MX_RC_N,
+	    offsetof(struct mx_lcounters, recheck));
 
-	out_family(o, "station_total", "counter",
-	    "station_binding checks of LoRa Basics Station requests, by result.");
-	for (i = 0; i < v->n; i++)
-		for (k = 0; k < MX_ST_N; k++)
-			out_printf(o, "daneproxy_station_total{%s,"
-			    "result=\"%s\"} %" PRIu64 "\n", v->labels[i],
-			    mx_st_names[k], ld(&v->sum[i].station[k]));
+	render_labelled(o, v, "station_total",
+	    "station_binding checks of LoRa Basics Station requests, by result.",
+	    "result", mx_st_names, MX_ST_N,
+	    offsetof(struct mx_lcounters, station));
 
 	render_names(o, r, v);
 
