@@ -7,7 +7,8 @@
  * differential got through); the reject answer of an accepted request is
  * JSON whose IDs are the request's swapped, TransactionID echoed, and it
  * parses back as the matching answer; ts002_map_binds agrees with a
- * reference computed here for a fixed map. */
+ * reference computed here for a fixed map, and so does the dns rule for an
+ * AS-ID. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 
 #include "err.h"
 #include "ts002.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -151,6 +153,21 @@ check_binds(const struct ts002_msg *m)
 	}
 }
 
+/* ts002_binding = dns for an AS-ID agrees with a reference: a DNS name
+ * equal to example.net or under it, whatever its case. */
+static void
+check_asid_dns(const char *asid)
+{
+	static const char org[] = "example.net";
+	size_t n = strlen(asid), o = sizeof(org) - 1;
+	int want;
+
+	want = dp_dns_name_check(asid, n) == DP_OK &&
+	    (strcasecmp(asid, org) == 0 || (n > o + 1 && asid[n - o - 1] == '.' &&
+	    strcasecmp(asid + n - o, org) == 0));
+	check(ts002_asid_under_domain(asid, org) == want);
+}
+
 static void
 check_answer(const struct ts002_msg *m)
 {
@@ -234,6 +251,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(plain);
 
 	check_binds(&m);
+	if (m.sender_kind == TS002_ID_ASID)
+		check_asid_dns(m.sender_id);
 	if (!m.is_answer)
 		check_answer(&m);
 	else
