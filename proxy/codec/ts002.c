@@ -34,33 +34,41 @@
  * - The version is not checked against the type (RejoinReq is 1.1 only in
  *   The Things Stack's table): binding a SenderID does not depend on it, and
  *   the backend answers a type its version lacks itself.
- * - AppSKeyReq goes from an AS to the JS: its SenderID is an AS-ID, an
- *   opaque text (TS002: "ASCII string in case of AS-ID"), not hex of a known
- *   length; AppSKeyAns carries it as ReceiverID. Neither fits struct
- *   ts002_msg (an AS-ID has no kind and no bound length), so both are
- *   refused with their own reason: binding an AS-ID is a question of its own.
- *   The relay can tell the refusal apart by the reason. */
+ * - AppSKeyReq goes from an AS to the JS: its SenderID is an AS-ID, the
+ *   ReceiverID the JoinEUI; AppSKeyAns goes back, IDs swapped. TS002 says
+ *   only "ASCII string in case of AS-ID": no kind of hex, no length. It is
+ *   read as TS002_ID_ASID (ts002_asid_check: 1..255 printable ASCII
+ *   characters without '"', '\\', ';' or ','), kept as sent, and bound by
+ *   the map's "as:" lines or, with ts002_binding = dns, by lying under the
+ *   authenticated name's organisational domain (ts002_dns.c). An AS-ID is
+ *   never read as hex: "000013" in the AS side of AppSKeyReq is an AS-ID,
+ *   not a NetID, so no NetID line or NetID record can bind it. */
 struct ts002_type {
 	const char *name;
-	int sender_is_eui;	/* else NetID */
-	int receiver_is_eui;
-	int unsupported;	/* a side is an AS-ID */
+	enum ts002_id_kind sender;
+	enum ts002_id_kind receiver;
 };
 
+#define N TS002_ID_NETID
+#define E TS002_ID_EUI
+#define A TS002_ID_ASID
 static const struct ts002_type ts002_types[] = {
-	{ "JoinReq", 0, 1, 0 },		{ "JoinAns", 1, 0, 0 },
-	{ "RejoinReq", 0, 1, 0 },	{ "RejoinAns", 1, 0, 0 },
-	{ "HomeNSReq", 0, 1, 0 },	{ "HomeNSAns", 1, 0, 0 },
-	{ "AppSKeyReq", 0, 1, 1 },	{ "AppSKeyAns", 1, 0, 1 },
-	{ "PRStartReq", 0, 0, 0 },	{ "PRStartAns", 0, 0, 0 },
-	{ "PRStopReq", 0, 0, 0 },	{ "PRStopAns", 0, 0, 0 },
-	{ "HRStartReq", 0, 0, 0 },	{ "HRStartAns", 0, 0, 0 },
-	{ "HRStopReq", 0, 0, 0 },	{ "HRStopAns", 0, 0, 0 },
-	{ "ProfileReq", 0, 0, 0 },	{ "ProfileAns", 0, 0, 0 },
-	{ "XmitDataReq", 0, 0, 0 },	{ "XmitDataAns", 0, 0, 0 },
-	{ "XmitLocReq", 0, 0, 0 },	{ "XmitLocAns", 0, 0, 0 },
-	{ "XmitLockReq", 0, 0, 0 },	{ "XmitLockAns", 0, 0, 0 },
+	{ "JoinReq", N, E },		{ "JoinAns", E, N },
+	{ "RejoinReq", N, E },		{ "RejoinAns", E, N },
+	{ "HomeNSReq", N, E },		{ "HomeNSAns", E, N },
+	{ "AppSKeyReq", A, E },		{ "AppSKeyAns", E, A },
+	{ "PRStartReq", N, N },		{ "PRStartAns", N, N },
+	{ "PRStopReq", N, N },		{ "PRStopAns", N, N },
+	{ "HRStartReq", N, N },		{ "HRStartAns", N, N },
+	{ "HRStopReq", N, N },		{ "HRStopAns", N, N },
+	{ "ProfileReq", N, N },		{ "ProfileAns", N, N },
+	{ "XmitDataReq", N, N },	{ "XmitDataAns", N, N },
+	{ "XmitLocReq", N, N },		{ "XmitLocAns", N, N },
+	{ "XmitLockReq", N, N },	{ "XmitLockAns", N, N },
 };
+#undef N
+#undef E
+#undef A
 
 static const struct ts002_type *
 ts002_type_find(const char *name)
@@ -107,6 +115,25 @@ ts002_hex_id(const char *s, size_t len, enum ts002_id_kind *kind,
 	return DP_OK;
 }
 
+int
+ts002_asid_check(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || len == 0 || len > TS002_ASID_MAX)
+		return DP_ERR_INVALID;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* Explicit ranges: locale-independent, and no octet >= 0x80,
+		 * no space and no control can pass. */
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\' ||
+		    c == ';' || c == ',')
+			return DP_ERR_INVALID;
+	}
+	return DP_OK;
+}
+
 static void
 set_why(char *why, size_t why_size, const char *reason)
 {
@@ -134,20 +161,45 @@ get_string(json_t *o, const char *key, char *dst, size_t dst_size)
 	return (int)n;
 }
 
-/* Reads the ID member key: hex of exactly the length kind gives, stored
- * lower-case into dst (17 bytes). */
+/* Reads the ID member key into dst (TS002_ID_MAX bytes): an AS-ID as sent
+ * when want is TS002_ID_ASID, else hex of exactly the length want gives,
+ * stored lower-case. */
 static int
 get_id(json_t *o, const char *key, enum ts002_id_kind want, char *dst)
 {
 	enum ts002_id_kind kind;
 	int n;
 
-	if ((n = get_string(o, key, dst, 17)) < 0)
+	if ((n = get_string(o, key, dst, TS002_ID_MAX)) < 0)
 		return DP_ERR_INVALID;
+	if (want == TS002_ID_ASID)
+		return ts002_asid_check(dst, (size_t)n);
 	if (ts002_hex_id(dst, (size_t)n, &kind, NULL) != DP_OK || kind != want)
 		return DP_ERR_INVALID;
 	dp_str_lower(dst);
 	return DP_OK;
+}
+
+/* Why member key (SenderID or ReceiverID) of kind was refused. */
+static const char *
+id_reason(const char *key, enum ts002_id_kind kind)
+{
+	int sender = strcmp(key, "SenderID") == 0;
+
+	switch (kind) {
+	case TS002_ID_EUI:
+		return sender ? "SenderID is not a JoinEUI (16 hex digits)" :
+		    "ReceiverID is not a JoinEUI (16 hex digits)";
+	case TS002_ID_ASID:
+		return sender ? "SenderID is not an AS-ID (1..255 printable "
+		    "ASCII, no quote, backslash, ';' or ',')" :
+		    "ReceiverID is not an AS-ID (1..255 printable ASCII, no "
+		    "quote, backslash, ';' or ',')";
+	case TS002_ID_NETID:
+	default:
+		return sender ? "SenderID is not a NetID (6 hex digits)" :
+		    "ReceiverID is not a NetID (6 hex digits)";
+	}
 }
 
 int
@@ -191,26 +243,18 @@ ts002_parse(const char *body, size_t len, struct ts002_msg *m, char *why,
 		reason = "unknown MessageType";
 		goto out;
 	}
-	if (t->unsupported) {
-		reason = "MessageType carries an AS-ID, not supported";
-		goto out;
-	}
 	/* every name of the table ends in "Req" or "Ans" */
 	out.is_answer = strcmp(out.message_type +
 	    strlen(out.message_type) - 3, "Ans") == 0;
-	out.sender_kind = t->sender_is_eui ? TS002_ID_EUI : TS002_ID_NETID;
-	out.receiver_kind = t->receiver_is_eui ? TS002_ID_EUI : TS002_ID_NETID;
+	out.sender_kind = t->sender;
+	out.receiver_kind = t->receiver;
 	if (get_id(root, "SenderID", out.sender_kind, out.sender_id) != DP_OK) {
-		reason = out.sender_kind == TS002_ID_EUI ?
-		    "SenderID is not a JoinEUI (16 hex digits)" :
-		    "SenderID is not a NetID (6 hex digits)";
+		reason = id_reason("SenderID", out.sender_kind);
 		goto out;
 	}
 	if (get_id(root, "ReceiverID", out.receiver_kind, out.receiver_id) !=
 	    DP_OK) {
-		reason = out.receiver_kind == TS002_ID_EUI ?
-		    "ReceiverID is not a JoinEUI (16 hex digits)" :
-		    "ReceiverID is not a NetID (6 hex digits)";
+		reason = id_reason("ReceiverID", out.receiver_kind);
 		goto out;
 	}
 	/* TS002: TransactionID is a number (uint32). A real such as 1.0 or 1e3

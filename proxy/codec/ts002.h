@@ -15,11 +15,23 @@
 enum ts002_id_kind {
 	TS002_ID_NETID,		/* a NetID: 3 bytes, 6 hex digits */
 	TS002_ID_EUI,		/* a JoinEUI / JS ID: 8 bytes, 16 hex digits */
+	TS002_ID_ASID,		/* an AS-ID: opaque ASCII (ts002_asid_check) */
 };
 
 #define TS002_TYPE_MAX 32	/* the longest MessageType, NUL included */
 #define TS002_NETID_DIGITS 6	/* a NetID: 3 bytes */
 #define TS002_EUI_DIGITS 16	/* a JoinEUI / JS ID: 8 bytes */
+#define TS002_ASID_MAX 255	/* the longest AS-ID, in characters */
+#define TS002_ID_MAX (TS002_ASID_MAX + 1)	/* any ID, NUL included */
+
+/* The one check of an AS-ID (TS002: "ASCII string in case of AS-ID", no
+ * further grammar): the len bytes at s are 1..TS002_ASID_MAX characters of
+ * printable ASCII 0x21..0x7e except '"', '\\', ';' and ','. No space, no
+ * control, no octet >= 0x80; and none of the four, so an AS-ID can never
+ * end or split a field of the binding header ("held; sender-id=<id>;
+ * ...") nor break out of a quoted log value. Case is kept: an AS-ID is
+ * compared exactly. Returns DP_OK or DP_ERR_INVALID. */
+int ts002_asid_check(const char *s, size_t len);
 
 /* The one reader of an ID's hex (case-insensitive): len must be 6 (a
  * NetID) or 16 (a JoinEUI / JS ID) digits, no prefix, no sign. Sets *kind
@@ -32,9 +44,11 @@ struct ts002_msg {
 	char protocol_version[8];	/* "1.0" or "1.1" */
 	char message_type[TS002_TYPE_MAX];	/* "JoinReq", "PRStartAns", ... */
 	int is_answer;			/* the type ends in "Ans" */
-	char sender_id[17];		/* lower-case hex, 6 or 16 digits */
+	/* NetID/JoinEUI: lower-case hex, 6 or 16 digits; AS-ID: as sent,
+	 * checked by ts002_asid_check */
+	char sender_id[TS002_ID_MAX];
 	enum ts002_id_kind sender_kind;
-	char receiver_id[17];
+	char receiver_id[TS002_ID_MAX];
 	enum ts002_id_kind receiver_kind;
 	uint32_t transaction_id;
 };
@@ -49,10 +63,10 @@ struct ts002_msg {
  * of TS002 1.0/1.1 (JoinReq/Ans, RejoinReq/Ans, AppSKeyReq/Ans,
  * PRStartReq/Ans, PRStopReq/Ans, HRStartReq/Ans, HRStopReq/Ans,
  * HomeNSReq/Ans, ProfileReq/Ans, XmitDataReq/Ans, XmitLocReq/Ans, also
- * spelt XmitLockReq/Ans), the IDs of the kinds that type carries. AppSKeyReq/
- * Ans are refused ("AS-ID" in the reason): their AS side is an AS-ID, a
- * free text that struct ts002_msg cannot hold. A body refused leaves *m
- * untouched. Returns DP_OK with *m filled, or
+ * spelt XmitLockReq/Ans), the IDs of the kinds that type carries: hex of
+ * its kind's length, stored lower-case, or for the AS side of AppSKeyReq/
+ * Ans an AS-ID (ts002_asid_check), stored as sent. A body refused leaves
+ * *m untouched. Returns DP_OK with *m filled, or
  * DP_ERR_INVALID with a short reason in why. Never reads past len. */
 int ts002_parse(const char *body, size_t len, struct ts002_msg *m, char *why,
     size_t why_size);
@@ -71,8 +85,9 @@ char *ts002_reject_answer(const struct ts002_msg *m, const char *result_code,
 
 /* ts002_binding = map: the file's lines "SENDER_ID NAME_PATTERN" (SENDER_ID
  * a NetID of 6 hex digits or a JoinEUI of 16, or a prefix "HEX/BITS", or a
- * range "HEX-HEX"; NAME_PATTERN as in allow: "*", "*.suffix" or a name;
- * '#' comments, blank lines). */
+ * range "HEX-HEX", or "as:AS-ID", an AS-ID matched exactly, case
+ * included; NAME_PATTERN as in allow: "*", "*.suffix" or a name; '#'
+ * comments, blank lines: an AS-ID holding '#' cannot be written). */
 struct ts002_map;
 
 /* Reads path (at most 100000 lines of 1024 bytes); every problem goes to
@@ -86,8 +101,9 @@ struct ts002_map;
 int ts002_map_load(const char *path, FILE *errs, struct ts002_map **out);
 
 /* 1 when a line of map binds sender (m->sender_id of m->sender_kind) to
- * name (the authenticated, lower-case name), else 0. A NetID line never
- * binds a JoinEUI sender, nor the reverse. */
+ * name (the authenticated, lower-case name), else 0. A line binds only a
+ * sender of its own kind: a NetID line never binds a JoinEUI or an AS-ID
+ * sender, an "as:" line never binds a NetID or a JoinEUI, and so on. */
 int ts002_map_binds(const struct ts002_map *map, const struct ts002_msg *m,
     const char *name);
 
@@ -112,6 +128,12 @@ int ts002_org_domain(const char *name, char *out, size_t out_size);
 /* 1 when target (lower case, no final dot) equals org or lies under it
  * (ends in "." org), else 0. */
 int ts002_under_domain(const char *target, const char *org);
+
+/* ts002_binding = dns for an AS-ID, which TS002 publishes nothing in DNS
+ * for: 1 when asid, compared case-insensitively, is a DNS name (the
+ * project's one grammar, dp_dns_name_check) equal to org or under it,
+ * else 0. org is an organisational domain (ts002_org_domain). */
+int ts002_asid_under_domain(const char *asid, const char *org);
 
 /* Frees map; NULL is fine. */
 void ts002_map_free(struct ts002_map *map);

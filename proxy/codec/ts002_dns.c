@@ -1,6 +1,7 @@
 /* ts002_dns.c — ts002_binding = dns: the DNS name TS002 publishes for a
- * SenderID, and the organisational domain an authenticated name vouches
- * for (see ts002.h). Pure. */
+ * SenderID, the organisational domain an authenticated name vouches for,
+ * and the rule for an AS-ID, which has no DNS name of its own (see
+ * ts002.h). Pure. */
 #include <stdio.h>
 #include <string.h>
 
@@ -76,4 +77,27 @@ ts002_under_domain(const char *target, const char *org)
 	if (t == o)
 		return strcmp(target, org) == 0;
 	return target[t - o - 1] == '.' && strcmp(target + t - o, org) == 0;
+}
+
+/* An AS-ID has no record of its own in DNS (TS002 publishes NetIDs and
+ * JoinEUIs only), so nothing is looked up: the AS-ID binds when it names a
+ * host in the client's own organisational domain. That adds no trust in
+ * DNS beyond the DANE authentication of the client's name, which already
+ * speaks for that domain; an AS-ID that is not a DNS name cannot bind this
+ * way and needs the map. */
+int
+ts002_asid_under_domain(const char *asid, const char *org)
+{
+	char low[TS002_ID_MAX];
+	size_t n;
+
+	if (asid == NULL || org == NULL ||
+	    (n = strnlen(asid, sizeof(low))) == sizeof(low) ||
+	    ts002_asid_check(asid, n) != DP_OK ||
+	    dp_dns_name_check(asid, n) != DP_OK)
+		return 0;
+	/* DNS names compare case-insensitively; org is lower case. */
+	memcpy(low, asid, n + 1);
+	dp_str_lower(low);
+	return ts002_under_domain(low, org);
 }

@@ -3,7 +3,11 @@
  * ID is exact, a prefix "HEX/BITS" or a range "HEX-HEX", always written at
  * the full length of its kind (6 hex digits for a NetID, 16 for a JoinEUI),
  * so a line's kind is never in doubt and a NetID line never matches a
- * JoinEUI sender, nor the reverse. */
+ * JoinEUI sender, nor the reverse. An AS-ID (AppSKeyReq's SenderID) is
+ * written "as:AS-ID" and matched exactly, case included: TS002 gives an
+ * AS-ID no grammar to fold case by, and the prefix keeps an AS-ID that
+ * reads as hex ("as:000013") apart from a NetID. The '#' of a comment
+ * ends the field, so an AS-ID holding '#' cannot be bound by the map. */
 #include "ts002.h"
 
 #include <errno.h>
@@ -19,7 +23,8 @@
 
 struct ts002_map_entry {
 	enum ts002_id_kind kind;
-	uint64_t lo, hi;	/* inclusive; exact: lo == hi */
+	uint64_t lo, hi;	/* inclusive; exact: lo == hi; unused for an AS-ID */
+	char *asid;		/* TS002_ID_ASID: the AS-ID, as written */
 	char *pattern;		/* lower-case, checked by allow_pattern_check */
 };
 
@@ -46,6 +51,17 @@ parse_id_field(const char *f, struct ts002_map_entry *e, const char **reason)
 	enum ts002_id_kind k2;
 	uint64_t bits, width, mask, hi;
 
+	if (strncmp(f, "as:", 3) == 0) {
+		if (ts002_asid_check(f + 3, strlen(f + 3)) != DP_OK) {
+			*reason = "as:AS-ID: not 1..255 printable ASCII "
+			    "characters without quote, backslash, ';' or ','";
+			return DP_ERR_INVALID;
+		}
+		if ((e->asid = strdup(f + 3)) == NULL)
+			return DP_ERR_NOMEM;
+		e->kind = TS002_ID_ASID;
+		return DP_OK;
+	}
 	if (slash != NULL && dash != NULL) {
 		*reason = "an ID is HEX, HEX/BITS or HEX-HEX";
 		return DP_ERR_INVALID;
@@ -96,8 +112,8 @@ parse_id_field(const char *f, struct ts002_map_entry *e, const char **reason)
 		return DP_OK;
 	}
 	if (ts002_hex_id(f, strlen(f), &e->kind, &e->lo) != DP_OK) {
-		*reason = "SENDER_ID: not a NetID (6 hex digits) or a "
-		    "JoinEUI (16)";
+		*reason = "SENDER_ID: not a NetID (6 hex digits), a "
+		    "JoinEUI (16) or as:AS-ID";
 		return DP_ERR_INVALID;
 	}
 	e->hi = e->lo;
@@ -151,12 +167,19 @@ parse_line(struct ts002_map *map, char *line, const char **reason)
 	dp_str_lower(pat);
 	if (allow_pattern_check(pat) != DP_OK) {
 		*reason = "NAME_PATTERN is not \"*\", \"*.suffix\" or a name";
-		return DP_ERR_INVALID;
+		r = DP_ERR_INVALID;
+		goto fail;
 	}
-	if ((e.pattern = strdup(pat)) == NULL)
-		return DP_ERR_NOMEM;
+	if ((e.pattern = strdup(pat)) == NULL) {
+		r = DP_ERR_NOMEM;
+		goto fail;
+	}
 	if ((r = map_add(map, &e)) != DP_OK)
-		free(e.pattern);
+		goto fail;
+	return DP_OK;
+fail:
+	free(e.pattern);
+	free(e.asid);
 	return r;
 }
 
@@ -262,6 +285,20 @@ ts002_map_binds(const struct ts002_map *map, const struct ts002_msg *m,
 
 	if (map == NULL || m == NULL || name == NULL)
 		return 0;
+	if (m->sender_kind == TS002_ID_ASID) {
+		if (ts002_asid_check(m->sender_id, strnlen(m->sender_id,
+		    sizeof(m->sender_id))) != DP_OK)
+			return 0;
+		for (i = 0; i < map->n; i++) {
+			const struct ts002_map_entry *e = &map->e[i];
+
+			if (e->kind == TS002_ID_ASID &&
+			    strcmp(e->asid, m->sender_id) == 0 &&
+			    allow_match(&e->pattern, 1, name))
+				return 1;
+		}
+		return 0;
+	}
 	if (ts002_hex_id(m->sender_id, strnlen(m->sender_id,
 	    sizeof(m->sender_id)), &kind, &v) != DP_OK ||
 	    kind != m->sender_kind)
@@ -283,8 +320,10 @@ ts002_map_free(struct ts002_map *map)
 
 	if (map == NULL)
 		return;
-	for (i = 0; i < map->n; i++)
+	for (i = 0; i < map->n; i++) {
 		free(map->e[i].pattern);
+		free(map->e[i].asid);
+	}
 	free(map->e);
 	free(map);
 }

@@ -127,7 +127,7 @@ sconn_ts002_inspect(void *arg, struct http_relay *h,
 	struct sconn *c = arg;
 	struct server_listener *l = sconn_listener(c);
 	struct ts002_msg m;
-	char why[128], desc[CLIENTID_NAME_MAX + 96];
+	char why[128], desc[TS002_ID_MAX + CLIENTID_NAME_MAX + 96];
 	int r;
 
 	if (strcmp(rq->method, "POST") != 0) {
@@ -179,7 +179,8 @@ sconn_ts002_bound(struct sconn *c, struct http_relay *h,
     const struct ts002_msg *m, const char *by, const char *via)
 {
 	struct http_verdict pass = { .pass = 1 };
-	char value[DNS_TARGET_NAME_MAX + 96];
+	/* room for the longest AS-ID and target: never a truncated header */
+	char value[TS002_ID_MAX + DNS_TARGET_NAME_MAX + 64];
 
 	mx_ts002(c->base.l->mx, MX_TS002_BOUND);
 	if (via != NULL)

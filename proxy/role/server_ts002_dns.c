@@ -8,7 +8,9 @@
  * while the relay holds the request; its answer is kept per owner name
  * (bounded, its TTL capped as the TLSA cache caps it: cache_max_ttl,
  * negative_cache_ttl), concurrent requests for one name wait on one
- * lookup, and the lookups in flight are bounded per listener. */
+ * lookup, and the lookups in flight are bounded per listener. An AS-ID
+ * (AppSKeyReq's SenderID) is not looked up: it binds when it is a DNS name
+ * under that organisational domain (ts002_asid_under_domain). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +172,8 @@ static void
 judge(struct sconn *c, struct http_relay *h, const struct ts002_msg *m,
     enum dns_status status, const struct dns_targets *t, const char *why)
 {
-	char org[DP_DNS_NAME_MAX + 1], desc[CLIENTID_NAME_MAX + 160];
+	char org[DP_DNS_NAME_MAX + 1];
+	char desc[TS002_ID_MAX + CLIENTID_NAME_MAX + 160];
 	size_t i;
 
 	if (status == DNS_TEMPFAIL || status == DNS_TIMEOUT) {
@@ -234,11 +237,32 @@ sconn_ts002_dns_judge(struct sconn *c, struct http_relay *h,
 	struct server_listener *l = sconn_listener(c);
 	const struct conf_server *cs = l->conf;
 	struct ts002_dns *d = l->ts002_dns;
-	char owner[TS002_OWNER_MAX], desc[TS002_OWNER_MAX + 96];
+	char owner[TS002_OWNER_MAX], org[DP_DNS_NAME_MAX + 1];
+	char desc[TS002_ID_MAX + TS002_OWNER_MAX + CLIENTID_NAME_MAX + 96];
 	struct ts002_entry *e;
 	struct ts002_lookup *lk;
 	struct ts002_wait *w = NULL;
 	int r;
+
+	if (m->sender_kind == TS002_ID_ASID) {
+		/* No lookup: TS002 publishes nothing for an AS-ID. It binds
+		 * when it is a DNS name in the client's own organisational
+		 * domain (ts002_asid_under_domain says why that is sound). */
+		if (ts002_org_domain(c->name, org, sizeof(org)) != DP_OK) {
+			snprintf(desc, sizeof(desc), "AS-ID %s is not bound to "
+			    "%s: the name has no organisational domain",
+			    m->sender_id, c->name);
+			sconn_ts002_unbound(c, h, m, desc);
+		} else if (ts002_asid_under_domain(m->sender_id, org))
+			sconn_ts002_bound(c, h, m, "dns", NULL);
+		else {
+			snprintf(desc, sizeof(desc), "AS-ID %s is not bound to "
+			    "%s: not a DNS name under %s", m->sender_id,
+			    c->name, org);
+			sconn_ts002_unbound(c, h, m, desc);
+		}
+		return;
+	}
 
 	if (d == NULL || ts002_dns_owner(m->sender_id, m->sender_kind,
 	    cs->netid_domain, cs->joineui_domain, owner, sizeof(owner)) != DP_OK) {

@@ -1,11 +1,14 @@
 /* fuzz_ts002.c — libFuzzer target for the TS002 codec. Checks invariants,
  * not just crashes: whatever ts002_parse accepts has a known version and
- * type, IDs of exactly the hex length their kind has, stored lower-case,
- * and agrees with jansson read without JSON_REJECT_DUPLICATES (no parser
+ * type, hex IDs of exactly the length their kind has, stored lower-case,
+ * AS-IDs (AppSKeyReq/Ans only) of 1..255 characters of their charset,
+ * stored as sent, and agrees with jansson read without
+ * JSON_REJECT_DUPLICATES (no parser
  * differential got through); the reject answer of an accepted request is
  * JSON whose IDs are the request's swapped, TransactionID echoed, and it
  * parses back as the matching answer; ts002_map_binds agrees with a
- * reference computed here for a fixed map. */
+ * reference computed here for a fixed map, and so does the dns rule for an
+ * AS-ID. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 
 #include "err.h"
 #include "ts002.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,7 +34,8 @@ check(int cond)
 static const char MAP_TEXT[] =
     "000013 ns.a.example\n"
     "600000/3 *.roam.example\n"
-    "0102030405060000-01020304050600ff js.example\n";
+    "0102030405060000-01020304050600ff js.example\n"
+    "as:as.example.net as.a.example\n";
 
 /* The fixed map, loaded once from a temporary file (kept for the life of
  * the process, reachable, so not a leak). */
@@ -68,19 +73,49 @@ is_lower_hex(const char *s, size_t want)
 	return 1;
 }
 
-static size_t
-digits(enum ts002_id_kind k)
+/* An AS-ID of the allowed charset, independently of ts002_asid_check. */
+static int
+is_asid(const char *s)
 {
-	return k == TS002_ID_NETID ? TS002_NETID_DIGITS : TS002_EUI_DIGITS;
+	size_t i, n = strlen(s);
+
+	if (n < 1 || n > TS002_ASID_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x21 || c > 0x7e || strchr("\"\\;,", c) != NULL)
+			return 0;
+	}
+	return 1;
 }
 
-/* The same member read by plain jansson, compared case-insensitively. */
+/* An ID well-formed for its kind as the codec stores it. */
 static int
-same_id(json_t *o, const char *key, const char *id)
+id_ok(const char *id, enum ts002_id_kind k)
+{
+	switch (k) {
+	case TS002_ID_NETID:
+		return is_lower_hex(id, TS002_NETID_DIGITS);
+	case TS002_ID_EUI:
+		return is_lower_hex(id, TS002_EUI_DIGITS);
+	case TS002_ID_ASID:
+		return is_asid(id);
+	}
+	return 0;
+}
+
+/* The same member read by plain jansson: hex compared case-insensitively,
+ * an AS-ID exactly. */
+static int
+same_id(json_t *o, const char *key, const char *id, enum ts002_id_kind k)
 {
 	const char *v = json_string_value(json_object_get(o, key));
 
-	return v != NULL && strcasecmp(v, id) == 0;
+	if (v == NULL)
+		return 0;
+	return k == TS002_ID_ASID ? strcmp(v, id) == 0 :
+	    strcasecmp(v, id) == 0;
 }
 
 static void
@@ -88,13 +123,23 @@ check_binds(const struct ts002_msg *m)
 {
 	static const char *const names[] = {
 		"ns.a.example", "x.roam.example", "roam.example", "js.example",
-		"other.example",
+		"other.example", "as.a.example",
 	};
-	uint64_t v;
+	uint64_t v = 0;
 	enum ts002_id_kind k;
 	size_t i;
 	int want;
 
+	if (m->sender_kind == TS002_ID_ASID) {
+		/* only the as: line, exactly, case included */
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			want = i == 5 && strcmp(m->sender_id,
+			    "as.example.net") == 0;
+			check(ts002_map_binds(fixed_map(), m, names[i]) ==
+			    want);
+		}
+		return;
+	}
 	check(ts002_hex_id(m->sender_id, strlen(m->sender_id), &k, &v) ==
 	    DP_OK && k == m->sender_kind);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -106,6 +151,21 @@ check_binds(const struct ts002_msg *m)
 			    v <= 0x01020304050600ffULL;
 		check(ts002_map_binds(fixed_map(), m, names[i]) == want);
 	}
+}
+
+/* ts002_binding = dns for an AS-ID agrees with a reference: a DNS name
+ * equal to example.net or under it, whatever its case. */
+static void
+check_asid_dns(const char *asid)
+{
+	static const char org[] = "example.net";
+	size_t n = strlen(asid), o = sizeof(org) - 1;
+	int want;
+
+	want = dp_dns_name_check(asid, n) == DP_OK &&
+	    (strcasecmp(asid, org) == 0 || (n > o + 1 && asid[n - o - 1] == '.' &&
+	    strcasecmp(asid + n - o, org) == 0));
+	check(ts002_asid_under_domain(asid, org) == want);
 }
 
 static void
@@ -123,8 +183,8 @@ check_answer(const struct ts002_msg *m)
 	check(text != NULL && len == strlen(text));
 	a = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	check(a != NULL && json_is_object(a));
-	check(same_id(a, "SenderID", m->receiver_id));
-	check(same_id(a, "ReceiverID", m->sender_id));
+	check(same_id(a, "SenderID", m->receiver_id, m->receiver_kind));
+	check(same_id(a, "ReceiverID", m->sender_id, m->sender_kind));
 	check(json_integer_value(json_object_get(a, "TransactionID")) ==
 	    (json_int_t)m->transaction_id);
 	n = strlen(m->message_type);
@@ -170,21 +230,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = strlen(m.message_type);
 	check(n > 3 && n < TS002_TYPE_MAX);
 	check(strcmp(m.message_type + n - 3, m.is_answer ? "Ans" : "Req") == 0);
-	check(strncmp(m.message_type, "AppSKey", 7) != 0);
-	check(is_lower_hex(m.sender_id, digits(m.sender_kind)));
-	check(is_lower_hex(m.receiver_id, digits(m.receiver_kind)));
+	/* AS-IDs exactly on the AS side of AppSKeyReq/Ans */
+	check((m.sender_kind == TS002_ID_ASID) ==
+	    (strcmp(m.message_type, "AppSKeyReq") == 0));
+	check((m.receiver_kind == TS002_ID_ASID) ==
+	    (strcmp(m.message_type, "AppSKeyAns") == 0));
+	check(id_ok(m.sender_id, m.sender_kind));
+	check(id_ok(m.receiver_id, m.receiver_kind));
+	check(ts002_asid_check(m.sender_id, strlen(m.sender_id)) == DP_OK ||
+	    m.sender_kind != TS002_ID_ASID);
 
 	/* No differential: jansson without the duplicate check reads the same
 	 * IDs and TransactionID. */
 	plain = json_loadb((const char *)data, size, 0, &jerr);
 	check(plain != NULL);
-	check(same_id(plain, "SenderID", m.sender_id));
-	check(same_id(plain, "ReceiverID", m.receiver_id));
+	check(same_id(plain, "SenderID", m.sender_id, m.sender_kind));
+	check(same_id(plain, "ReceiverID", m.receiver_id, m.receiver_kind));
 	check(json_integer_value(json_object_get(plain, "TransactionID")) ==
 	    (json_int_t)m.transaction_id);
 	json_decref(plain);
 
 	check_binds(&m);
+	if (m.sender_kind == TS002_ID_ASID)
+		check_asid_dns(m.sender_id);
 	if (!m.is_answer)
 		check_answer(&m);
 	else

@@ -23,11 +23,14 @@ H='Host: js.dp.test\r\n'
 CLOSE='Connection: close\r\n'
 NS_NETID=000013
 JS_EUI=70B3D57ED0000000
+AS_ID=As-1.dp.test
 
 cat >"$LAB/ts002.map" <<EOF
 # NetID 000013 is ns1's; the JoinEUI is the JS this client also plays.
 $NS_NETID $ID
 ${JS_EUI,,} $ID
+# The AS this client also plays, by its AS-ID (exact, case kept).
+as:$AS_ID $ID
 EOF
 
 # start_ts002 NAME UPSTREAM_PORT [extra lines]: a forward = http listener
@@ -217,6 +220,40 @@ is "$(m bound)" 7 "metrics: bound"
 is "$(m unknown_sender)" 3 "metrics: unknown_sender"
 is "$(m malformed)" 5 "metrics: malformed (3 bodies, 2 GETs)"
 is "$(m too_large)" 2 "metrics: too_large"
+
+# --- AppSKeyReq/Ans: the AS side an AS-ID ----------------------------------
+ASKREQ='{"ProtocolVersion":"1.1","SenderID":"As-1.dp.test","ReceiverID":"70B3D57ED0000000","TransactionID":501,"MessageType":"AppSKeyReq","DevEUI":"0004A30B001C0530","SessionKeyID":"0102"}'
+n0=$(dp_upstream_conns up)
+out=$(tc "$SP" "$LAB/ask.out" "$(post "$ASKREQ" "$CLOSE")")
+is "$(http_status "$LAB/ask.out")" 200 "bound AppSKeyReq: answered by the upstream"
+lab_upstream_wait up $((n0 + 1))
+is "$(up_field "r['requests'][0]['body'] == '''$ASKREQ'''")" True "bound AppSKeyReq: forwarded byte for byte"
+is "$(up_field "[v for k, v in r['requests'][0]['header_list'] if k.lower() == 'dane-ts002-binding']")" \
+  "['held; sender-id=$AS_ID; by=map']" "bound AppSKeyReq: DANE-TS002-Binding names the AS-ID as sent"
+# the AS-ID in another case, and one that reads as the bound NetID
+for lie in as-1.dp.test 000013; do
+  LIEASK=${ASKREQ/\"SenderID\":\"As-1.dp.test\"/\"SenderID\":\"$lie\"}
+  n0=$(dp_upstream_conns up)
+  out=$(tc "$SP" "$LAB/asklie.out" "$(post "$LIEASK" "$CLOSE")")
+  is "$(http_status "$LAB/asklie.out")" 200 "AppSKeyReq from AS-ID $lie: HTTP 200 (TS002 answers in the body)"
+  is "$(resp_json "$LAB/asklie.out" 0 "(j['MessageType'], j['Result']['ResultCode'], j['TransactionID'], j['SenderID'], j['ReceiverID'])")" \
+    "('AppSKeyAns', 'UnknownSender', 501, '70b3d57ed0000000', '$lie')" \
+    "AppSKeyReq from AS-ID $lie: AppSKeyAns UnknownSender, IDs swapped, the AS-ID as sent"
+  lab_upstream_wait up $((n0 + 1))
+  is "$(up_requests)" 0 "AppSKeyReq from AS-ID $lie: the upstream saw nothing of it"
+  like "$(grep ts002_refused "$LAB/dp.log" | tail -n 1)" "name=$ID.*sender_id=$lie .*type=AppSKeyReq.*result=UnknownSender" \
+    "AppSKeyReq from AS-ID $lie: logged with the claimed AS-ID"
+done
+ASKANS='{"ProtocolVersion":"1.1","SenderID":"70B3D57ED0000000","ReceiverID":"some-other-as","TransactionID":502,"MessageType":"AppSKeyAns","Result":{"ResultCode":"Success"},"DevEUI":"0004A30B001C0530","AppSKey":{"KEKLabel":"","AESKey":"2b7e151628aed2a6abf7158809cf4f3c"},"SessionKeyID":"0102"}'
+n0=$(dp_upstream_conns up)
+out=$(tc "$SP" "$LAB/askans.out" "$(post "$ASKANS" "$CLOSE")")
+is "$(http_status "$LAB/askans.out")" 200 "AppSKeyAns bound by its JoinEUI: passed"
+lab_upstream_wait up $((n0 + 1))
+is "$(up_field "r['requests'][0]['body'] == '''$ASKANS'''")" True "AppSKeyAns: forwarded byte for byte"
+is "$(up_field "[v for k, v in r['requests'][0]['header_list'] if k.lower() == 'dane-ts002-binding']")" \
+  "['held; sender-id=${JS_EUI,,}; by=map']" "AppSKeyAns: bound by its JoinEUI, not by the AS-ID it goes to"
+is "$(m bound)" 9 "metrics: AppSKeyReq and AppSKeyAns counted bound"
+is "$(m unknown_sender)" 5 "metrics: the two lying AS-IDs counted unknown_sender"
 
 # --- client_auth = optional: no name, nothing bound -------------------------
 start_ts002 dpo "$UPSTREAM_UP_PORT" 'client_auth = optional'

@@ -5,7 +5,9 @@
 # DNSSEC-secure, pointing at a host in the organisational domain of the
 # client's DANE name (_lorawan-ns.ns1.dp.test -> dp.test). A target
 # elsewhere, an insecure or bogus answer, NXDOMAIN: UnknownSender, nothing
-# upstream; DNS that does not answer: 503 (dns_error). Both DNS back ends.
+# upstream; DNS that does not answer: 503 (dns_error). An AppSKeyReq's
+# AS-ID is not looked up: it binds when it is a DNS name under that
+# organisational domain. Both DNS back ends.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -61,6 +63,10 @@ up_requests() { dp_upstream_last up "len(r['requests'])"; }
 # req NETID TID: a PRStartReq from NETID.
 req() {
   printf '{"ProtocolVersion":"1.1","SenderID":"%s","ReceiverID":"000014","TransactionID":%d,"MessageType":"PRStartReq","PHYPayload":"40AABBCCDD00010001D1D2D3D4","ULMetaData":{"DevAddr":"26011F2A","DataRate":5,"ULFreq":868.1,"RecvTime":"2026-11-30T09:00:00Z","RFRegion":"EU868","GWCnt":1}}' "$1" "$2"
+}
+# askreq AS_ID TID: an AppSKeyReq from AS_ID.
+askreq() {
+  printf '{"ProtocolVersion":"1.1","SenderID":"%s","ReceiverID":"70B3D57ED0000000","TransactionID":%d,"MessageType":"AppSKeyReq","DevEUI":"0004A30B001C0530","SessionKeyID":"0102"}' "$1" "$2"
 }
 JOINANS='{"ProtocolVersion":"1.1","SenderID":"70B3D57ED0000000","ReceiverID":"000013","TransactionID":3012,"MessageType":"JoinAns","Result":{"ResultCode":"Success"},"PHYPayload":"20A1B2C3D4E5F60718293A4B5C6D7E8F90","Lifetime":0}'
 
@@ -124,12 +130,26 @@ for mode in validate resolver-ad; do
     is "$(up_requests)" 0 "$mode: bogus: nothing upstream"
   fi
 
+  # --- AppSKeyReq: an AS-ID is not looked up; it binds when it is a DNS
+  # name under the organisational domain (dp.test) ----------------------------
+  n0=$(dp_upstream_conns up)
+  tc "$SP" "$LAB/as.out" "$(post "$(askreq As1.DP.test $((tid += 1)))" "$CLOSE")" >/dev/null
+  is "$(http_status "$LAB/as.out")" 200 "$mode: AppSKeyReq from an AS-ID under dp.test: answered by the upstream"
+  lab_upstream_wait up $((n0 + 1))
+  is "$(dp_upstream_last up "[v for k, v in r['requests'][0]['header_list'] if k.lower() == 'dane-ts002-binding']")" \
+    "['held; sender-id=As1.DP.test; by=dns']" "$mode: AS-ID under dp.test: bound by dns, the AS-ID as sent"
+  unbound_case asother "$(askreq as1.other.test $((tid += 1)))" "AppSKeyReq from an AS-ID in another domain"
+  like "$(grep ts002_refused "$LAB/dp-$mode.log" | tail -n 1)" \
+    "sender_id=as1.other.test .*type=AppSKeyReq.*result=UnknownSender.*not a DNS name under dp\\.test" \
+    "$mode: AS-ID in another domain: logged with the reason"
+  unbound_case asurn "$(askreq urn:as:ns1.dp.test $((tid += 1)))" "AppSKeyReq from an AS-ID that is not a DNS name"
+
   m() { dp_metric "$AP" "daneproxy_ts002_total{listener=\"ns\",role=\"server\",result=\"$1\"}"; }
-  is "$(m bound)" 3 "$mode: metrics: bound"
+  is "$(m bound)" 4 "$mode: metrics: bound"
   if [ "$mode" = validate ]; then
-    is "$(m unknown_sender) $(m dns_error)" "5 0" "$mode: metrics: unknown_sender, no dns_error"
+    is "$(m unknown_sender) $(m dns_error)" "7 0" "$mode: metrics: unknown_sender, no dns_error"
   else
-    is "$(m unknown_sender) $(m dns_error)" "4 1" "$mode: metrics: unknown_sender, dns_error"
+    is "$(m unknown_sender) $(m dns_error)" "6 1" "$mode: metrics: unknown_sender, dns_error"
   fi
   lab_stop "dp-$mode"
 done

@@ -215,10 +215,32 @@ static const struct bad bads[] = {
 	{ "{" HEAD_NET "}", "MessageType", "no MessageType" },
 	{ "{" HEAD_NET ",\"MessageType\":\"PRStartReqPRStartReqPRStartReqPRStart\"}",
 	    "MessageType", "MessageType longer than any" },
-	{ "{\"ProtocolVersion\":\"1.0\",\"SenderID\":\"000001\","
+#define ASKR(sender) "{\"ProtocolVersion\":\"1.0\",\"SenderID\":" sender \
+    ",\"ReceiverID\":\"0102030405060708\",\"TransactionID\":5," \
+    "\"MessageType\":\"AppSKeyReq\"}"
+	{ ASKR("\"\""), "AS-ID", "AppSKeyReq: empty AS-ID" },
+	{ ASKR("\"as 1\""), "AS-ID", "AppSKeyReq: AS-ID with a space" },
+	{ ASKR("\"as\\\"1\""), "AS-ID", "AppSKeyReq: AS-ID with '\"'" },
+	{ ASKR("\"as\\\\1\""), "AS-ID", "AppSKeyReq: AS-ID with '\\'" },
+	{ ASKR("\"as;by=map\""), "AS-ID", "AppSKeyReq: AS-ID with ';'" },
+	{ ASKR("\"as,1\""), "AS-ID", "AppSKeyReq: AS-ID with ','" },
+	{ ASKR("\"as\\t1\""), "AS-ID", "AppSKeyReq: AS-ID with a tab" },
+	{ ASKR("\"as\\u007f\""), "AS-ID", "AppSKeyReq: AS-ID with DEL" },
+	{ ASKR("\"as\xc3\xa9\""), "AS-ID",
+	    "AppSKeyReq: AS-ID with a non-ASCII letter" },
+	{ ASKR("5"), "AS-ID", "AppSKeyReq: AS-ID a number" },
+	{ "{\"ProtocolVersion\":\"1.0\",\"SenderID\":\"as.example\","
+	    "\"ReceiverID\":\"000001\",\"TransactionID\":5,"
+	    "\"MessageType\":\"AppSKeyReq\"}", "ReceiverID",
+	    "AppSKeyReq: ReceiverID a NetID, not a JoinEUI" },
+	{ "{\"ProtocolVersion\":\"1.0\",\"SenderID\":\"0102030405060708\","
+	    "\"ReceiverID\":\"as;x\",\"TransactionID\":5,"
+	    "\"MessageType\":\"AppSKeyAns\"}", "ReceiverID",
+	    "AppSKeyAns: ReceiverID with ';'" },
+	{ "{\"ProtocolVersion\":\"1.0\",\"SenderID\":\"as.example\","
 	    "\"ReceiverID\":\"0102030405060708\",\"TransactionID\":5,"
-	    "\"MessageType\":\"AppSKeyReq\"}", "AS-ID",
-	    "AppSKeyReq (SenderID an AS-ID)" },
+	    "\"MessageType\":\"AppSKeyAns\"}", "SenderID",
+	    "AppSKeyAns: SenderID an AS-ID, not a JoinEUI" },
 	{ "{\"ProtocolVersion\":\"1.2\",\"SenderID\":\"000001\","
 	    "\"ReceiverID\":\"000002\",\"TransactionID\":5,"
 	    "\"MessageType\":\"PRStartReq\"}", "ProtocolVersion",
@@ -532,6 +554,16 @@ static const struct map_bad map_bads[] = {
 	{ "000000- *", "range" },
 	{ "-000001 *", "range" },
 	{ "000000-000001/8 *", "HEX-HEX" },
+	{ "as: a.example", "as:AS-ID" },
+	{ "as:a;b a.example", "as:AS-ID" },
+	{ "as:a\"b a.example", "as:AS-ID" },
+	{ "as:a\\b a.example", "as:AS-ID" },
+	{ "as:a,b a.example", "as:AS-ID" },
+	{ "as:a\x7f a.example", "as:AS-ID" },
+	{ "as:\xc3\xa9 a.example", "as:AS-ID" },
+	{ "as:as.example", "expected" },
+	{ "as:as.example *example", "NAME_PATTERN" },
+	{ "AS:as.example a.example", "SENDER_ID" },
 };
 
 static void
@@ -771,6 +803,213 @@ test_dns_rule(void)
 	    DP_ERR_INVALID, "owner: too small a buffer refused");
 }
 
+/* An AppSKeyReq as an AS sends it to a JS (TS002 1.0, AppSKeyReq), its
+ * SenderID an AS-ID in mixed case. */
+static const char APPSKEYREQ[] =
+    "{\"ProtocolVersion\":\"1.0\",\"SenderID\":\"AS1.Operator.example\","
+    "\"ReceiverID\":\"70B3D57ED0000001\",\"TransactionID\":42,"
+    "\"MessageType\":\"AppSKeyReq\",\"DevEUI\":\"0004a30b001c0530\","
+    "\"SessionKeyID\":\"01\"}";
+
+static const char APPSKEYANS[] =
+    "{\"ProtocolVersion\":\"1.1\",\"SenderID\":\"70B3D57ED0000001\","
+    "\"ReceiverID\":\"as-1:{x}|~\",\"TransactionID\":42,"
+    "\"MessageType\":\"AppSKeyAns\",\"Result\":{\"ResultCode\":"
+    "\"Success\"},\"DevEUI\":\"0004a30b001c0530\","
+    "\"AppSKey\":{\"KEKLabel\":\"\",\"AESKey\":"
+    "\"2b7e151628aed2a6abf7158809cf4f3c\"},\"SessionKeyID\":\"01\"}";
+
+/* Parses an AppSKeyReq whose SenderID member is sender (JSON text). */
+static int
+parse_askr(const char *sender, struct ts002_msg *m)
+{
+	char body[1200], why[128];
+
+	snprintf(body, sizeof(body), "{\"ProtocolVersion\":\"1.0\","
+	    "\"SenderID\":%s,\"ReceiverID\":\"0102030405060708\","
+	    "\"TransactionID\":5,\"MessageType\":\"AppSKeyReq\"}", sender);
+	return parse(body, m, why, sizeof(why));
+}
+
+static void
+test_asid(void)
+{
+	struct ts002_msg m;
+	char why[128], id[TS002_ASID_MAX + 3], *text;
+	json_t *a;
+	json_error_t jerr;
+	size_t len = 0;
+	unsigned c;
+	int bad;
+
+	is_int(parse(APPSKEYREQ, &m, why, sizeof(why)), DP_OK,
+	    "AppSKeyReq parses");
+	is_int(m.sender_kind, TS002_ID_ASID, "AppSKeyReq: SenderID an AS-ID");
+	is_str(m.sender_id, "AS1.Operator.example",
+	    "AppSKeyReq: AS-ID kept as sent, case included");
+	is_int(m.receiver_kind, TS002_ID_EUI, "AppSKeyReq: ReceiverID an EUI");
+	is_str(m.receiver_id, "70b3d57ed0000001",
+	    "AppSKeyReq: JoinEUI lower-cased");
+	is_int(m.is_answer, 0, "AppSKeyReq is a request");
+
+	is_int(parse(APPSKEYANS, &m, why, sizeof(why)), DP_OK,
+	    "AppSKeyAns parses");
+	is_int(m.sender_kind, TS002_ID_EUI, "AppSKeyAns: SenderID the JoinEUI");
+	is_str(m.sender_id, "70b3d57ed0000001", "AppSKeyAns: JoinEUI lower");
+	is_int(m.receiver_kind, TS002_ID_ASID,
+	    "AppSKeyAns: ReceiverID an AS-ID");
+	is_str(m.receiver_id, "as-1:{x}|~", "AppSKeyAns: AS-ID as sent");
+	is_int(m.is_answer, 1, "AppSKeyAns is an answer");
+
+	/* An AS-ID that reads as hex is still an AS-ID, kept as sent. */
+	is_int(parse_askr("\"00000C\"", &m), DP_OK, "AS-ID \"00000C\"");
+	ok(m.sender_kind == TS002_ID_ASID && strcmp(m.sender_id, "00000C") == 0,
+	    "  an AS-ID, not a NetID, not lower-cased");
+
+	/* Length: 1 and 255 accepted, 256 refused. */
+	is_int(parse_askr("\"a\"", &m), DP_OK, "AS-ID of 1 character");
+	id[0] = '"';
+	memset(id + 1, 'x', TS002_ASID_MAX);
+	id[TS002_ASID_MAX + 1] = '"';
+	id[TS002_ASID_MAX + 2] = '\0';
+	is_int(parse_askr(id, &m), DP_OK, "AS-ID of 255 characters");
+	is_int((int)strlen(m.sender_id), TS002_ASID_MAX, "  kept whole");
+	{
+		char longer[TS002_ASID_MAX + 4];
+
+		snprintf(longer, sizeof(longer), "\"x%s", id + 1);
+		is_int(parse_askr(longer, &m), DP_ERR_INVALID,
+		    "AS-ID of 256 characters refused");
+	}
+
+	/* Every octet: the charset exactly. */
+	bad = 0;
+	for (c = 1; c < 256; c++) {
+		char ch = (char)c;
+		int want = c >= 0x21 && c <= 0x7e && c != '"' && c != '\\' &&
+		    c != ';' && c != ',';
+
+		if ((ts002_asid_check(&ch, 1) == DP_OK) != want) {
+			diag("octet 0x%02x misjudged", c);
+			bad = 1;
+		}
+	}
+	ok(!bad, "ts002_asid_check: 0x21..0x7e but '\"', '\\', ';', ','");
+	is_int(ts002_asid_check("", 0), DP_ERR_INVALID, "empty refused");
+	is_int(ts002_asid_check(NULL, 1), DP_ERR_INVALID, "NULL refused");
+	is_int(ts002_asid_check("a\0b", 3), DP_ERR_INVALID,
+	    "a NUL inside refused");
+	is_int(ts002_asid_check(id + 1, TS002_ASID_MAX + 1), DP_ERR_INVALID,
+	    "256 characters refused");
+
+	/* The reject answer: AppSKeyAns, the IDs swapped, the AS-ID as sent. */
+	is_int(parse(APPSKEYREQ, &m, why, sizeof(why)), DP_OK, "AppSKeyReq");
+	text = ts002_reject_answer(&m, TS002_RC_UNKNOWN_SENDER, NULL, &len);
+	is_str(text, "{\"ProtocolVersion\":\"1.0\",\"SenderID\":"
+	    "\"70b3d57ed0000001\",\"ReceiverID\":\"AS1.Operator.example\","
+	    "\"TransactionID\":42,\"MessageType\":\"AppSKeyAns\","
+	    "\"Result\":{\"ResultCode\":\"UnknownSender\"}}",
+	    "AppSKeyReq refused: AppSKeyAns, IDs swapped, exact text");
+	a = text != NULL ? json_loads(text, JSON_REJECT_DUPLICATES, &jerr) :
+	    NULL;
+	ok(a != NULL, "  it is JSON");
+	json_decref(a);
+	if (text != NULL) {
+		struct ts002_msg back;
+
+		is_int(ts002_parse(text, len, &back, why, sizeof(why)), DP_OK,
+		    "  it parses as AppSKeyAns");
+		ok(back.receiver_kind == TS002_ID_ASID &&
+		    strcmp(back.receiver_id, "AS1.Operator.example") == 0 &&
+		    back.sender_kind == TS002_ID_EUI,
+		    "  to the AS-ID, from the JoinEUI");
+	}
+	free(text);
+}
+
+static int
+binds_as(const struct ts002_map *map, const char *asid, const char *name)
+{
+	struct ts002_msg m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.sender_id, sizeof(m.sender_id), "%s", asid);
+	m.sender_kind = TS002_ID_ASID;
+	return ts002_map_binds(map, &m, name);
+}
+
+static void
+test_asid_map(void)
+{
+	struct ts002_map *map = NULL;
+	char path[64], *errors = NULL;
+	int r;
+
+	r = load("as:AS1.Operator.example as1.operator.example\n"
+	    "as:000013 *.apps.example   # an AS-ID that reads as a NetID\n"
+	    "as:as-1:{x}|~ AS.Weird.Example\n"
+	    "000014 ns.operator.example\n"
+	    "0000000000000000/0 euicatchall.example\n",
+	    &map, &errors, path, sizeof(path));
+	is_int(r, DP_OK, "a map with as: lines loads");
+	is_str(errors, "", "  no errors");
+	free(errors);
+	ok(binds_as(map, "AS1.Operator.example", "as1.operator.example"),
+	    "as: exact AS-ID binds");
+	ok(!binds_as(map, "as1.operator.example", "as1.operator.example"),
+	    "as: the AS-ID in another case does not");
+	ok(!binds_as(map, "AS1.Operator.example", "as2.operator.example"),
+	    "as: another name does not");
+	ok(!binds_as(map, "AS1.Operator.exampl", "as1.operator.example"),
+	    "as: a prefix of the AS-ID does not");
+	ok(binds_as(map, "as-1:{x}|~", "as.weird.example"),
+	    "as: any allowed character; pattern lower-cased");
+	ok(binds_as(map, "000013", "a.apps.example"),
+	    "as:000013 binds the AS-ID \"000013\"");
+	ok(!binds(map, "000013", "a.apps.example"),
+	    "an as: line never binds a NetID sender");
+	ok(!binds_as(map, "000014", "ns.operator.example"),
+	    "a NetID line never binds an AS-ID sender");
+	ok(!binds_as(map, "0000000000000001", "euicatchall.example"),
+	    "a JoinEUI line never binds an AS-ID sender");
+	ok(!binds_as(map, "", "as1.operator.example"), "empty AS-ID: no");
+	ok(!binds_as(map, "a;b", "as1.operator.example"),
+	    "a forbidden character in the sender: no");
+	ts002_map_free(map);
+
+	/* Line numbers with as: errors among good lines. */
+	r = load("as:ok a.example\nas:bad;id a.example\n000001 a.example\n"
+	    "as:\n", &map, &errors, path, sizeof(path));
+	is_int(r, DP_ERR_INVALID, "bad as: lines");
+	ok(errors != NULL && strstr(errors, ":2: as:AS-ID") != NULL &&
+	    strstr(errors, ":4: ") != NULL && strstr(errors, ":1: ") == NULL &&
+	    strstr(errors, ":3: ") == NULL, "  lines 2 and 4 reported");
+	free(errors);
+}
+
+static void
+test_asid_dns(void)
+{
+	ok(ts002_asid_under_domain("as1.operator.example", "operator.example"),
+	    "AS-ID under the org domain binds");
+	ok(ts002_asid_under_domain("AS1.Operator.EXAMPLE", "operator.example"),
+	    "  compared case-insensitively");
+	ok(ts002_asid_under_domain("operator.example", "operator.example"),
+	    "  the org domain itself binds");
+	ok(!ts002_asid_under_domain("as1.evil-operator.example",
+	    "operator.example"), "a suffix without a dot does not");
+	ok(!ts002_asid_under_domain("as1.other.example", "operator.example"),
+	    "another domain does not");
+	ok(!ts002_asid_under_domain("as:1.operator.example",
+	    "operator.example"), "not a DNS name (':') does not");
+	ok(!ts002_asid_under_domain("as1.operator.example.",
+	    "operator.example"), "a trailing dot is not our DNS grammar");
+	ok(!ts002_asid_under_domain("a..operator.example", "operator.example"),
+	    "an empty label does not");
+	ok(!ts002_asid_under_domain("", "operator.example"), "empty does not");
+	ok(!ts002_asid_under_domain(NULL, "operator.example"), "NULL does not");
+}
+
 int
 main(void)
 {
@@ -779,5 +1018,8 @@ main(void)
 	test_reject_answer();
 	test_map();
 	test_dns_rule();
+	test_asid();
+	test_asid_map();
+	test_asid_dns();
 	return done_testing();
 }
