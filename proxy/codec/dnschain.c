@@ -296,8 +296,10 @@ dnschain_parse(const unsigned char *data, size_t len,
 		why[0] = '\0';
 	if (lim == NULL)
 		lim = &default_limits;
-	if (data == NULL && len > 0)
+	if (data == NULL && len > 0) {
+		snprintf(why, why_size, "no data");
 		return DP_ERR_INVALID;
+	}
 	if ((r = chain_check(data, len, lim, &n, why, why_size)) != DP_OK)
 		return r;
 
@@ -416,7 +418,7 @@ dnschain_encode(uint16_t lifetime, const unsigned char *const *rrs,
 	int r;
 
 	*out_len = 0;
-	if (n == 0)
+	if (n == 0 || rrs == NULL || lens == NULL)
 		return DP_ERR_INVALID;
 	if (n > DNSCHAIN_MAX_RRS_DEFAULT)
 		return DP_ERR_BUSY;

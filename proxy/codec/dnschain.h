@@ -131,7 +131,8 @@ int dnschain_tlsa(const struct dnschain *c, const char *name,
  * bytes, each exactly one RR) into out (out_size bytes), *out_len its
  * length. Refuses what dnschain_parse with the default limits refuses.
  * Returns DP_OK, DP_ERR_INVALID (an RR malformed, none, or the chain over
- * 2^16-1 bytes), DP_ERR_BUSY (over a default bound), or DP_ERR_SPACE. */
+ * 2^16-1 bytes), DP_ERR_BUSY (over a default bound), or DP_ERR_SPACE; on
+ * a refusal *out_len is 0 and out's bytes are unspecified. */
 int dnschain_encode(uint16_t lifetime, const unsigned char *const *rrs,
     const size_t *lens, size_t n, unsigned char *out, size_t out_size,
     size_t *out_len);
