@@ -33,12 +33,12 @@ set -eu
 # libunbound-dev does not depend on nettle-dev: without it pkg-config (and so
 # CMake) cannot find libunbound at all.
 BUILD="build-essential cmake pkg-config libevent-dev libssl-dev libldns-dev
-libunbound-dev nettle-dev libinih-dev libjansson-dev dpkg-dev file"
+libunbound-dev nettle-dev libgetdns-dev libinih-dev libjansson-dev dpkg-dev file"
 
 # What dpkg-shlibdeps finds in the binary (the .deb computes its own), plus
 # the default trust_anchor_file (/usr/share/dns/root.key).
 RUN="libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 libssl3
-libldns3 libunbound8 libinih1 libjansson4 dns-root-data ca-certificates"
+libldns3 libunbound8 libgetdns10 libinih1 libjansson4 dns-root-data ca-certificates"
 
 # tests/lib/lab.sh: nsd, unbound, ldns-* and drill, openssl, python3;
 # tests/lib/upstream.py and ws_echo.py: python3-websockets; prove: perl;
