@@ -1,0 +1,328 @@
+/* chainval.c — a stapled DNSSEC chain validated offline with getdns
+ * (chainval.h says what getdns checks). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <getdns/getdns.h>
+#include <getdns/getdns_extra.h>
+
+#include "chainval.h"
+#include "err.h"
+
+struct chainval {
+	getdns_list *tas;	/* DS and DNSKEY rr_dicts only */
+};
+
+const char *
+chainval_status_str(enum chainval_status s)
+{
+	switch (s) {
+	case CHAINVAL_SECURE: return "secure";
+	case CHAINVAL_BOGUS: return "bogus";
+	case CHAINVAL_INSECURE: return "insecure";
+	default: return "indeterminate";
+	}
+}
+
+/* Appends a copy of d to l. */
+static int
+list_append(getdns_list *l, const getdns_dict *d)
+{
+	size_t n;
+
+	if (getdns_list_get_length(l, &n) != GETDNS_RETURN_GOOD ||
+	    getdns_list_set_dict(l, n, d) != GETDNS_RETURN_GOOD)
+		return DP_ERR_NOMEM;
+	return DP_OK;
+}
+
+static uint32_t
+rr_type(const getdns_dict *d)
+{
+	uint32_t t = 0;
+
+	(void)getdns_dict_get_int(d, "type", &t);
+	return t;
+}
+
+int
+chainval_new(const char *trust_anchor_file, struct chainval **out,
+    char *err, size_t err_size)
+{
+	struct chainval *v = NULL;
+	getdns_list *all = NULL;
+	getdns_dict *d;
+	FILE *f = NULL;
+	size_t i;
+	int r = DP_ERR_INTERNAL;
+
+	if (out != NULL)
+		*out = NULL;
+	if (err_size > 0)
+		err[0] = '\0';
+	if (trust_anchor_file == NULL || out == NULL) {
+		r = DP_ERR_INVALID;
+		goto out;
+	}
+	if ((f = fopen(trust_anchor_file, "r")) == NULL) {
+		if (err_size > 0)
+			snprintf(err, err_size, "%s: %s", trust_anchor_file,
+			    strerror(errno));
+		r = DP_ERR_IO;
+		goto out;
+	}
+	/* No origin: getdns 1.6 refuses "." as one, and an anchor's owner
+	 * is absolute anyway (root.key's is). The TTL is of no use to it. */
+	if (getdns_fp2rr_list(f, &all, NULL, 3600) != GETDNS_RETURN_GOOD) {
+		if (err_size > 0)
+			snprintf(err, err_size, "%s: not zone-file text",
+			    trust_anchor_file);
+		r = DP_ERR_INVALID;
+		goto out;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL ||
+	    (v->tas = getdns_list_create()) == NULL) {
+		r = DP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; getdns_list_get_dict(all, i, &d) == GETDNS_RETURN_GOOD; i++) {
+		uint32_t t = rr_type(d);
+
+		if (t != GETDNS_RRTYPE_DS && t != GETDNS_RRTYPE_DNSKEY)
+			continue;
+		if ((r = list_append(v->tas, d)) != DP_OK)
+			goto out;
+	}
+	if (getdns_list_get_length(v->tas, &i) != GETDNS_RETURN_GOOD || i == 0) {
+		if (err_size > 0)
+			snprintf(err, err_size, "%s: no DS or DNSKEY record",
+			    trust_anchor_file);
+		r = DP_ERR_INVALID;
+		goto out;
+	}
+	*out = v;
+	v = NULL;	/* transferred */
+	r = DP_OK;
+out:
+	if (f != NULL)
+		fclose(f);
+	getdns_list_destroy(all);
+	chainval_free(v);
+	return r;
+}
+
+void
+chainval_free(struct chainval *v)
+{
+	if (v == NULL)
+		return;
+	getdns_list_destroy(v->tas);
+	free(v);
+}
+
+void
+chainval_result_clear(struct chainval_result *res)
+{
+	if (res == NULL)
+		return;
+	tlsa_rrset_clear(&res->tlsa);
+	memset(res, 0, sizeof(*res));
+}
+
+/* Wire-form names equal, ignoring ASCII case (length octets are < 64, so
+ * folding them is harmless). */
+static int
+wire_name_eq(const getdns_bindata *a, const getdns_bindata *b)
+{
+	size_t i;
+
+	if (a->size != b->size)
+		return 0;
+	for (i = 0; i < a->size; i++) {
+		unsigned char x = a->data[i], y = b->data[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+owner_is(const getdns_dict *d, const getdns_bindata *name)
+{
+	getdns_bindata *o = NULL;
+
+	return getdns_dict_get_bindata(d, "name", &o) == GETDNS_RETURN_GOOD &&
+	    wire_name_eq(o, name);
+}
+
+static uint32_t
+rrsig_covers(const getdns_dict *d)
+{
+	uint32_t t = 0;
+
+	(void)getdns_dict_get_int(d, "/rdata/type_covered", &t);
+	return t;
+}
+
+static void
+verdict(struct chainval_result *res, enum chainval_status s,
+    const char *reason)
+{
+	res->status = s;
+	snprintf(res->reason, sizeof(res->reason), "%s", reason);
+}
+
+int
+chainval_check(struct chainval *v, const struct dnschain *c,
+    const char *name, time_t now, struct chainval_result *res)
+{
+	getdns_dict **rr = NULL;
+	unsigned char *val = NULL;	/* 1: RR i is to be validated */
+	getdns_list *to_val = NULL, *support = NULL;
+	getdns_bindata *qname = NULL, *cur, *target;
+	getdns_return_t g;
+	size_t i, hops, ntlsa = 0;
+	int r = DP_ERR_INTERNAL;
+
+	if (res == NULL)
+		return DP_ERR_INVALID;
+	chainval_result_clear(res);
+	verdict(res, CHAINVAL_INDETERMINATE, "internal error");
+	if (v == NULL || c == NULL || name == NULL || c->n == 0) {
+		verdict(res, CHAINVAL_INDETERMINATE, "no chain");
+		r = DP_ERR_INVALID;
+		goto out;
+	}
+	res->have_sig = c->have_sig;
+	res->sig_expiration = c->sig_expiration;
+	res->sig_left = (int64_t)(int32_t)(c->sig_expiration - (uint32_t)now);
+
+	if (getdns_convert_fqdn_to_dns_name(name, &qname) != GETDNS_RETURN_GOOD) {
+		verdict(res, CHAINVAL_INDETERMINATE, "name is not a DNS name");
+		r = DP_ERR_INVALID;
+		goto out;
+	}
+	if ((rr = calloc(c->n, sizeof(*rr))) == NULL ||
+	    (val = calloc(c->n, 1)) == NULL ||
+	    (to_val = getdns_list_create()) == NULL ||
+	    (support = getdns_list_create()) == NULL) {
+		r = DP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < c->n; i++) {
+		if (getdns_wire2rr_dict(c->rr[i].wire, c->rr[i].len, &rr[i]) !=
+		    GETDNS_RETURN_GOOD) {
+			verdict(res, CHAINVAL_BOGUS, "an RR getdns cannot read");
+			r = DP_OK;
+			goto out;
+		}
+	}
+
+	/* Follow the CNAMEs from name; every CNAME on the way is validated
+	 * too, or a forged one could send us to any signed TLSA RRset. */
+	cur = qname;
+	for (hops = 0; ; hops++) {
+		target = NULL;
+		for (i = 0; i < c->n; i++) {
+			if (rr_type(rr[i]) != GETDNS_RRTYPE_CNAME ||
+			    !owner_is(rr[i], cur))
+				continue;
+			val[i] = 1;
+			if (getdns_dict_get_bindata(rr[i], "/rdata/cname",
+			    &target) != GETDNS_RETURN_GOOD)
+				target = NULL;
+		}
+		if (target == NULL)
+			break;
+		if (hops == DNSCHAIN_CNAME_MAX) {
+			verdict(res, CHAINVAL_BOGUS, "CNAME loop or chain too long");
+			r = DP_OK;
+			goto out;
+		}
+		for (i = 0; i < c->n; i++)
+			if (rr_type(rr[i]) == GETDNS_RRTYPE_RRSIG &&
+			    rrsig_covers(rr[i]) == GETDNS_RRTYPE_CNAME &&
+			    owner_is(rr[i], cur))
+				val[i] = 1;
+		cur = target;
+	}
+	for (i = 0; i < c->n; i++) {
+		if (!owner_is(rr[i], cur))
+			continue;
+		if (rr_type(rr[i]) == GETDNS_RRTYPE_TLSA) {
+			val[i] = 1;
+			ntlsa++;
+		} else if (rr_type(rr[i]) == GETDNS_RRTYPE_RRSIG &&
+		    rrsig_covers(rr[i]) == GETDNS_RRTYPE_TLSA)
+			val[i] = 1;
+	}
+	if (ntlsa == 0) {
+		/* A proof of non-existence would be INSECURE or "no records"
+		 * at best; either way there is nothing to authenticate with. */
+		verdict(res, CHAINVAL_INDETERMINATE, "no TLSA RRset at the name");
+		r = DP_OK;
+		goto out;
+	}
+	for (i = 0; i < c->n; i++)
+		if ((r = list_append(val[i] ? to_val : support, rr[i])) != DP_OK)
+			goto out;
+
+	/* Anchors only from the file: the chain's DNSKEYs are support, so
+	 * getdns trusts one only through a DS or DNSKEY anchor above it. */
+	g = getdns_validate_dnssec2(to_val, support, v->tas, now, 0);
+	/* getdns_return_t carries the DNSSEC statuses, outside its enum. */
+	switch ((int)g) {
+	case GETDNS_DNSSEC_SECURE:
+		verdict(res, CHAINVAL_SECURE, "signed from the trust anchor");
+		break;
+	case GETDNS_DNSSEC_BOGUS:
+		verdict(res, CHAINVAL_BOGUS,
+		    "signature, date, key tag or digest does not verify");
+		break;
+	case GETDNS_DNSSEC_INSECURE:
+		verdict(res, CHAINVAL_INSECURE,
+		    "unsigned or unsupported algorithm below the anchor");
+		break;
+	case GETDNS_DNSSEC_INDETERMINATE:
+		verdict(res, CHAINVAL_INDETERMINATE,
+		    "no trust anchor above the name, or a link missing");
+		break;
+	default:	/* an error code: no verdict */
+		verdict(res, CHAINVAL_INDETERMINATE, "getdns could not validate");
+		break;
+	}
+	if (res->status == CHAINVAL_SECURE &&
+	    (r = dnschain_tlsa(c, name, &res->tlsa)) != DP_OK) {
+		tlsa_rrset_clear(&res->tlsa);
+		if (r == DP_ERR_NOMEM)
+			goto out;
+		verdict(res, CHAINVAL_INDETERMINATE, "no usable TLSA record");
+	}
+	r = DP_OK;
+out:
+	if (r != DP_OK) {
+		tlsa_rrset_clear(&res->tlsa);
+		res->status = CHAINVAL_INDETERMINATE;
+		if (r == DP_ERR_NOMEM)
+			verdict(res, CHAINVAL_INDETERMINATE, "out of memory");
+	}
+	if (rr != NULL)
+		for (i = 0; i < c->n; i++)
+			getdns_dict_destroy(rr[i]);
+	free(rr);
+	free(val);
+	getdns_list_destroy(to_val);
+	getdns_list_destroy(support);
+	if (qname != NULL) {
+		free(qname->data);
+		free(qname);
+	}
+	return r;
+}
