@@ -2,7 +2,7 @@
  * a zone "chain.test." signed here with ldns (a KSK and a ZSK, ECDSA P-256),
  * the KSK's DS as trust anchor in a temporary file, the chain encoded with
  * dnschain_encode from the RRs' uncompressed wire form; then the verdicts
- * for a good chain, a tampered signature, dates outside the signatures'
+ * for a good chain, a signed and an unsigned CNAME, a tampered signature, dates outside the signatures'
  * validity, another name, a missing DNSKEY RRset and an anchor for another
  * zone. */
 #include <stdio.h>
@@ -22,6 +22,8 @@
 #define EXPIRATION (NOW + 86400u)
 #define ZONE "chain.test."
 #define TLSA_NAME "_lorawan-ns.a.chain.test."
+#define CNAME_NAME "_lorawan-ns.c.chain.test."	/* signed CNAME to TLSA_NAME */
+#define FORGED_NAME "_lorawan-ns.d.chain.test."	/* unsigned CNAME to it */
 #define HEX32 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 #define MAX_RRS 16
@@ -118,7 +120,8 @@ zone_make(struct zone *z)
 	ldns_key *ksk = key_new(257), *zsk = key_new(256);
 	ldns_key_list *kl = ldns_key_list_new(), *zl = ldns_key_list_new();
 	ldns_rr_list *keys = ldns_rr_list_new(), *tlsa = ldns_rr_list_new();
-	ldns_rr_list *ksig = NULL, *tsig = NULL;
+	ldns_rr_list *cname = ldns_rr_list_new(), *forged = ldns_rr_list_new();
+	ldns_rr_list *ksig = NULL, *tsig = NULL, *csig = NULL;
 	ldns_rr *kr, *zr, *ds = NULL, *rr = NULL;
 	const char *tl[] = {
 		TLSA_NAME " 300 IN TLSA 3 1 1 " HEX32,
@@ -144,13 +147,25 @@ zone_make(struct zone *z)
 			goto out;
 		ldns_rr_list_push_rr(tlsa, rr);
 	}
+	/* c's CNAME is signed; d's is not, as if an attacker added it. */
+	if (ldns_rr_new_frm_str(&rr, CNAME_NAME " 300 IN CNAME " TLSA_NAME,
+	    300, NULL, NULL) != LDNS_STATUS_OK)
+		goto out;
+	ldns_rr_list_push_rr(cname, rr);
+	if (ldns_rr_new_frm_str(&rr, FORGED_NAME " 300 IN CNAME " TLSA_NAME,
+	    300, NULL, NULL) != LDNS_STATUS_OK)
+		goto out;
+	ldns_rr_list_push_rr(forged, rr);
 	/* The DNSKEY RRset by the KSK only, the TLSA RRset by the ZSK only:
 	 * the validator must walk DS → KSK → DNSKEY set → ZSK → TLSA. */
 	if ((ksig = ldns_sign_public(keys, kl)) == NULL ||
-	    (tsig = ldns_sign_public(tlsa, zl)) == NULL)
+	    (tsig = ldns_sign_public(tlsa, zl)) == NULL ||
+	    (csig = ldns_sign_public(cname, zl)) == NULL)
 		goto out;
 	if (zone_add_list(z, keys, 0) != 0 || zone_add_list(z, ksig, 1) != 0 ||
-	    zone_add_list(z, tlsa, 0) != 0 || zone_add_list(z, tsig, 1) != 0)
+	    zone_add_list(z, tlsa, 0) != 0 || zone_add_list(z, tsig, 1) != 0 ||
+	    zone_add_list(z, cname, 0) != 0 || zone_add_list(z, csig, 1) != 0 ||
+	    zone_add_list(z, forged, 0) != 0)
 		goto out;
 	if ((ds = ldns_key_rr2ds(kr, LDNS_SHA256)) == NULL ||
 	    write_ta(z->ta_file, sizeof(z->ta_file), ds) != 0)
@@ -164,6 +179,9 @@ out:
 	ldns_rr_free(ds);
 	ldns_rr_list_deep_free(ksig);
 	ldns_rr_list_deep_free(tsig);
+	ldns_rr_list_deep_free(csig);
+	ldns_rr_list_deep_free(cname);
+	ldns_rr_list_deep_free(forged);
 	ldns_rr_list_deep_free(keys);
 	ldns_rr_list_deep_free(tlsa);
 	ldns_key_list_free(kl);		/* frees the keys it holds */
@@ -278,6 +296,11 @@ main(void)
 	    res.sig_left == 86400, "earliest RRSIG expiration %u, %lld s left",
 	    res.sig_expiration, (long long)res.sig_left);
 	chainval_result_clear(&res);
+
+	/* Through CNAMEs: a signed one leads to the records, an unsigned one
+	 * to nothing, though the TLSA RRset it points at is signed. */
+	check(v, &c, CNAME_NAME, NOW, CHAINVAL_SECURE, 2, "signed CNAME");
+	check_not_secure(v, &c, FORGED_NAME, NOW, "unsigned CNAME");
 
 	/* Dates: now at or after expiration, before inception. */
 	check_not_secure(v, &c, TLSA_NAME, (time_t)EXPIRATION + 1, "expired");
