@@ -172,6 +172,14 @@ rrsig_covers(const getdns_dict *d)
 }
 
 static void
+verdict2(struct chainval_result *res, enum chainval_status s,
+    const char *what, const char *reason)
+{
+	res->status = s;
+	snprintf(res->reason, sizeof(res->reason), "%s%s", what, reason);
+}
+
+static void
 verdict(struct chainval_result *res, enum chainval_status s,
     const char *reason)
 {
@@ -184,11 +192,12 @@ chainval_check(struct chainval *v, const struct dnschain *c,
     const char *name, time_t now, struct chainval_result *res)
 {
 	getdns_dict **rr = NULL;
-	unsigned char *val = NULL;	/* 1: RR i is to be validated */
+	unsigned char *set = NULL;	/* RR i: 0 support, k: in the k-th RRset validated */
+	const char *what;
 	getdns_list *to_val = NULL, *support = NULL;
 	getdns_bindata *qname = NULL, *cur, *target;
 	getdns_return_t g;
-	size_t i, hops, ntlsa = 0;
+	size_t i, hops, nsets, k, ntlsa = 0;
 	int r = DP_ERR_INTERNAL;
 
 	if (res == NULL)
@@ -210,9 +219,7 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 		goto out;
 	}
 	if ((rr = calloc(c->n, sizeof(*rr))) == NULL ||
-	    (val = calloc(c->n, 1)) == NULL ||
-	    (to_val = getdns_list_create()) == NULL ||
-	    (support = getdns_list_create()) == NULL) {
+	    (set = calloc(c->n, 1)) == NULL) {
 		r = DP_ERR_NOMEM;
 		goto out;
 	}
@@ -226,7 +233,8 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 	}
 
 	/* Follow the CNAMEs from name; every CNAME on the way is validated
-	 * too, or a forged one could send us to any signed TLSA RRset. */
+	 * too, or a forged one could send us to any signed TLSA RRset.
+	 * set[i]: 0 for support, k > 0 for the k-th RRset to validate. */
 	cur = qname;
 	for (hops = 0; ; hops++) {
 		target = NULL;
@@ -234,7 +242,7 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 			if (rr_type(rr[i]) != GETDNS_RRTYPE_CNAME ||
 			    !owner_is(rr[i], cur))
 				continue;
-			val[i] = 1;
+			set[i] = (unsigned char)(hops + 1);
 			if (getdns_dict_get_bindata(rr[i], "/rdata/cname",
 			    &target) != GETDNS_RETURN_GOOD)
 				target = NULL;
@@ -250,18 +258,19 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 			if (rr_type(rr[i]) == GETDNS_RRTYPE_RRSIG &&
 			    rrsig_covers(rr[i]) == GETDNS_RRTYPE_CNAME &&
 			    owner_is(rr[i], cur))
-				val[i] = 1;
+				set[i] = (unsigned char)(hops + 1);
 		cur = target;
 	}
+	nsets = hops + 1;	/* the CNAME hops, then the TLSA RRset */
 	for (i = 0; i < c->n; i++) {
 		if (!owner_is(rr[i], cur))
 			continue;
 		if (rr_type(rr[i]) == GETDNS_RRTYPE_TLSA) {
-			val[i] = 1;
+			set[i] = (unsigned char)nsets;
 			ntlsa++;
 		} else if (rr_type(rr[i]) == GETDNS_RRTYPE_RRSIG &&
 		    rrsig_covers(rr[i]) == GETDNS_RRTYPE_TLSA)
-			val[i] = 1;
+			set[i] = (unsigned char)nsets;
 	}
 	if (ntlsa == 0) {
 		/* A proof of non-existence would be INSECURE or "no records"
@@ -270,33 +279,50 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 		r = DP_OK;
 		goto out;
 	}
-	for (i = 0; i < c->n; i++)
-		if ((r = list_append(val[i] ? to_val : support, rr[i])) != DP_OK)
-			goto out;
 
-	/* Anchors only from the file: the chain's DNSKEYs are support, so
+	/* One getdns call per RRset: given several, getdns reports the worst
+	 * but lets SECURE beat INDETERMINATE (chain_validate_dnssec), so a
+	 * CNAME with no anchor above it would pass beside a signed TLSA RRset.
+	 * Anchors only from the file: the chain's DNSKEYs are support, so
 	 * getdns trusts one only through a DS or DNSKEY anchor above it. */
-	g = getdns_validate_dnssec2(to_val, support, v->tas, now, 0);
-	/* getdns_return_t carries the DNSSEC statuses, outside its enum. */
-	switch ((int)g) {
-	case GETDNS_DNSSEC_SECURE:
-		verdict(res, CHAINVAL_SECURE, "signed from the trust anchor");
-		break;
-	case GETDNS_DNSSEC_BOGUS:
-		verdict(res, CHAINVAL_BOGUS,
-		    "signature, date, key tag or digest does not verify");
-		break;
-	case GETDNS_DNSSEC_INSECURE:
-		verdict(res, CHAINVAL_INSECURE,
-		    "unsigned or unsupported algorithm below the anchor");
-		break;
-	case GETDNS_DNSSEC_INDETERMINATE:
-		verdict(res, CHAINVAL_INDETERMINATE,
-		    "no trust anchor above the name, or a link missing");
-		break;
-	default:	/* an error code: no verdict */
-		verdict(res, CHAINVAL_INDETERMINATE, "getdns could not validate");
-		break;
+	for (k = 1; k <= nsets; k++) {
+		getdns_list_destroy(to_val);
+		getdns_list_destroy(support);
+		to_val = support = NULL;
+		if ((to_val = getdns_list_create()) == NULL ||
+		    (support = getdns_list_create()) == NULL) {
+			r = DP_ERR_NOMEM;
+			goto out;
+		}
+		for (i = 0; i < c->n; i++)
+			if ((r = list_append(set[i] == k ? to_val : support,
+			    rr[i])) != DP_OK)
+				goto out;
+		g = getdns_validate_dnssec2(to_val, support, v->tas, now, 0);
+		what = k < nsets ? "CNAME: " : "TLSA: ";
+		/* getdns_return_t carries the DNSSEC statuses, outside its enum. */
+		switch ((int)g) {
+		case GETDNS_DNSSEC_SECURE:
+			verdict(res, CHAINVAL_SECURE, "signed from the trust anchor");
+			continue;
+		case GETDNS_DNSSEC_BOGUS:
+			verdict2(res, CHAINVAL_BOGUS, what,
+			    "signature, date, key tag or digest does not verify");
+			break;
+		case GETDNS_DNSSEC_INSECURE:
+			verdict2(res, CHAINVAL_INSECURE, what,
+			    "unsigned or unsupported algorithm below the anchor");
+			break;
+		case GETDNS_DNSSEC_INDETERMINATE:
+			verdict2(res, CHAINVAL_INDETERMINATE, what,
+			    "no trust anchor above the name, or a link missing");
+			break;
+		default:	/* an error code: no verdict */
+			verdict2(res, CHAINVAL_INDETERMINATE, what,
+			    "getdns could not validate");
+			break;
+		}
+		break;	/* fail closed at the first RRset not SECURE */
 	}
 	if (res->status == CHAINVAL_SECURE &&
 	    (r = dnschain_tlsa(c, name, &res->tlsa)) != DP_OK) {
@@ -317,7 +343,7 @@ out:
 		for (i = 0; i < c->n; i++)
 			getdns_dict_destroy(rr[i]);
 	free(rr);
-	free(val);
+	free(set);
 	getdns_list_destroy(to_val);
 	getdns_list_destroy(support);
 	if (qname != NULL) {

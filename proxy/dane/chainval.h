@@ -28,8 +28,10 @@
  *    nsec3_find_next_closer: NSEC/NSEC3 denial (NXDOMAIN, NODATA, opt-out
  *    as INSECURE, insecure_delegation); nsec3_iteration_count_high turns a
  *    high NSEC3 iteration count into INSECURE.
- *  - The result per RRset is SECURE, BOGUS, INSECURE or INDETERMINATE; the
- *    worst over the records validated wins.
+ *  - The result per RRset is SECURE, BOGUS, INSECURE or INDETERMINATE;
+ *    over several RRsets chain_validate_dnssec keeps the worst but lets
+ *    SECURE beat INDETERMINATE, so chainval_check makes one call per RRset
+ *    (each CNAME, then the TLSA RRset) and stops at the first not SECURE.
  *
  * Why not the other libraries already linked: libunbound (dane/dns_unbound.c)
  * validates only answers it fetched itself — it has no entry point taking a
@@ -82,8 +84,9 @@ void chainval_free(struct chainval *v);
 
 /* Validates the TLSA RRset of c at name (presentation form, an optional
  * final dot), reached through c's CNAMEs (at most DNSCHAIN_CNAME_MAX), as of
- * now. The TLSA RRset, its RRSIGs and those CNAMEs with theirs are validated;
- * every other RR of c is support (DNSKEY, DS and their RRSIGs). res is
+ * now. Each of those CNAME RRsets and the TLSA RRset is validated on its
+ * own, with its RRSIGs; every other RR of c is support (DNSKEY, DS and their
+ * RRSIGs). The reason names the first RRset not SECURE. res is
  * cleared first, then filled: the status, a reason, the TLSA records
  * (dnschain_tlsa) only when SECURE, the earliest RRSIG expiration of c
  * measured against now. Returns DP_OK whenever res holds a verdict (SECURE

@@ -24,6 +24,7 @@
 #define TLSA_NAME "_lorawan-ns.a.chain.test."
 #define CNAME_NAME "_lorawan-ns.c.chain.test."	/* signed CNAME to TLSA_NAME */
 #define FORGED_NAME "_lorawan-ns.d.chain.test."	/* unsigned CNAME to it */
+#define OUTSIDE_NAME "_lorawan-ns.e.other.test."	/* unsigned CNAME to it, outside the anchor */
 #define HEX32 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 #define MAX_RRS 16
@@ -153,6 +154,10 @@ zone_make(struct zone *z)
 		goto out;
 	ldns_rr_list_push_rr(cname, rr);
 	if (ldns_rr_new_frm_str(&rr, FORGED_NAME " 300 IN CNAME " TLSA_NAME,
+	    300, NULL, NULL) != LDNS_STATUS_OK)
+		goto out;
+	ldns_rr_list_push_rr(forged, rr);
+	if (ldns_rr_new_frm_str(&rr, OUTSIDE_NAME " 300 IN CNAME " TLSA_NAME,
 	    300, NULL, NULL) != LDNS_STATUS_OK)
 		goto out;
 	ldns_rr_list_push_rr(forged, rr);
@@ -301,6 +306,11 @@ main(void)
 	 * to nothing, though the TLSA RRset it points at is signed. */
 	check(v, &c, CNAME_NAME, NOW, CHAINVAL_SECURE, 2, "signed CNAME");
 	check_not_secure(v, &c, FORGED_NAME, NOW, "unsigned CNAME");
+	/* getdns calls an RRset with no anchor above it INDETERMINATE, and
+	 * the worst of several RRsets ignores INDETERMINATE beside SECURE
+	 * (chain_validate_dnssec): chainval must judge each RRset alone. */
+	check_not_secure(v, &c, OUTSIDE_NAME, NOW,
+	    "unsigned CNAME outside the anchor's zone");
 
 	/* Dates: now at or after expiration, before inception. */
 	check_not_secure(v, &c, TLSA_NAME, (time_t)EXPIRATION + 1, "expired");
