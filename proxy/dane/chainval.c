@@ -237,15 +237,25 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 	 * set[i]: 0 for support, k > 0 for the k-th RRset to validate. */
 	cur = qname;
 	for (hops = 0; ; hops++) {
+		size_t ncname = 0;
+
 		target = NULL;
 		for (i = 0; i < c->n; i++) {
 			if (rr_type(rr[i]) != GETDNS_RRTYPE_CNAME ||
 			    !owner_is(rr[i], cur))
 				continue;
 			set[i] = (unsigned char)(hops + 1);
+			ncname++;
 			if (getdns_dict_get_bindata(rr[i], "/rdata/cname",
 			    &target) != GETDNS_RETURN_GOOD)
 				target = NULL;
+		}
+		/* Two CNAMEs at a name are no DNS; dnschain_tlsa might follow
+		 * the other one to a TLSA RRset never validated here. */
+		if (ncname > 1) {
+			verdict(res, CHAINVAL_BOGUS, "several CNAMEs at one name");
+			r = DP_OK;
+			goto out;
 		}
 		if (target == NULL)
 			break;

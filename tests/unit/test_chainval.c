@@ -25,6 +25,7 @@
 #define CNAME_NAME "_lorawan-ns.c.chain.test."	/* signed CNAME to TLSA_NAME */
 #define FORGED_NAME "_lorawan-ns.d.chain.test."	/* unsigned CNAME to it */
 #define OUTSIDE_NAME "_lorawan-ns.e.other.test."	/* unsigned CNAME to it, outside the anchor */
+#define DOUBLE_NAME "_lorawan-ns.f.chain.test."	/* two CNAMEs, one to it */
 #define HEX32 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 #define MAX_RRS 16
@@ -154,6 +155,14 @@ zone_make(struct zone *z)
 		goto out;
 	ldns_rr_list_push_rr(cname, rr);
 	if (ldns_rr_new_frm_str(&rr, FORGED_NAME " 300 IN CNAME " TLSA_NAME,
+	    300, NULL, NULL) != LDNS_STATUS_OK)
+		goto out;
+	ldns_rr_list_push_rr(forged, rr);
+	if (ldns_rr_new_frm_str(&rr, DOUBLE_NAME " 300 IN CNAME " TLSA_NAME,
+	    300, NULL, NULL) != LDNS_STATUS_OK)
+		goto out;
+	ldns_rr_list_push_rr(forged, rr);
+	if (ldns_rr_new_frm_str(&rr, DOUBLE_NAME " 300 IN CNAME x.chain.test.",
 	    300, NULL, NULL) != LDNS_STATUS_OK)
 		goto out;
 	ldns_rr_list_push_rr(forged, rr);
@@ -311,6 +320,7 @@ main(void)
 	 * (chain_validate_dnssec): chainval must judge each RRset alone. */
 	check_not_secure(v, &c, OUTSIDE_NAME, NOW,
 	    "unsigned CNAME outside the anchor's zone");
+	check_not_secure(v, &c, DOUBLE_NAME, NOW, "two CNAMEs at one name");
 
 	/* Dates: now at or after expiration, before inception. */
 	check_not_secure(v, &c, TLSA_NAME, (time_t)EXPIRATION + 1, "expired");
