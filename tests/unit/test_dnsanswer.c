@@ -10,6 +10,7 @@
 
 #include "dnsanswer.h"
 #include "err.h"
+#include "dnsmsg.h"
 #include "tap.h"
 
 #define NOW 1800000000u			/* 2027-01-15 */
@@ -18,53 +19,12 @@
 #define TLSA_RDATA "3 1 1 " \
 	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-/* A response to qname TLSA with rcode, AD, and the RRs (zone-file lines,
- * NULL-terminated) of the answer and authority sections; its wire form in
- * *wire (free it). */
-static size_t
-message(const char *qname, ldns_pkt_rcode rcode, int ad,
-    const char *const *answer, const char *const *authority, uint8_t **wire)
-{
-	ldns_pkt *pkt = ldns_pkt_new();
-	ldns_rr *q = NULL;
-	size_t len = 0;
-	char line[512];
-
-	snprintf(line, sizeof(line), "%s IN TLSA", qname);
-	ldns_pkt_set_id(pkt, 4242);
-	ldns_pkt_set_qr(pkt, 1);
-	ldns_pkt_set_rd(pkt, 1);
-	ldns_pkt_set_ra(pkt, 1);
-	ldns_pkt_set_ad(pkt, ad);
-	ldns_pkt_set_rcode(pkt, rcode);
-	if (ldns_rr_new_question_frm_str(&q, line, NULL, NULL) == LDNS_STATUS_OK)
-		ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, q);
-	for (; answer != NULL && *answer != NULL; answer++) {
-		ldns_rr *rr = NULL;
-		if (ldns_rr_new_frm_str(&rr, *answer, 300, NULL, NULL) == LDNS_STATUS_OK)
-			ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER, rr);
-		else
-			diag("bad test RR: %s", *answer);
-	}
-	for (; authority != NULL && *authority != NULL; authority++) {
-		ldns_rr *rr = NULL;
-		if (ldns_rr_new_frm_str(&rr, *authority, 300, NULL, NULL) == LDNS_STATUS_OK)
-			ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, rr);
-		else
-			diag("bad test RR: %s", *authority);
-	}
-	if (ldns_pkt2wire(wire, pkt, &len) != LDNS_STATUS_OK)
-		len = 0;
-	ldns_pkt_free(pkt);
-	return len;
-}
-
 static int
 parse(const char *qname, ldns_pkt_rcode rcode, int ad, const char *const *an,
     const char *const *ns, const char *asked, struct dns_answer *a)
 {
 	uint8_t *wire = NULL;
-	size_t len = message(qname, rcode, ad, an, ns, &wire);
+	size_t len = dnsmsg_build(qname, "TLSA", rcode, ad, an, ns, &wire);
 	int r = dns_answer_parse(wire, len, asked, NOW, a);
 
 	free(wire);

@@ -9,50 +9,17 @@
 
 #include "dnstargets.h"
 #include "err.h"
+#include "dnsmsg.h"
 #include "tap.h"
 
 #define OWNER "000013.netids.example.org."
-
-static size_t
-message(const char *qname, const char *qtype, ldns_pkt_rcode rcode, int ad,
-    const char *const *answer, const char *const *authority, uint8_t **wire)
-{
-	ldns_pkt *pkt = ldns_pkt_new();
-	ldns_rr *q = NULL;
-	size_t len = 0;
-	char line[512];
-
-	snprintf(line, sizeof(line), "%s IN %s", qname, qtype);
-	ldns_pkt_set_id(pkt, 4242);
-	ldns_pkt_set_qr(pkt, 1);
-	ldns_pkt_set_ad(pkt, ad);
-	ldns_pkt_set_rcode(pkt, rcode);
-	if (ldns_rr_new_question_frm_str(&q, line, NULL, NULL) == LDNS_STATUS_OK)
-		ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, q);
-	for (; answer != NULL && *answer != NULL; answer++) {
-		ldns_rr *rr = NULL;
-		if (ldns_rr_new_frm_str(&rr, *answer, 300, NULL, NULL) == LDNS_STATUS_OK)
-			ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER, rr);
-		else
-			diag("bad test RR: %s", *answer);
-	}
-	for (; authority != NULL && *authority != NULL; authority++) {
-		ldns_rr *rr = NULL;
-		if (ldns_rr_new_frm_str(&rr, *authority, 300, NULL, NULL) == LDNS_STATUS_OK)
-			ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, rr);
-	}
-	if (ldns_pkt2wire(wire, pkt, &len) != LDNS_STATUS_OK)
-		len = 0;
-	ldns_pkt_free(pkt);
-	return len;
-}
 
 static int
 parse(ldns_pkt_rcode rcode, const char *const *an, const char *const *ns,
     struct dns_targets *t)
 {
 	uint8_t *wire = NULL;
-	size_t len = message(OWNER, "NAPTR", rcode, 1, an, ns, &wire);
+	size_t len = dnsmsg_build(OWNER, "NAPTR", rcode, 1, an, ns, &wire);
 	int r = dns_targets_parse(wire, len, OWNER, DNS_QTYPE_NAPTR, t);
 
 	free(wire);
@@ -116,7 +83,7 @@ test_question(void)
 {
 	struct dns_targets t;
 	uint8_t *wire = NULL;
-	size_t len = message(OWNER, "TLSA", LDNS_RCODE_NOERROR, 1, NULL, NULL, &wire);
+	size_t len = dnsmsg_build(OWNER, "TLSA", LDNS_RCODE_NOERROR, 1, NULL, NULL, &wire);
 
 	is_int(dns_targets_parse(wire, len, OWNER, DNS_QTYPE_NAPTR, &t), DP_OK,
 	    "a TLSA answer parses");
