@@ -554,6 +554,21 @@ check_dns(struct parser *p, const struct section *s)
 	}
 }
 
+/* The two extensions of a handshake need two types: one type would make
+ * OpenSSL refuse the second registration, and a peer could not tell a
+ * ClientName from a chain. */
+static void
+check_chain_type(struct parser *p, const struct section *s, uint16_t chain,
+    uint16_t clientid)
+{
+	int line = s->seen[conf_keyword_find(s->kind, "dane_chain_type")];
+
+	if (chain == clientid)
+		perr(p, line != 0 ? line : s->line, "dane_chain_type: 0x%04x is "
+		    "also dane_clientid_type; the stapled chain needs a type of "
+		    "its own", chain);
+}
+
 static void check_station_binding(struct parser *p, const struct section *s);
 
 /* ts002_binding reads request bodies: only the HTTP relay has them. */
@@ -600,6 +615,9 @@ check_server(struct parser *p, const struct section *s)
 	}
 	check_station_binding(p, s);
 	check_server_ts002(p, s);
+	if (srv->stapled_chain != STAPLED_OFF)
+		check_chain_type(p, s, srv->dane_chain_type,
+		    srv->dane_clientid_type);
 }
 
 /* station_binding: a name template the authenticated name must fit; its
@@ -622,6 +640,7 @@ check_station_binding(struct parser *p, const struct section *s)
 
 static void check_client_names(struct parser *p, const struct section *s);
 
+
 static void
 check_client(struct parser *p, const struct section *s)
 {
@@ -631,6 +650,9 @@ check_client(struct parser *p, const struct section *s)
 		perr(p, s->line, "ca_file: required with verify_server = %s",
 		    cl->verify_server == VERIFY_PKIX ? "pkix" : "dane-or-pkix");
 	check_client_names(p, s);
+	if (cl->staple_chain)
+		check_chain_type(p, s, cl->dane_chain_type,
+		    cl->dane_clientid_type);
 	if (cl->allow_from.n == 0 &&
 	    !dp_addr_is_loopback((const struct sockaddr *)&cl->listen.ss)) {
 		int line = s->seen[conf_keyword_find(SECT_CLIENT, "listen")];

@@ -29,6 +29,14 @@ enum conf_self_check { SELF_CHECK_OFF, SELF_CHECK_WARN, SELF_CHECK_NOT_READY };
 /* How a TS002 request's SenderID is bound to the authenticated name
  * ("ts002_binding"). */
 enum conf_ts002 { TS002_OFF, TS002_MAP, TS002_DNS };
+/* What the server role does with a client's stapled DNSSEC chain
+ * ("stapled_chain"): ignore it, validate it when sent (else look the name
+ * up), or demand it. */
+enum conf_stapled { STAPLED_OFF, STAPLED_ACCEPT, STAPLED_REQUIRE };
+
+/* The stapled chain extension's type when none is configured: private use
+ * (RFC 8446 §4.2), next to dane_clientid's 0xffdc. */
+#define CONF_CHAIN_DEFAULT_TYPE 0xffdd
 
 /* Bits of tls_versions. */
 #define CONF_TLS12 0x1
@@ -149,6 +157,14 @@ struct conf_server {
 	char *station_binding;		/* "station_binding": a name template holding
 					 * {eui}, e.g. eui-{eui}.gw.example.net; NULL off */
 	struct conf_where station_binding_where;
+	/* Stapled DNSSEC chains (README "Stapled DNSSEC chains"): */
+	enum conf_stapled stapled_chain; /* "stapled_chain", default off */
+	uint16_t dane_chain_type;	/* "dane_chain_type", default CONF_CHAIN_DEFAULT_TYPE */
+	unsigned max_chain_bytes;	/* "max_chain_bytes": the extension's data, default
+					 * 16384, 512..65539 */
+	unsigned stapled_max_age;	/* "stapled_max_age", seconds: how old the latest
+					 * RRSIG inception of a chain may be; 0 (default):
+					 * no cap but the RRSIGs' own expiration */
 	struct conf_server *next;
 };
 
@@ -191,6 +207,9 @@ struct conf_client {
 	enum conf_recheck recheck;	/* as for servers, on the remote server's record */
 	unsigned recheck_grace_ms;
 	enum conf_self_check self_check; /* "self_check": off, warn (default), not-ready */
+	int staple_chain;		/* "staple_chain": build and send the DNSSEC chain
+					 * of client_name's TLSA record, default no */
+	uint16_t dane_chain_type;	/* as for servers */
 	struct conf_client *next;
 };
 

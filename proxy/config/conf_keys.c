@@ -62,6 +62,10 @@ static const struct choice ts002_bindings[] = {
 	{ "off", TS002_OFF }, { "map", TS002_MAP }, { "dns", TS002_DNS },
 	{ NULL, 0 },
 };
+static const struct choice stapled_modes[] = {
+	{ "off", STAPLED_OFF }, { "accept", STAPLED_ACCEPT },
+	{ "require", STAPLED_REQUIRE }, { NULL, 0 },
+};
 static const struct choice pp2_tlv_sets[] = {
 	{ "full", 0 }, { "minimal", 1 }, { NULL, 0 },
 };
@@ -194,6 +198,14 @@ const struct keyword conf_keywords[] = {
 	{ SECT_SERVER, "station_binding", conf_parse_path, conf_dump_path,
 	    S_(station_binding), .where_off = S_(station_binding_where),
 	    .flags = KW_WHERE },
+	{ SECT_SERVER, "stapled_chain", conf_parse_choice, conf_dump_choice,
+	    S_(stapled_chain), .choices = stapled_modes },
+	{ SECT_SERVER, "dane_chain_type", conf_parse_ext_type, conf_dump_uint,
+	    S_(dane_chain_type), .min = 0, .max = 0xffff, .flags = KW_HEX | KW_U16 },
+	{ SECT_SERVER, "max_chain_bytes", conf_parse_uint, conf_dump_uint,
+	    S_(max_chain_bytes), .min = 512, .max = 65539 },
+	{ SECT_SERVER, "stapled_max_age", conf_parse_uint, conf_dump_uint,
+	    S_(stapled_max_age), .min = 0, .max = 31536000 },
 
 	{ SECT_CLIENT, "listen", conf_parse_listen_addr, conf_dump_addr, C_(listen),
 	    .flags = KW_REQUIRED },
@@ -246,6 +258,10 @@ const struct keyword conf_keywords[] = {
 	    C_(recheck_grace_ms), .min = 0, .max = 86400000 },
 	{ SECT_CLIENT, "self_check", conf_parse_choice, conf_dump_choice,
 	    C_(self_check), .choices = self_checks },
+	{ SECT_CLIENT, "staple_chain", conf_parse_bool, conf_dump_bool,
+	    C_(staple_chain), .flags = 0 },
+	{ SECT_CLIENT, "dane_chain_type", conf_parse_ext_type, conf_dump_uint,
+	    C_(dane_chain_type), .min = 0, .max = 0xffff, .flags = KW_HEX | KW_U16 },
 };
 
 /* Every section's seen[] (conf.c) has N_KEYWORDS entries, one per row. */
@@ -309,6 +325,10 @@ conf_server_new(struct conf *c, const char *name)
 	s->recheck = RECHECK_CLOSE;
 	s->recheck_grace_ms = 300000;
 	s->ts002_max_body = 65536;
+	s->stapled_chain = STAPLED_OFF;
+	s->dane_chain_type = CONF_CHAIN_DEFAULT_TYPE;
+	s->max_chain_bytes = 16384;
+	s->stapled_max_age = 0;
 	return s;
 }
 
@@ -368,6 +388,7 @@ conf_client_new(struct conf *c, const char *name)
 	cl->recheck = RECHECK_CLOSE;
 	cl->recheck_grace_ms = 300000;
 	cl->self_check = SELF_CHECK_WARN;
+	cl->dane_chain_type = CONF_CHAIN_DEFAULT_TYPE;
 	return cl;
 }
 

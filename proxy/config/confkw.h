@@ -56,11 +56,12 @@ _Static_assert(sizeof(enum conf_identity) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum conf_recheck) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum conf_self_check) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum conf_ts002) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum conf_stapled) == sizeof(int), "enum size");
 
 /* The keyword table (conf_keys.c), in dump order. N_KEYWORDS, its number of
  * rows, is a constant because it sizes the seen[] of every section conf.c
  * parses; conf_keys.c checks it. */
-#define N_KEYWORDS 86
+#define N_KEYWORDS 92
 extern const struct keyword conf_keywords[];
 
 /* The index in conf_keywords[] of the keyword name of sections of kind, or

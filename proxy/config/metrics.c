@@ -216,6 +216,8 @@ mx_fold_listener(struct mx_lcounters *to, const struct mx_lcounters *from)
 	add(&to->log_suppressed, ld(&from->log_suppressed));
 	for (i = 0; i < MX_TS002_N; i++)
 		add(&to->ts002[i], ld(&from->ts002[i]));
+	for (i = 0; i < MX_SC_N; i++)
+		add(&to->stapled[i], ld(&from->stapled[i]));
 	/* open is a gauge: it left with the worker. */
 }
 
@@ -403,6 +405,13 @@ mx_station(struct mx_listener *l, enum mx_station r)
 {
 	if ((unsigned)r < MX_ST_N)
 		add(&lcounters(l)->station[r], 1);
+}
+
+void
+mx_stapled(struct mx_listener *l, enum mx_stapled r)
+{
+	if ((unsigned)r < MX_SC_N)
+		add(&lcounters(l)->stapled[r], 1);
 }
 
 void

@@ -60,7 +60,26 @@ enum mx_hs_reason {
 	MX_HS_MISMATCH,		/* certificate matches no TLSA record (client role:
 				 * or fails PKIX verification) */
 	MX_HS_BUSY,		/* max_handshakes or DNS max_inflight reached */
+	/* stapled_chain (README "Stapled DNSSEC chains"): */
+	MX_HS_CHAIN_MISSING,	/* require, and the client sent no chain */
+	MX_HS_CHAIN_MALFORMED,	/* the chain's framing is wrong */
+	MX_HS_CHAIN_OVERSIZE,	/* over max_chain_bytes, or too many RRs/RRSIGs */
+	MX_HS_CHAIN_BOGUS,	/* a signature or digest fails */
+	MX_HS_CHAIN_EXPIRED,	/* an RRSIG expired or not yet valid, or the
+				 * inception older than stapled_max_age */
+	MX_HS_CHAIN_INCOMPLETE,	/* a link missing (no verdict from the anchor) */
+	MX_HS_CHAIN_INSECURE,	/* provably unsigned below the anchor */
+	MX_HS_CHAIN_WRONG_NAME,	/* valid, but no TLSA record at the ClientName */
 	MX_HS_N
+};
+
+/* What became of the stapled chains a server listener was offered. */
+enum mx_stapled {
+	MX_SC_VALIDATED = 0,	/* validated now, and it authenticated the name */
+	MX_SC_CACHED,		/* a chain validated before (same digest): no work */
+	MX_SC_REFUSED,		/* refused (the handshake failure says why) */
+	MX_SC_ABSENT,		/* accept: no chain sent, the name looked up */
+	MX_SC_N
 };
 
 /* Upstream (server role) or remote server (client role) failures. */
@@ -256,6 +275,9 @@ void mx_upstream_error(struct mx_listener *l, enum mx_up_reason r);
 
 /* A station_binding check concluded r. */
 void mx_station(struct mx_listener *l, enum mx_station r);
+/* A stapled chain (or its absence) was judged: result r. */
+void mx_stapled(struct mx_listener *l, enum mx_stapled r);
+
 /* The TS002 binding judged one request: result r. */
 void mx_ts002(struct mx_listener *l, enum mx_ts002 r);
 

@@ -34,7 +34,12 @@ static const char *const mx_rc_names[MX_RC_N] = {
 static const char *const mx_hs_names[MX_HS_N] = {
 	"timeout", "tls", "closed", "no_cert", "no_clientid", "bad_clientid",
 	"not_allowed", "dns_error", "dns_bogus", "dns_insecure", "no_tlsa",
-	"mismatch", "busy",
+	"mismatch", "busy", "chain_missing", "chain_malformed", "chain_oversize",
+	"chain_bogus", "chain_expired", "chain_incomplete", "chain_insecure",
+	"chain_wrong_name",
+};
+static const char *const mx_sc_names[MX_SC_N] = {
+	"validated", "cached", "refused", "absent",
 };
 static const char *const mx_usage_names[MX_USAGES] = {
 	"pkix-ta", "pkix-ee", "dane-ta", "dane-ee", "mixed",
@@ -290,6 +295,12 @@ render_listeners(struct mx_out *o, const struct mx_region *r,
 	    "TS002 requests judged by ts002_binding, by result (bound: forwarded).",
 	    "result", mx_ts002_names, MX_TS002_N,
 	    offsetof(struct mx_lcounters, ts002));
+
+	render_labelled(o, v, "stapled_chains_total",
+	    "Stapled DNSSEC chains judged by a server listener, by result "
+	    "(absent: none sent, the name looked up).",
+	    "result", mx_sc_names, MX_SC_N,
+	    offsetof(struct mx_lcounters, stapled));
 
 	render_labelled(o, v, "recheck_total",
 	    "Live connections re-checked against a changed TLSA answer (or DNS "

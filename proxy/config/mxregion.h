@@ -31,6 +31,7 @@ struct mx_lcounters {
 	mx_u64 log_suppressed;		/**< connection lines not logged (conn.c's
 					 * rate limit of repeated refusals) */
 	mx_u64 ts002[MX_TS002_N];	/**< TS002 requests judged, by result */
+	mx_u64 stapled[MX_SC_N];	/**< stapled chains judged, by result */
 };
 
 /* What one worker counted for its TLSA cache and lookups. */
