@@ -10,6 +10,7 @@
 
 #include "chainval.h"
 #include "err.h"
+#include "util.h"
 
 struct chainval {
 	getdns_list *tas;	/* DS and DNSKEY rr_dicts only */
@@ -171,6 +172,72 @@ rrsig_covers(const getdns_dict *d)
 	return t;
 }
 
+/* The labels of a wire-format name, the root's empty one not counted. */
+static unsigned
+wire_labels(const getdns_bindata *n)
+{
+	size_t i = 0;
+	unsigned k = 0;
+
+	while (i < n->size && n->data[i] != 0) {
+		i += 1 + (size_t)n->data[i];
+		k++;
+	}
+	return k;
+}
+
+/* What the RRs of the RRsets validated say beyond their verdict: res->ttl
+ * (TTLs capped by the RRSIGs' Original TTL), res->wildcard (the TLSA
+ * RRset's RRSIGs at owner). */
+static void
+note_sets(struct chainval_result *res, getdns_dict **rr,
+    const unsigned char *set, size_t n, const getdns_bindata *owner)
+{
+	uint32_t ttl = UINT32_MAX, t, labels;
+	unsigned have = wire_labels(owner);
+	size_t i, skip, j;
+	char *fqdn = NULL;
+
+	for (i = 0; i < n; i++) {
+		if (set[i] == 0)
+			continue;
+		if (getdns_dict_get_int(rr[i], "ttl", &t) == GETDNS_RETURN_GOOD &&
+		    t < ttl)
+			ttl = t;
+		if (rr_type(rr[i]) != GETDNS_RRTYPE_RRSIG)
+			continue;
+		if (getdns_dict_get_int(rr[i], "/rdata/original_ttl", &t) ==
+		    GETDNS_RETURN_GOOD && t < ttl)
+			ttl = t;
+		if (rrsig_covers(rr[i]) != GETDNS_RRTYPE_TLSA ||
+		    getdns_dict_get_int(rr[i], "/rdata/labels", &labels) !=
+		    GETDNS_RETURN_GOOD || labels >= have || res->wildcard[0])
+			continue;
+		/* "*." and the rightmost `labels` labels of owner. */
+		for (skip = have - labels, j = 0; skip > 0 && j < owner->size;
+		    skip--)
+			j += 1 + (size_t)owner->data[j];
+		if (getdns_convert_dns_name_to_fqdn(&(getdns_bindata){
+		    owner->size - j, owner->data + j }, &fqdn) ==
+		    GETDNS_RETURN_GOOD) {
+			size_t len = strlen(fqdn);
+
+			if (len > 1 && fqdn[len - 1] == '.')
+				fqdn[len - 1] = '\0';
+			if (strcmp(fqdn, ".") == 0)
+				dp_strlcpy(res->wildcard, "*",
+				    sizeof(res->wildcard));
+			else
+				snprintf(res->wildcard, sizeof(res->wildcard),
+				    "*.%s", fqdn);
+			dp_str_lower(res->wildcard);
+			free(fqdn);
+			fqdn = NULL;
+		}
+	}
+	res->ttl = ttl == UINT32_MAX ? 0 : ttl;
+}
+
 static void
 verdict2(struct chainval_result *res, enum chainval_status s,
     const char *what, const char *reason)
@@ -286,6 +353,7 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 		/* A proof of non-existence would be INSECURE or "no records"
 		 * at best; either way there is nothing to authenticate with. */
 		verdict(res, CHAINVAL_INDETERMINATE, "no TLSA RRset at the name");
+		res->no_tlsa = 1;
 		r = DP_OK;
 		goto out;
 	}
@@ -334,12 +402,15 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 		}
 		break;	/* fail closed at the first RRset not SECURE */
 	}
+	if (res->status == CHAINVAL_SECURE)
+		note_sets(res, rr, set, c->n, cur);
 	if (res->status == CHAINVAL_SECURE &&
 	    (r = dnschain_tlsa(c, name, &res->tlsa)) != DP_OK) {
 		tlsa_rrset_clear(&res->tlsa);
 		if (r == DP_ERR_NOMEM)
 			goto out;
 		verdict(res, CHAINVAL_INDETERMINATE, "no usable TLSA record");
+		res->no_tlsa = 1;
 	}
 	r = DP_OK;
 out:

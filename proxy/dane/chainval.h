@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dnsanswer.h"
 #include "dnschain.h"
 #include "tlsarr.h"
 
@@ -69,6 +70,16 @@ struct chainval_result {
 	int have_sig;				/**< the chain holds an RRSIG */
 	uint32_t sig_expiration;		/**< earliest RRSIG expiration (raw) */
 	int64_t sig_left;			/**< seconds from now to it (< 0: past) */
+	/* SECURE only: the smallest TTL of the RRsets validated (the CNAMEs
+	 * and the TLSA RRset), each capped by its RRSIGs' Original TTL; and
+	 * when the TLSA RRset was synthesised from a wildcard (an RRSIG's
+	 * Labels below the owner's label count, RFC 4034 §3.1.3), the
+	 * wildcard's owner ("*._device.example.net"), else "". */
+	uint32_t ttl;
+	char wildcard[DNS_WILDCARD_MAX];
+	/* INDETERMINATE because the chain holds no (usable) TLSA RRset at the
+	 * name, whatever else it proves: a chain for another name. */
+	int no_tlsa;
 };
 
 /* Reads the DS and DNSKEY records of trust_anchor_file (zone-file text, as
