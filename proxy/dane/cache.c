@@ -211,8 +211,8 @@ evict(struct tlsa_cache *c)
 		entry_free(c, e);
 }
 
-static struct tlsa_answer *
-answer_new(const char *name, struct dns_result *res)
+struct tlsa_answer *
+tlsa_answer_new(const char *name, struct dns_result *res)
 {
 	struct tlsa_answer *a;
 
@@ -256,7 +256,7 @@ on_dns_result(void *arg, struct dns_result *res)
 	e->q = NULL;
 	c->st.inflight--;
 	mx_tlsa_lookup_done(res->status, now_us() - e->q_start_us);
-	if ((a = answer_new(e->name, res)) == NULL) {
+	if ((a = tlsa_answer_new(e->name, res)) == NULL) {
 		log_error("cache: %s: out of memory for the DNS answer",
 		    e->name);
 		a = &oom_answer;

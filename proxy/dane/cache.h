@@ -42,6 +42,13 @@ void tlsa_answer_ref(struct tlsa_answer *a);
 /* Drops a reference; frees on the last. Accepts NULL. */
 void tlsa_answer_unref(struct tlsa_answer *a);
 
+/* A new answer for name from res (one reference): status, why, wildcard,
+ * rr_ttl, sig_expires copied, a DNS_SECURE result's records taken and
+ * prepared; expires_ms and fetched_ms are left 0 for the caller. NULL when
+ * out of memory. The cache makes its answers so; a stapled chain's
+ * (chaincache.h) are made the same way. */
+struct tlsa_answer *tlsa_answer_new(const char *name, struct dns_result *res);
+
 /* Called once with a new reference the callee must unref. */
 typedef void (*cache_cb)(void *arg, struct tlsa_answer *ans);
 

@@ -89,6 +89,13 @@ answer_cb(void *arg, struct tlsa_answer *ans)
 	d->cb(d->arg, d);	/* may free d */
 }
 
+int
+dane_allowed(const struct dane_rules *rules, const char *name)
+{
+	return rules->allow == NULL ||
+	    allow_match(rules->allow, rules->n_allow, name);
+}
+
 void
 dane_lookup(struct dane_check *d, const struct dane_rules *rules,
     const char *name, dane_cb cb, void *arg)
@@ -99,8 +106,7 @@ dane_lookup(struct dane_check *d, const struct dane_rules *rules,
 	d->rules = rules;
 	d->cb = cb;
 	d->arg = arg;
-	if (rules->allow != NULL && !allow_match(rules->allow, rules->n_allow,
-	    name)) {
+	if (!dane_allowed(rules, name)) {
 		refuse(d, MX_HS_NOT_ALLOWED, "name not allowed");
 	} else {
 		r = tlsa_cache_get(rules->cache, name, answer_cb, d, &ans,
@@ -118,6 +124,25 @@ dane_lookup(struct dane_check *d, const struct dane_rules *rules,
 		}
 	}
 	cb(arg, d);
+}
+
+void
+dane_use_answer(struct dane_check *d, const struct dane_rules *rules,
+    const char *name, struct tlsa_answer *ans)
+{
+	d->rules = rules;
+	if (!dane_allowed(rules, name))
+		refuse(d, MX_HS_NOT_ALLOWED, "name not allowed");
+	else
+		decide(d, ans);
+}
+
+void
+dane_refuse(struct dane_check *d, const struct dane_rules *rules,
+    enum mx_hs_reason why, const char *reason)
+{
+	d->rules = rules;
+	refuse(d, why, "%s", reason);
 }
 
 static void

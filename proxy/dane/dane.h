@@ -63,6 +63,21 @@ struct dane_rules {
 
 struct dane_check;
 struct recheck_table;
+struct chaincache;
+
+/* What a worker's listeners share for their decisions (proc/worker.c owns
+ * it all). */
+struct dane_shared {
+	struct tlsa_cache *cache;	/* NULL when no listener needs DNS */
+	struct recheck_table *rechecks;	/* live re-checks; NULL: none */
+	struct chaincache *chains;	/* stapled chains judged (a server with
+					 * stapled_chain); else NULL */
+	const char *trust_anchor_file;	/* [dns]'s: a route's staple_chain
+					 * stops its walk at these anchors */
+};
+
+/* name passes rules' allow list (or there is none). */
+int dane_allowed(const struct dane_rules *rules, const char *name);
 
 /* Step 1 is over (verdict DANE_RECORDS, DANE_PKIX or DANE_REFUSED). */
 typedef void (*dane_cb)(void *arg, struct dane_check *d);
@@ -93,6 +108,19 @@ struct dane_check {
  * free the memory d lives in. */
 void dane_lookup(struct dane_check *d, const struct dane_rules *rules,
     const char *name, dane_cb cb, void *arg);
+
+/* Step 1 with an answer the caller holds (a stapled chain's, chaincache.h)
+ * instead of a lookup: the allow list, then the answer judged exactly as a
+ * looked-up one (DNSSEC status, wildcard policy). Synchronous: no callback;
+ * d holds DANE_RECORDS (with its own reference to ans), DANE_PKIX or
+ * DANE_REFUSED on return. d must be zeroed or cleared. */
+void dane_use_answer(struct dane_check *d, const struct dane_rules *rules,
+    const char *name, struct tlsa_answer *ans);
+
+/* Step 1 ended by the caller before any answer (a stapled chain refused):
+ * DANE_REFUSED with why and reason (copied). */
+void dane_refuse(struct dane_check *d, const struct dane_rules *rules,
+    enum mx_hs_reason why, const char *reason);
 
 /* Step 2 with verdict DANE_RECORDS: leaf and chain (the other certificates
  * the peer sent, may be NULL) against the records. name is what a DANE-TA

@@ -1,10 +1,13 @@
-/* test_chainval.c — a stapled DNSSEC chain validated offline (dane/chainval.c):
+/* test_chainval.c — a stapled DNSSEC chain validated offline (dane/chainval.c)
+ * and judged for a server listener (dane/chaincache.c):
  * a zone "chain.test." signed here with ldns (a KSK and a ZSK, ECDSA P-256),
  * the KSK's DS as trust anchor in a temporary file, the chain encoded with
  * dnschain_encode from the RRs' uncompressed wire form; then the verdicts
  * for a good chain, a signed and an unsigned CNAME, a tampered signature, dates outside the signatures'
  * validity, another name, a missing DNSKEY RRset and an anchor for another
- * zone. */
+ * zone; then the judge's verdicts and reasons, its table (a second judgement
+ * of the same bytes costs no validation), max_chain_bytes and
+ * stapled_max_age. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 
 #include <ldns/ldns.h>
 
+#include "chaincache.h"
 #include "chainval.h"
 #include "dnschain.h"
 #include "err.h"
@@ -277,6 +281,123 @@ check_not_secure(struct chainval *v, const struct dnschain *c,
 	chainval_result_clear(&res);
 }
 
+static int
+no_tlsa_sigs(const struct zone *z, size_t i)
+{
+	return !(z->is_sig[i] && z->type[i] == LDNS_RR_TYPE_TLSA);
+}
+
+/* The extension data of the RRs keep selects. */
+static size_t
+data_of(const struct zone *z, int (*keep)(const struct zone *, size_t),
+    unsigned char *data, size_t size)
+{
+	const unsigned char *rrs[MAX_RRS];
+	size_t lens[MAX_RRS], n = 0, i, len = 0;
+
+	for (i = 0; i < z->n; i++) {
+		if (keep != NULL && !keep(z, i))
+			continue;
+		rrs[n] = z->wire[i];
+		lens[n++] = z->len[i];
+	}
+	return dnschain_encode(0, rrs, lens, n, data, size, &len) == DP_OK ?
+	    len : 0;
+}
+
+static void
+judge(struct chaincache *cc, const unsigned char *d, size_t len,
+    const char *name, const struct chain_policy *pol, time_t now,
+    enum mx_hs_reason want, const char *word, const char *what)
+{
+	struct chain_verdict v;
+
+	is_int(chaincache_judge(cc, d, len, name, pol, now, &v), DP_OK,
+	    "%s: judged", what);
+	ok(v.answer == NULL && v.why == want && strstr(v.reason, word) != NULL,
+	    "%s: refused, %s (%s)", what, word, v.reason);
+	tlsa_answer_unref(v.answer);
+}
+
+/* chaincache_judge on the zone's chain: secure, then from the table. */
+static void
+judge_checks(struct zone *z, const struct dnschain *c)
+{
+	static unsigned char data[CHAIN_MAX], pad[CHAIN_MAX];
+	struct chain_policy pol = { .max_bytes = CHAIN_MAX, .max_ttl = 100 };
+	struct chaincache *cc = NULL;
+	struct chain_verdict v, w;
+	char err[256];
+	size_t len = data_of(z, NULL, data, sizeof(data));
+
+	(void)c;
+	is_int(chaincache_new(z->ta_file, &cc, err, sizeof(err)), DP_OK,
+	    "judge made (%s)", err);
+	if (cc == NULL)
+		return;
+	ok(len > 0, "chain data: %zu bytes", len);
+	is_int(chaincache_judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol,
+	    NOW, &v), DP_OK, "judged");
+	ok(v.answer != NULL && !v.cached && v.answer->status == DNS_SECURE &&
+	    v.answer->rrset.n == 2, "secure, 2 records, validated now");
+	if (v.answer != NULL)
+		ok(v.answer->expires_ms - v.answer->fetched_ms == 100 * 1000,
+		    "answer kept min(TTL 300, RRSIG 86400 s, max_ttl 100) s");
+	is_int(chaincache_judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol,
+	    NOW + 10, &w), DP_OK, "judged again");
+	ok(w.cached && w.answer == v.answer, "  from the table: the same answer");
+	tlsa_answer_unref(w.answer);
+	is_int(chaincache_judge(cc, data, len, "_lorawan-ns.c.chain.test", &pol,
+	    NOW, &w), DP_OK, "same bytes, the CNAME's name");
+	ok(w.answer != NULL && !w.cached, "  validated for that name, not "
+	    "taken from another name's slot");
+	tlsa_answer_unref(w.answer);
+	tlsa_answer_unref(v.answer);
+
+	judge(cc, data, len, "_lorawan-ns.b.chain.test", &pol, NOW,
+	    MX_HS_CHAIN_WRONG_NAME, "wrong name", "another name");
+	judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol,
+	    (time_t)EXPIRATION + 5, MX_HS_CHAIN_EXPIRED, "expired",
+	    "cached chain past its RRSIGs");
+	judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol,
+	    (time_t)INCEPTION - 5, MX_HS_CHAIN_EXPIRED, "not valid for another",
+	    "before inception");
+	pol.max_age = 600;
+	judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol, NOW,
+	    MX_HS_CHAIN_EXPIRED, "stapled_max_age 600",
+	    "TLSA signed 3600 s ago, stapled_max_age 600");
+	pol.max_age = 7200;
+	is_int(chaincache_judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol,
+	    NOW, &w), DP_OK, "stapled_max_age 7200");
+	ok(w.answer != NULL, "  passes");
+	tlsa_answer_unref(w.answer);
+	pol.max_age = 0;
+	pol.max_bytes = len - 1;
+	judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol, NOW,
+	    MX_HS_CHAIN_OVERSIZE, "max_chain_bytes", "one byte over the bound");
+	pol.max_bytes = CHAIN_MAX;
+	judge(cc, data, len - 1, "_lorawan-ns.a.chain.test", &pol, NOW,
+	    MX_HS_CHAIN_MALFORMED, "malformed", "truncated");
+	/* getdns calls a DS anchor matching no DNSKEY present bogus. */
+	len = data_of(z, no_dnskeys, pad, sizeof(pad));
+	judge(cc, pad, len, "_lorawan-ns.a.chain.test", &pol, NOW,
+	    MX_HS_CHAIN_BOGUS, "bogus", "no DNSKEY RRset");
+	len = data_of(z, no_tlsa_sigs, pad, sizeof(pad));
+	judge(cc, pad, len, "_lorawan-ns.a.chain.test", &pol, NOW,
+	    MX_HS_CHAIN_BOGUS, "bogus", "TLSA RRSIGs left out");
+	chaincache_free(cc);
+
+	/* No anchor above the name: no link from it to the chain. */
+	is_int(chaincache_new(z->other_ta_file, &cc, err, sizeof(err)), DP_OK,
+	    "judge with another zone's anchor (%s)", err);
+	if (cc == NULL)
+		return;
+	len = data_of(z, NULL, data, sizeof(data));
+	judge(cc, data, len, "_lorawan-ns.a.chain.test", &pol, NOW,
+	    MX_HS_CHAIN_INCOMPLETE, "incomplete", "no anchor above the name");
+	chaincache_free(cc);
+}
+
 int
 main(void)
 {
@@ -309,7 +430,17 @@ main(void)
 	ok(res.have_sig && res.sig_expiration == EXPIRATION &&
 	    res.sig_left == 86400, "earliest RRSIG expiration %u, %lld s left",
 	    res.sig_expiration, (long long)res.sig_left);
+	is_int((int)res.ttl, 300, "TTL of the RRsets validated (the DNSKEYs' "
+	    "3600 is support)");
+	is_str(res.wildcard, "", "not from a wildcard");
+	ok(!res.no_tlsa, "records at the name");
 	chainval_result_clear(&res);
+	is_int(chainval_check(v, &c, "_lorawan-ns.b.chain.test", NOW, &res),
+	    DP_OK, "another name");
+	ok(res.no_tlsa && res.status == CHAINVAL_INDETERMINATE,
+	    "  no TLSA RRset there: no_tlsa set (%s)", res.reason);
+	chainval_result_clear(&res);
+	judge_checks(&z, &c);
 
 	/* Through CNAMEs: a signed one leads to the records, an unsigned one
 	 * to nothing, though the TLSA RRset it points at is signed. */
