@@ -125,6 +125,85 @@ server_ext_parse(SSL *ssl, unsigned int type, unsigned int context,
 	return 1;
 }
 
+void
+tls_clientid_clear(struct tls_clientid *st)
+{
+	free(st->chain);
+	st->chain = NULL;
+	st->chain_len = 0;
+	st->chain_seen = 0;
+}
+
+/* --- the stapled chain, server side: an empty extension in
+ * CertificateRequest asks for it; the leaf entry's is kept for the
+ * certificate callback (which validates it on the event loop, not inside
+ * the handshake's job). A chain over max_chain_bytes is noted, not copied. */
+
+static int
+chain_server_add(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char **out, size_t *outlen, X509 *x, size_t chainidx,
+    int *al, void *arg)
+{
+	static const unsigned char none[1];
+
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE_REQUEST)
+		return 0;
+	*out = none;
+	*outlen = 0;
+	return 1;
+}
+
+static int
+chain_server_parse(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char *in, size_t inlen, X509 *x, size_t chainidx, int *al,
+    void *arg)
+{
+	const struct conf_server *cs = arg;
+	struct tls_clientid *st = SSL_get_ex_data(ssl, clientid_index);
+
+	if (st == NULL || context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0)
+		return 1;
+	tls_clientid_clear(st);
+	st->chain_seen = 1;
+	st->chain_len = inlen;
+	if (inlen > cs->max_chain_bytes)
+		return 1;	/* refused with its reason once the name is known */
+	if ((st->chain = malloc(inlen ? inlen : 1)) == NULL) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return 0;
+	}
+	memcpy(st->chain, in, inlen);
+	return 1;
+}
+
+/* --- the stapled chain, client side: the route's chain in the leaf entry,
+ * when the server's CertificateRequest asked (OpenSSL sends a custom
+ * extension in Certificate only then). */
+
+static int
+chain_client_add(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char **out, size_t *outlen, X509 *x, size_t chainidx,
+    int *al, void *arg)
+{
+	const struct tls_chain_source *src = arg;
+
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0)
+		return 0;
+	return (*outlen = src->get(src->arg, out)) > 0;
+}
+
+static int
+chain_client_parse(SSL *ssl, unsigned int type, unsigned int context,
+    const unsigned char *in, size_t inlen, X509 *x, size_t chainidx, int *al,
+    void *arg)
+{
+	if (context == SSL_EXT_TLS1_3_CERTIFICATE_REQUEST && inlen != 0) {
+		*al = SSL_AD_DECODE_ERROR;	/* the request is empty */
+		return 0;
+	}
+	return 1;
+}
+
 /* --- dane_clientid, client side: answer in the leaf entry when asked. */
 
 struct client_ext {
@@ -275,6 +354,16 @@ tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out)
 			    cs->dane_clientid_type);
 		goto out;
 	}
+	if (cs->stapled_chain != STAPLED_OFF &&
+	    SSL_CTX_add_custom_ext(ctx, cs->dane_chain_type,
+	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+	    chain_server_add, NULL, NULL, chain_server_parse, (void *)cs) != 1) {
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: dane_chain_type: OpenSSL refuses "
+			    "extension type 0x%04x\n", cs->where.file,
+			    cs->where.line, cs->dane_chain_type);
+		goto out;
+	}
 	*out = ctx;
 	ctx = NULL;
 	r = DP_OK;
@@ -327,7 +416,8 @@ set_alpn(SSL_CTX *ctx, const char *list)
 }
 
 int
-tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out)
+tls_client_ctx_new(const struct conf_client *cc,
+    const struct tls_chain_source *chain, FILE *errs, SSL_CTX **out)
 {
 	SSL_CTX *ctx = NULL;
 	struct client_ext *ce = NULL;
@@ -380,6 +470,16 @@ tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out)
 			fprintf(errs, "%s:%d: dane_clientid_type: OpenSSL refuses "
 			    "extension type 0x%04x\n", cc->where.file, cc->where.line,
 			    cc->dane_clientid_type);
+		goto out;
+	}
+	if (chain != NULL && SSL_CTX_add_custom_ext(ctx, cc->dane_chain_type,
+	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+	    chain_client_add, NULL, (void *)chain, chain_client_parse,
+	    NULL) != 1) {
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: dane_chain_type: OpenSSL refuses "
+			    "extension type 0x%04x\n", cc->where.file,
+			    cc->where.line, cc->dane_chain_type);
 		goto out;
 	}
 	*out = ctx;

@@ -21,7 +21,23 @@ struct tls_clientid {
 	int seen;			/* the extension was present */
 	int malformed;			/* present but not a valid ClientName */
 	char name[CLIENTID_NAME_MAX + 1];	/* lower-cased, when seen && !malformed */
+	/* The stapled chain extension (stapled_chain != off): */
+	int chain_seen;			/* present in the leaf entry */
+	size_t chain_len;		/* its data's length */
+	unsigned char *chain;		/* a copy of the data (malloc'd), NULL
+					 * when over max_chain_bytes */
 };
+
+/* Where a client context finds the chain to staple (dane/staple.h's, for a
+ * route): get returns its length and sets *data, or returns 0 when there is
+ * none to send now. chain must outlive the context. */
+struct tls_chain_source {
+	size_t (*get)(void *arg, const unsigned char **data);
+	void *arg;
+};
+
+/* Frees what st holds (the chain's copy). */
+void tls_clientid_clear(struct tls_clientid *st);
 
 /* Builds the server-role context of a listener: certificate chain and key
  * (checked to match), protocol versions, a CertificateRequest on every
@@ -32,10 +48,14 @@ struct tls_clientid {
 int tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out);
 
 /* Builds the client-role context of a route: client certificate and key,
- * dane_clientid answered with client_name when the server asks, server
+ * dane_clientid answered with client_name when the server asks, with
+ * chain (staple_chain = yes; NULL: no) the chain it gives answering the
+ * server's empty dane_chain_type extension (nothing while it has none),
+ * server
  * authenticated by ca_file (peer name set per connection with
  * tls_client_prepare). Returns DP_OK or DP_ERR_TLS. */
-int tls_client_ctx_new(const struct conf_client *cc, FILE *errs, SSL_CTX **out);
+int tls_client_ctx_new(const struct conf_client *cc,
+    const struct tls_chain_source *chain, FILE *errs, SSL_CTX **out);
 
 /* Prepares a new client SSL: SNI and host name check on cc->server_name. */
 int tls_client_prepare(SSL *ssl, const struct conf_client *cc);

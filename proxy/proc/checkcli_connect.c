@@ -458,7 +458,7 @@ check_connect(struct check_env *e, const struct conf_client *cc)
 	    "validate" : "resolver-ad");
 	report_line(r, "route", "[client %s], [dns] mode %s", cc->name,
 	    e->conf->dns.mode == DNS_MODE_VALIDATE ? "validate" : "resolver-ad");
-	if (tls_client_ctx_new(cc, stderr, &ctx) != DP_OK) {
+	if (tls_client_ctx_new(cc, NULL, stderr, &ctx) != DP_OK) {
 		/* Its certificate, key or ca_file: a configuration error,
 		 * told on stderr. */
 		report_str(r, "error", "the route's TLS context cannot be built");

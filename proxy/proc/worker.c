@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "cache.h"
+#include "chaincache.h"
 #include "client.h"
 #include "conn.h"
 #include "dns.h"
@@ -32,6 +33,7 @@ struct worker {
 	struct dns_client *dns;
 	struct tlsa_cache *cache;
 	struct recheck_table *rechecks;	/* live connections against new answers */
+	struct chaincache *chains;	/* stapled chains judged; NULL: none */
 	/* Worker 0: the TLSA names its client routes watch, two per route
 	 * (own, remote), with what each monitor reads. */
 	struct tlsa_monitor **monitors;
@@ -110,13 +112,26 @@ build(struct worker *w, FILE *errs)
 	const struct conf_server *cs;
 	const struct conf_client *cc;
 	char err[512];
-	int errors = 0, need_dns = c->servers != NULL;
+	struct dane_shared sh;
+	int errors = 0, need_dns = c->servers != NULL, need_chains = 0;
 	size_t n;
 
 	for (cc = c->clients; cc != NULL; cc = cc->next)
 		if (cc->verify_server != VERIFY_PKIX ||
-		    cc->self_check != SELF_CHECK_OFF)
+		    cc->self_check != SELF_CHECK_OFF || cc->staple_chain)
 			need_dns = 1;
+	for (cs = c->servers; cs != NULL; cs = cs->next)
+		if (cs->stapled_chain != STAPLED_OFF)
+			need_chains = 1;
+	/* The anchors read once per worker, for every listener's chains. */
+	if (need_chains &&
+	    chaincache_new(c->dns.trust_anchor_file, &w->chains, err,
+	    sizeof(err)) != DP_OK) {
+		fprintf(errs, "%s:%d: trust_anchor_file: stapled_chain cannot "
+		    "use it: %s\n", c->file, c->dns.trust_anchor_where.line > 0 ?
+		    c->dns.trust_anchor_where.line : c->dns.where.line, err);
+		errors++;
+	}
 	if (need_dns) {
 		if (dns_client_new(w->base, &c->dns, &w->dns, err, sizeof(err)) != DP_OK) {
 			fprintf(errs, "%s:%d: [dns]: %s\n", c->file,
@@ -136,14 +151,16 @@ build(struct worker *w, FILE *errs)
 		n++;
 	if ((w->listeners = calloc(n ? n : 1, sizeof(*w->listeners))) == NULL)
 		return errors + 1;
+	sh = (struct dane_shared){ .cache = w->cache, .rechecks = w->rechecks,
+	    .chains = w->chains, .trust_anchor_file = c->dns.trust_anchor_file };
 	for (cs = c->servers; cs != NULL; cs = cs->next)
-		if (server_listener_new(w->base, cs, w->cache, w->rechecks, errs,
+		if (server_listener_new(w->base, cs, &sh, errs,
 		    &w->listeners[w->n_listeners]) == DP_OK)
 			w->n_listeners++;
 		else
 			errors++;
 	for (cc = c->clients; cc != NULL; cc = cc->next)
-		if (client_route_new(w->base, cc, w->cache, w->rechecks, errs,
+		if (client_route_new(w->base, cc, &sh, errs,
 		    &w->listeners[w->n_listeners]) == DP_OK)
 			w->n_listeners++;
 		else
@@ -238,6 +255,7 @@ teardown(struct worker *w)
 		conn_listener_free(w->listeners[i]);
 	free(w->listeners);
 	recheck_table_free(w->rechecks);
+	chaincache_free(w->chains);
 	tlsa_cache_free(w->cache);
 	dns_client_free(w->dns);
 	if (w->sig_term != NULL)

@@ -517,8 +517,7 @@ client_dane_rules(const struct conf_client *cc, struct tlsa_cache *cache,
 
 int
 client_route_new(struct event_base *base, const struct conf_client *cc,
-    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
-    struct conn_listener **out)
+    const struct dane_shared *sh, FILE *errs, struct conn_listener **out)
 {
 	struct client_route *rt;
 	char addr[DP_ADDR_STRLEN + 8];
@@ -533,8 +532,8 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 	    &cc->where, &cc->allow_from, cc->max_connections, UINT_MAX,
 	    mx_listener_get(MX_CLIENT, cc->name));
 	rt->conf = cc;
-	rt->base.rules = client_dane_rules(cc, cache, rt->base.mx);
-	rt->base.rules.rechecks = rechecks;
+	rt->base.rules = client_dane_rules(cc, sh->cache, rt->base.mx);
+	rt->base.rules.rechecks = sh->rechecks;
 	rt->hopts.mx = rt->base.mx;
 	if (cc->forward == FORWARD_HTTP && cc->header_out[0] != '\0') {
 		/* The local client's own copies of the header go; ours comes. */
@@ -550,7 +549,7 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		rt->hopts.limits.max_headers = cc->max_request_headers;
 		rt->hopts.idle_timeout_ms = cc->idle_timeout_ms;
 	}
-	if ((r = tls_client_ctx_new(cc, errs, &rt->base.ctx)) != DP_OK)
+	if ((r = tls_client_ctx_new(cc, NULL, errs, &rt->base.ctx)) != DP_OK)
 		goto fail;
 	SSL_CTX_set_session_cache_mode(rt->base.ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);

@@ -21,15 +21,16 @@ struct event_base;
 struct recheck_table;
 struct tlsa_cache;
 
-/* Builds a route for cc (TLS context). Nothing is bound yet; conn.h's
- * conn_listener_* start, stop, count and free it. cache (shared, not owned)
- * serves the remote's TLSA lookups; it may be NULL only with verify_server =
- * pkix; rechecks (shared, may be NULL) re-checks live connections against
- * new answers. Problems go to errs as "FILE:LINE: key: reason". Returns DP_OK or an
+/* Builds a route for cc (TLS context; with staple_chain its chain, built
+ * and kept fresh from now on). Nothing is bound yet; conn.h's
+ * conn_listener_* start, stop, count and free it. sh is shared, not owned:
+ * its cache serves the remote's TLSA lookups (and the chain's queries) and
+ * may be NULL only with verify_server = pkix and no staple_chain; its
+ * rechecks (may be NULL) re-check live connections against new answers.
+ * Problems go to errs as "FILE:LINE: key: reason". Returns DP_OK or an
  * error code. */
 int client_route_new(struct event_base *base, const struct conf_client *cc,
-    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
-    struct conn_listener **out);
+    const struct dane_shared *sh, FILE *errs, struct conn_listener **out);
 
 /* What cc asks of the remote server (PKIX fallback, re-checks) as dane.h's
  * rules, with cache and mx; no matcher, no re-check table. */

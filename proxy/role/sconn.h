@@ -13,6 +13,7 @@
 
 #include "clientid.h"
 #include "conf.h"
+#include "chaincache.h"
 #include "conn.h"
 #include "dane.h"
 #include "http1.h"
@@ -26,6 +27,8 @@ struct server_listener {
 	const struct conf_server *conf;
 	struct ts002_map *ts002;	/* ts002_binding = map; else NULL */
 	struct ts002_dns *ts002_dns;	/* ts002_binding = dns; else NULL */
+	struct chaincache *chains;	/* stapled_chain: the worker's judge */
+	struct chain_policy chain_policy; /* stapled_chain: what it asks */
 };
 
 /* A connection's way from accept to relay. The handshake runs under

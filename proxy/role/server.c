@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
@@ -75,6 +76,8 @@ sconn_end(struct sconn *c, enum mx_outcome outcome, const char *reason,
 		ERR_clear_error();
 	}
 	dane_check_clear(&c->dane);
+	if (c->hs != NULL)
+		tls_clientid_clear(&c->hs->cid);
 	free(c->hs);
 	if (c->http != NULL) {
 		/* The relay's end cancelled any wait; in case it did not. */
@@ -224,6 +227,56 @@ dane_looked_up(void *arg, struct dane_check *d)
 	verify_resume(c, SC_DECIDED);
 }
 
+/* stapled_chain: step 1 from the chain the client stapled, judged here
+ * on the event loop (never inside the handshake's job: a validation needs
+ * more stack than the job has). Returns 1 when c->dane holds step 1's
+ * verdict, 0 when the name is to be looked up (off; accept and no chain;
+ * a name outside the allow list, which dane_lookup refuses before any
+ * work). */
+static int
+stapled_decide(struct sconn *c)
+{
+	struct server_listener *l = sconn_listener(c);
+	const struct dane_rules *rules = &l->base.rules;
+	const struct tls_clientid *cid = &c->hs->cid;
+	struct chain_verdict v;
+	char text[96];
+
+	if (l->conf->stapled_chain == STAPLED_OFF || !dane_allowed(rules, c->name))
+		return 0;
+	if (!cid->chain_seen) {
+		mx_stapled(l->base.mx, MX_SC_ABSENT);
+		if (l->conf->stapled_chain == STAPLED_ACCEPT)
+			return 0;
+		dane_refuse(&c->dane, rules, MX_HS_CHAIN_MISSING, "stapled chain: "
+		    "missing (stapled_chain = require)");
+		return 1;
+	}
+	if (cid->chain == NULL) {
+		snprintf(text, sizeof(text), "stapled chain: oversize: %zu bytes "
+		    "(max_chain_bytes %u)", cid->chain_len,
+		    l->conf->max_chain_bytes);
+		dane_refuse(&c->dane, rules, MX_HS_CHAIN_OVERSIZE, text);
+		mx_stapled(l->base.mx, MX_SC_REFUSED);
+		return 1;
+	}
+	if (chaincache_judge(l->chains, cid->chain, cid->chain_len, c->name,
+	    &l->chain_policy, time(NULL), &v) != DP_OK) {
+		dane_refuse(&c->dane, rules, MX_HS_TLS, "stapled chain: out of "
+		    "memory");
+		return 1;
+	}
+	if (v.answer == NULL) {
+		dane_refuse(&c->dane, rules, v.why, v.reason);
+		mx_stapled(l->base.mx, MX_SC_REFUSED);
+		return 1;
+	}
+	mx_stapled(l->base.mx, v.cached ? MX_SC_CACHED : MX_SC_VALIDATED);
+	dane_use_answer(&c->dane, rules, c->name, v.answer);
+	tlsa_answer_unref(v.answer);
+	return 1;
+}
+
 static void
 verify_start(struct sconn *c)
 {
@@ -233,6 +286,8 @@ verify_start(struct sconn *c)
 		verify_resume(c, SC_ABORTED);
 	} else if (pick_identity(c) != DP_OK) {
 		verify_resume(c, SC_DECIDED);	/* reason set */
+	} else if (stapled_decide(c)) {
+		dane_looked_up(c, &c->dane);	/* may resume and end c */
 	} else {
 		dane_lookup(&c->dane, &c->base.l->rules, c->name,
 		    dane_looked_up, c);	/* may resume and end c */
@@ -360,6 +415,7 @@ hs_done(struct sconn *c)
 		sconn_end(c, MX_OUT_ERROR, "out of memory", 1);
 		return;
 	}
+	tls_clientid_clear(&c->hs->cid);
 	free(c->hs);
 	c->hs = NULL;
 	conn_established(&c->base);
@@ -489,11 +545,11 @@ server_dane_rules(const struct conf_server *cs, struct tlsa_cache *cache,
 
 int
 server_listener_new(struct event_base *base, const struct conf_server *cs,
-    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
-    struct conn_listener **out)
+    const struct dane_shared *sh, FILE *errs, struct conn_listener **out)
 {
 	struct server_listener *l;
 	char buf[256];
+	unsigned neg;
 	int r;
 
 	*out = NULL;
@@ -503,8 +559,20 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 	    &cs->where, &cs->allow_from, cs->max_connections, cs->max_handshakes,
 	    mx_listener_get(MX_SERVER, cs->name));
 	l->conf = cs;
-	l->base.rules = server_dane_rules(cs, cache, l->base.mx);
-	l->base.rules.rechecks = rechecks;
+	l->base.rules = server_dane_rules(cs, sh->cache, l->base.mx);
+	l->base.rules.rechecks = sh->rechecks;
+	l->chains = sh->chains;
+	l->chain_policy = (struct chain_policy){
+		.max_bytes = cs->max_chain_bytes,
+		.max_age = cs->stapled_max_age,
+	};
+	if (cs->stapled_chain != STAPLED_OFF) {
+		if (l->chains == NULL || sh->cache == NULL) {
+			r = DP_ERR_INVALID;	/* the worker said why */
+			goto fail;
+		}
+		tlsa_cache_ttl_caps(sh->cache, &l->chain_policy.max_ttl, &neg);
+	}
 	if ((r = tls_server_ctx_new(cs, errs, &l->base.ctx)) != DP_OK)
 		goto fail;
 	SSL_CTX_set_cert_verify_callback(l->base.ctx, verify_cb, NULL);
@@ -517,7 +585,7 @@ server_listener_new(struct event_base *base, const struct conf_server *cs,
 		goto fail;
 	}
 	if ((r = sconn_ts002_load(l, errs)) != DP_OK ||
-	    (r = sconn_ts002_dns_new(l, cache)) != DP_OK)
+	    (r = sconn_ts002_dns_new(l, sh->cache)) != DP_OK)
 		goto fail;
 	*out = &l->base;
 	return DP_OK;

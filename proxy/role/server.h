@@ -24,13 +24,12 @@ struct recheck_table;
 struct tlsa_cache;
 
 /* Builds a listener for cs: TLS context, TLSA matcher. Nothing is bound yet;
- * conn.h's conn_listener_* start, stop, count and free it. cache and
- * rechecks (the live connections' re-checks, may be NULL) are shared, not
- * owned. Problems are written to errs as "FILE:LINE: key: reason".
- * Returns DP_OK or an error code. */
+ * conn.h's conn_listener_* start, stop, count and free it. sh (the cache,
+ * the live connections' re-checks, the stapled chains' judge) is shared,
+ * not owned; sh->chains is needed with stapled_chain. Problems are written
+ * to errs as "FILE:LINE: key: reason". Returns DP_OK or an error code. */
 int server_listener_new(struct event_base *base, const struct conf_server *cs,
-    struct tlsa_cache *cache, struct recheck_table *rechecks, FILE *errs,
-    struct conn_listener **out);
+    const struct dane_shared *sh, FILE *errs, struct conn_listener **out);
 
 /* What cs asks of a client (allow list, wildcard policy, re-checks) as
  * dane.h's rules, with cache and mx; no matcher, no re-check table. */
