@@ -11,6 +11,8 @@
 #include "chainval.h"
 #include "err.h"
 
+#define CHAINVAL_SKEW 1	/* see chainval_check */
+
 struct chainval {
 	getdns_list *tas;	/* DS and DNSKEY rr_dicts only */
 };
@@ -308,7 +310,14 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 			if ((r = list_append(set[i] == k ? to_val : support,
 			    rr[i])) != DP_OK)
 				goto out;
-		g = getdns_validate_dnssec2(to_val, support, v->tas, now, 0);
+		/* skew 1, not 0: getdns' check_dates() takes inception - now
+		 * < skew and now - expiration < skew, so 0 would refuse a
+		 * signature in the very second of its inception or expiration,
+		 * which RFC 4035 §5.3.1 accepts (both bounds inclusive); 1
+		 * makes them exactly inclusive. A freshly signed zone (the lab
+		 * signs with inception = now) otherwise fails for a second. */
+		g = getdns_validate_dnssec2(to_val, support, v->tas, now,
+		    CHAINVAL_SKEW);
 		what = k < nsets ? "CNAME: " : "TLSA: ";
 		/* getdns_return_t carries the DNSSEC statuses, outside its enum. */
 		switch ((int)g) {
