@@ -53,8 +53,6 @@
 #define STAPLE_NAME_MAX 256		/* a name, no final dot, or ".", NUL */
 #define STAPLE_WHY_MAX 640		/* a type, a name, a DNS reason */
 
-struct staple;
-
 /* One lookup of a build. */
 struct staple_task {
 	struct staple *s;
