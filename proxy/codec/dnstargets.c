@@ -128,14 +128,29 @@ parse_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, uint16_t qtype,
 	size_t i, n, hops;
 
 	t->ttl = UINT32_MAX;
+	t->rr_ttl = UINT32_MAX;
 	n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
 	for (hops = 0; hops < DNS_CNAME_MAX; hops++) {
 		const ldns_rr *next = dnswire_cname(an, cur);
 		if (next == NULL)
 			break;
 		add_dname(t, ldns_rr_rdf(next, 0), ldns_rr_ttl(next));
+		if (ldns_rr_ttl(next) < t->rr_ttl)
+			t->rr_ttl = ldns_rr_ttl(next);
 		cur = ldns_rr_rdf(next, 0);
 	}
+	for (i = 0; i < n; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
+		    ldns_rr_get_type(rr) == (ldns_rr_type)qtype &&
+		    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0) {
+			t->n_rr++;
+			if (ldns_rr_ttl(rr) < t->rr_ttl)
+				t->rr_ttl = ldns_rr_ttl(rr);
+		}
+	}
+	if (t->n_rr == 0)
+		t->rr_ttl = 0;
 	for (i = 0; i < n && qtype == DNS_QTYPE_NAPTR; i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 		if (ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&

@@ -23,6 +23,11 @@ struct dns_targets {
 	int have_soa;
 	uint32_t neg_ttl;		/**< min(SOA TTL, SOA minimum) */
 	size_t n;			/**< names in name[] */
+	/** RRs of qtype (class IN) at the end of the CNAME chain, whatever
+	 * qtype (dns_lookup_rrsets), and the min TTL of those and of the
+	 * chain's CNAMEs (0 when there are none). */
+	size_t n_rr;
+	uint32_t rr_ttl;
 	/** lower case, no final dot, each a valid DNS name, no duplicates */
 	char name[DNS_TARGETS_MAX][DNS_TARGET_NAME_MAX];
 };
@@ -33,7 +38,8 @@ struct dns_targets {
  * each NAPTR's replacement unless it is "." and the host of the URL in its
  * regexp when the regexp is "DELIM ERE DELIM URL DELIM [i]" whose URL
  * holds no back-reference ('\') and reads SCHEME "://" HOST [":" PORT]
- * ["/" ...] (HOST a DNS name; an IP literal gives none). Returns DP_OK
+ * ["/" ...] (HOST a DNS name; an IP literal gives none). For any qtype
+ * the RRs of qtype at the chain's end are counted (n_rr, rr_ttl). Returns DP_OK
  * with *t filled, DP_ERR_INVALID when wire is not a DNS message or qname
  * not a name. */
 int dns_targets_parse(const unsigned char *wire, size_t len, const char *qname,

@@ -12,6 +12,8 @@
 #include "err.h"
 #include "util.h"
 
+#define CHAINVAL_SKEW 1	/* see chainval_check */
+
 struct chainval {
 	getdns_list *tas;	/* DS and DNSKEY rr_dicts only */
 };
@@ -254,6 +256,51 @@ verdict(struct chainval_result *res, enum chainval_status s,
 	snprintf(res->reason, sizeof(res->reason), "%s", reason);
 }
 
+/* An NSEC or NSEC3 RR, or an RRSIG over either: a proof of denial. */
+static int
+is_denial(const getdns_dict *d)
+{
+	uint32_t t = rr_type(d);
+
+	if (t == GETDNS_RRTYPE_RRSIG)
+		t = rrsig_covers(d);
+	return t == GETDNS_RRTYPE_NSEC || t == GETDNS_RRTYPE_NSEC3;
+}
+
+/* One getdns call: the k-th RRset (and, with denial, the NSEC/NSEC3 RRs
+ * and their RRSIGs) to validate, the other RRs of the chain as support.
+ * *g is getdns' verdict. Returns DP_OK or DP_ERR_NOMEM. */
+static int
+validate_set(struct chainval *v, getdns_dict **rr, const unsigned char *set,
+    size_t n, unsigned char k, int denial, time_t now, getdns_return_t *g)
+{
+	getdns_list *to_val = NULL, *support = NULL;
+	size_t i;
+	int r = DP_ERR_NOMEM;
+
+	if ((to_val = getdns_list_create()) == NULL ||
+	    (support = getdns_list_create()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((r = list_append(set[i] == k ||
+		    (denial && is_denial(rr[i])) ? to_val : support,
+		    rr[i])) != DP_OK)
+			goto out;
+	/* skew 1, not 0: getdns' check_dates() takes inception - now
+	 * < skew and now - expiration < skew, so 0 would refuse a
+	 * signature in the very second of its inception or expiration,
+	 * which RFC 4035 §5.3.1 accepts (both bounds inclusive); 1
+	 * makes them exactly inclusive. A freshly signed zone (the lab
+	 * signs with inception = now) otherwise fails for a second. */
+	*g = getdns_validate_dnssec2(to_val, support, v->tas, now,
+	    CHAINVAL_SKEW);
+	r = DP_OK;
+out:
+	getdns_list_destroy(to_val);
+	getdns_list_destroy(support);
+	return r;
+}
+
 int
 chainval_check(struct chainval *v, const struct dnschain *c,
     const char *name, time_t now, struct chainval_result *res)
@@ -261,11 +308,10 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 	getdns_dict **rr = NULL;
 	unsigned char *set = NULL;	/* RR i: 0 support, k: in the k-th RRset validated */
 	const char *what;
-	getdns_list *to_val = NULL, *support = NULL;
 	getdns_bindata *qname = NULL, *cur, *target;
 	getdns_return_t g;
 	size_t i, hops, nsets, k, ntlsa = 0;
-	int r = DP_ERR_INTERNAL;
+	int r = DP_ERR_INTERNAL, have_denial = 0;
 
 	if (res == NULL)
 		return DP_ERR_INVALID;
@@ -363,20 +409,28 @@ chainval_check(struct chainval *v, const struct dnschain *c,
 	 * CNAME with no anchor above it would pass beside a signed TLSA RRset.
 	 * Anchors only from the file: the chain's DNSKEYs are support, so
 	 * getdns trusts one only through a DS or DNSKEY anchor above it. */
+	for (i = 0; i < c->n; i++)
+		have_denial |= is_denial(rr[i]);
 	for (k = 1; k <= nsets; k++) {
-		getdns_list_destroy(to_val);
-		getdns_list_destroy(support);
-		to_val = support = NULL;
-		if ((to_val = getdns_list_create()) == NULL ||
-		    (support = getdns_list_create()) == NULL) {
-			r = DP_ERR_NOMEM;
+		if ((r = validate_set(v, rr, set, c->n, (unsigned char)k, 0,
+		    now, &g)) != DP_OK)
 			goto out;
-		}
-		for (i = 0; i < c->n; i++)
-			if ((r = list_append(set[i] == k ? to_val : support,
-			    rr[i])) != DP_OK)
-				goto out;
-		g = getdns_validate_dnssec2(to_val, support, v->tas, now, 0);
+		/* A wildcard expansion is proven only by an NSEC/NSEC3 RR
+		 * covering the next closer name, and getdns looks for it in
+		 * the records to validate only (find_nsec_covering_name()
+		 * iterates rrset->pkt, the to-validate packet; the support
+		 * packet is searched for DNSKEY and DS alone): alone, such
+		 * an RRset is BOGUS. Then it is validated again with the
+		 * chain's NSEC/NSEC3 RRsets beside it, which getdns validates
+		 * as RRsets of their own. Only a BOGUS first verdict is
+		 * retried: that one found an anchor and a signed path to the
+		 * RRset (else INDETERMINATE or INSECURE), so in the second call
+		 * SECURE cannot come from the NSEC RRsets beating an
+		 * unanchored RRset (SECURE beats INDETERMINATE there). */
+		if ((int)g == GETDNS_DNSSEC_BOGUS && have_denial &&
+		    (r = validate_set(v, rr, set, c->n, (unsigned char)k, 1,
+		    now, &g)) != DP_OK)
+			goto out;
 		what = k < nsets ? "CNAME: " : "TLSA: ";
 		/* getdns_return_t carries the DNSSEC statuses, outside its enum. */
 		switch ((int)g) {
@@ -425,8 +479,6 @@ out:
 			getdns_dict_destroy(rr[i]);
 	free(rr);
 	free(set);
-	getdns_list_destroy(to_val);
-	getdns_list_destroy(support);
 	if (qname != NULL) {
 		free(qname->data);
 		free(qname);

@@ -23,7 +23,10 @@
  *    canonical RRset (sorted rdata, original TTL).
  *  - _getdns_verify_rrsig: owner labels > the RRSIG labels field means a
  *    wildcard expansion; a_key_signed_rrset then demands an NSEC/NSEC3
- *    covering the next closer name (find_nsec_covering_name).
+ *    covering the next closer name (find_nsec_covering_name), which it
+ *    looks for among the records to validate only, never in the support:
+ *    chainval_check gives it the chain's NSEC/NSEC3 RRs in a second call
+ *    for an RRset the first call found BOGUS.
  *  - key_proves_nonexistance, nsec_covers_name, nsec3_covers_name,
  *    nsec3_find_next_closer: NSEC/NSEC3 denial (NXDOMAIN, NODATA, opt-out
  *    as INSECURE, insecure_delegation); nsec3_iteration_count_high turns a

@@ -11,7 +11,9 @@
  * The back ends: dns_unbound.c (validate) and dns_stub.c (resolver-ad).
  * Both parse the answer with the same pure code (codec/dnsanswer.c):
  * the real RCODE, the CNAME chain, the TLSA RRs at its end, their TTL and the
- * earliest expiration of the RRSIGs over them, the SOA negative TTL. */
+ * earliest expiration of the RRSIGs over them, the SOA negative TTL; a
+ * dns_lookup_rrsets query is judged by codec/dnstargets.c's count of the
+ * RRs of its type and hands the message itself to its caller. */
 #include "dns.h"
 
 #include <stdio.h>
@@ -72,6 +74,7 @@ query_free(struct dns_query *q)
 		event_free(q->done_ev);
 	tlsa_rrset_clear(&q->res.rrset);
 	free(q->targets);
+	free(q->packet);
 	if (q->qname != NULL)
 		ldns_rdf_deep_free(q->qname);
 	free(q->wire);	/* ldns_pkt2wire allocates with malloc */
@@ -175,6 +178,33 @@ dns_targets_finish(struct dns_query *q, const struct dns_targets *t,
 	}
 }
 
+void
+dns_rrsets_finish(struct dns_query *q, const struct dns_targets *t,
+    const unsigned char *wire, size_t len, int secure,
+    const char *insecure_why)
+{
+	char why[64];
+
+	if (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN) {
+		snprintf(why, sizeof(why), "rcode %s", dns_rcode_str(t->rcode));
+		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
+	} else if (!secure) {
+		dns_query_finish(q, DNS_INSECURE, t->n_rr > 0 ? t->rr_ttl :
+		    t->neg_ttl, NULL, insecure_why);
+	} else if (t->rcode == LDNS_RCODE_NXDOMAIN) {
+		dns_query_finish(q, DNS_SECURE_NXDOMAIN, t->neg_ttl, NULL, NULL);
+	} else if (t->n_rr == 0) {
+		dns_query_finish(q, DNS_SECURE_NODATA, t->neg_ttl, NULL, NULL);
+	} else if (len == 0 || (q->packet = malloc(len)) == NULL) {
+		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, "out of memory");
+	} else {
+		memcpy(q->packet, wire, len);
+		q->res.packet = q->packet;
+		q->res.packet_len = len;
+		dns_query_finish(q, DNS_SECURE, t->rr_ttl, NULL, NULL);
+	}
+}
+
 static void
 query_stop_io(struct dns_query *q)
 {
@@ -271,7 +301,7 @@ dns_client_free(struct dns_client *c)
 
 static int
 lookup_start(struct dns_client *c, const char *owner, uint16_t qtype,
-    dns_cb cb, void *arg, struct dns_query **out)
+    int raw, dns_cb cb, void *arg, struct dns_query **out)
 {
 	struct dns_query *q = NULL;
 	struct timeval tv;
@@ -286,6 +316,7 @@ lookup_start(struct dns_client *c, const char *owner, uint16_t qtype,
 		return DP_ERR_NOMEM;
 	q->c = c;
 	q->qtype = qtype;
+	q->raw = raw;
 	q->cb = cb;
 	q->arg = arg;
 	q->tcp_fd = -1;
@@ -325,7 +356,7 @@ int
 dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
     void *arg, struct dns_query **out)
 {
-	return lookup_start(c, owner, DNS_RR_TYPE_TLSA, cb, arg, out);
+	return lookup_start(c, owner, DNS_RR_TYPE_TLSA, 0, cb, arg, out);
 }
 
 int
@@ -336,7 +367,18 @@ dns_lookup_targets(struct dns_client *c, const char *owner, uint16_t qtype,
 		*out = NULL;
 	if (qtype == DNS_RR_TYPE_TLSA || qtype == 0)
 		return DP_ERR_INVALID;
-	return lookup_start(c, owner, qtype, cb, arg, out);
+	return lookup_start(c, owner, qtype, 0, cb, arg, out);
+}
+
+int
+dns_lookup_rrsets(struct dns_client *c, const char *owner, uint16_t qtype,
+    dns_cb cb, void *arg, struct dns_query **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (qtype == 0)
+		return DP_ERR_INVALID;
+	return lookup_start(c, owner, qtype, 1, cb, arg, out);
 }
 
 void

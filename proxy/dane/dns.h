@@ -49,6 +49,12 @@ struct dns_result {
 	 * (DNS_SECURE: at least one); NULL for other statuses and for TLSA
 	 * lookups. Valid during the callback only. */
 	const struct dns_targets *targets;
+	/* dns_lookup_rrsets only, DNS_SECURE only: the whole answer message
+	 * in wire form (header, question, answer with the RRSIGs, authority,
+	 * additional), as the back end received or libunbound encoded it;
+	 * NULL/0 otherwise. Valid during the callback only. */
+	const unsigned char *packet;
+	size_t packet_len;
 };
 
 /* Called exactly once per lookup unless cancelled first. */
@@ -83,6 +89,20 @@ int dns_lookup_tlsa(struct dns_client *c, const char *owner, dns_cb cb,
  * a host), DNS_INSECURE, DNS_BOGUS, DNS_TEMPFAIL, DNS_TIMEOUT. Returns as
  * dns_lookup_tlsa. */
 int dns_lookup_targets(struct dns_client *c, const char *owner, uint16_t qtype,
+    dns_cb cb, void *arg, struct dns_query **out);
+
+/* Starts a lookup of owner (as for dns_lookup_tlsa; "." is the root) for
+ * any qtype, for a caller that reads the records itself (dane/staple.c:
+ * a DNSSEC chain is made of them). DNSSEC status exactly as for TLSA:
+ * DNS_SECURE only when the answer is secure (libunbound's verdict, or AD=1
+ * from the resolver), its RCODE NOERROR and RRs of qtype at owner or at the
+ * end of the CNAME chain from owner; DNS_SECURE_NODATA/DNS_SECURE_NXDOMAIN
+ * for secure denials, DNS_INSECURE, DNS_BOGUS, DNS_TEMPFAIL, DNS_TIMEOUT.
+ * On DNS_SECURE, res->packet holds the answer message with its RRSIGs (and,
+ * for a wildcard answer, the authority section's NSEC/NSEC3 proof) and
+ * res->ttl the least TTL of the qtype RRs and the CNAMEs. Returns as
+ * dns_lookup_tlsa (DP_ERR_INVALID also for qtype 0). */
+int dns_lookup_rrsets(struct dns_client *c, const char *owner, uint16_t qtype,
     dns_cb cb, void *arg, struct dns_query **out);
 
 /* Cancels a pending lookup: its callback will not run. */

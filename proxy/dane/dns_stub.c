@@ -40,8 +40,8 @@ ad_tcp_close(struct dns_query *q)
 	q->tcp_buf = NULL;
 }
 
-/* ad_handle_packet for a dns_lookup_targets query: the same checks, the
- * same verdicts. */
+/* ad_handle_packet for a dns_lookup_targets or dns_lookup_rrsets query:
+ * the same checks, the same verdicts. */
 static int
 ad_handle_targets(struct dns_query *q, const uint8_t *buf, size_t len,
     int over_tcp)
@@ -54,14 +54,17 @@ ad_handle_targets(struct dns_query *q, const uint8_t *buf, size_t len,
 	if (t.tc && !over_tcp)
 		return 2;
 	log_debug("dns: %s: resolver-ad: %s type %u rcode=%d ad=%d targets=%zu "
-	    "ttl=%u", q->owner, over_tcp ? "tcp" : "udp", q->qtype, t.rcode,
-	    t.ad, t.n, t.ttl);
+	    "ttl=%u rrs=%zu", q->owner, over_tcp ? "tcp" : "udp", q->qtype,
+	    t.rcode, t.ad, t.n, t.ttl, t.n_rr);
 	if (t.rcode == LDNS_RCODE_SERVFAIL) {
 		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL,
 		    "servfail (bogus data or resolution failure)");
 		return 1;
 	}
-	dns_targets_finish(q, &t, t.ad, "no AD bit");
+	if (q->raw)
+		dns_rrsets_finish(q, &t, buf, len, t.ad, "no AD bit");
+	else
+		dns_targets_finish(q, &t, t.ad, "no AD bit");
 	return 1;
 }
 
@@ -78,7 +81,7 @@ ad_handle_packet(struct dns_query *q, const uint8_t *buf, size_t len,
 	if (len < 12 || ((buf[0] << 8) | buf[1]) != ldns_read_uint16(q->wire) ||
 	    (buf[2] & 0x80) == 0)
 		return 0;
-	if (q->qtype != DNS_RR_TYPE_TLSA)
+	if (q->raw || q->qtype != DNS_RR_TYPE_TLSA)
 		return ad_handle_targets(q, buf, len, over_tcp);
 	r = dns_answer_parse(buf, len, q->owner, (uint32_t)time(NULL), &info);
 	if (r == DP_ERR_NOMEM) {

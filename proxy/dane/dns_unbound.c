@@ -2,7 +2,22 @@
  * caller's event_base (ub_ctx_create_event), validating from the trust
  * anchor, with the configured resolvers as forwarders. Only secure == 2
  * answers are secure; the answer packet is parsed for the real RCODE (the
- * callback's rcode argument is 0 on NXDOMAIN). */
+ * callback's rcode argument is 0 on NXDOMAIN).
+ *
+ * What the answer packet holds (dns_lookup_rrsets hands it on whole, and
+ * dane/staple.c builds a DNSSEC chain from it), read in unbound's source
+ * (NLnetLabs/unbound, libunbound/libworker.c, services/mesh.c,
+ * util/data/msgencode.c) and checked against the lab (52-staple-build.t):
+ *  - libworker's setup_qinfo_edns() sets EDNS_DO on every query libunbound
+ *    makes for us, and mesh_do_callback() encodes the reply with
+ *    reply_info_encode(..., dnssec = edns.bits & EDNS_DO, ...): the RRSIGs
+ *    of every RRset are in the packet, no option needed.
+ *  - minimal-responses (on by default) drops the authority section of a
+ *    positive answer, except when it holds an NSEC or NSEC3
+ *    (msgencode.c positive_answer(): "in case it is a wildcard with DNSSEC,
+ *    there will be NSEC/NSEC3 records in the authority section that we
+ *    cannot remove"): a wildcard answer keeps its proof of no closer match.
+ * So the answer packet is enough; no second lookup is needed. */
 #include "dnsq.h"
 
 #include <errno.h>
@@ -51,7 +66,7 @@ ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
 		dns_query_finish(q, DNS_TEMPFAIL, 0, NULL, why);
 		return;
 	}
-	if (q->qtype != DNS_RR_TYPE_TLSA) {
+	if (q->raw || q->qtype != DNS_RR_TYPE_TLSA) {
 		struct dns_targets t;
 		if (dns_targets_parse(packet, (size_t)packet_len, q->owner,
 		    q->qtype, &t) != DP_OK) {
@@ -60,10 +75,14 @@ ub_answer_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
 			return;
 		}
 		log_debug("dns: %s: validate: type %u sec=%d rcode=%d "
-		    "targets=%zu ttl=%u", q->owner, q->qtype, sec, t.rcode,
-		    t.n, t.ttl);
-		dns_targets_finish(q, &t, sec == 2,
-		    "no chain of trust to the zone");
+		    "targets=%zu ttl=%u rrs=%zu", q->owner, q->qtype, sec,
+		    t.rcode, t.n, t.ttl, t.n_rr);
+		if (q->raw)
+			dns_rrsets_finish(q, &t, packet, (size_t)packet_len,
+			    sec == 2, "no chain of trust to the zone");
+		else
+			dns_targets_finish(q, &t, sec == 2,
+			    "no chain of trust to the zone");
 		return;
 	}
 	if ((r = dns_answer_parse(packet, (size_t)packet_len, q->owner,

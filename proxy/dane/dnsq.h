@@ -48,6 +48,8 @@ struct dns_query {
 	char *owner;			/**< as given */
 	uint16_t qtype;			/**< TLSA, or a dns_lookup_targets type */
 	struct dns_targets *targets;	/**< the latter's outcome, when secure */
+	int raw;			/**< dns_lookup_rrsets: the packet is the result */
+	unsigned char *packet;		/**< its copy, when secure (res.packet) */
 	ldns_rdf *qname;		/**< owner as a dname: the stub's query */
 	struct event *timeout_ev;	/**< whole-lookup timer */
 	struct event *done_ev;		/**< delivers res from the loop */
@@ -92,6 +94,12 @@ void dns_answer_finish(struct dns_query *q, struct dns_answer *a, int secure,
  * copied when secure and naming a host. */
 void dns_targets_finish(struct dns_query *q, const struct dns_targets *t,
     int secure, const char *insecure_why);
+
+/* The same for a dns_lookup_rrsets query (q->raw): t says what the len
+ * bytes at wire hold, wire is copied when secure with RRs of q->qtype. */
+void dns_rrsets_finish(struct dns_query *q, const struct dns_targets *t,
+    const unsigned char *wire, size_t len, int secure,
+    const char *insecure_why);
 
 /* validate mode (dns_unbound.c): the context for c and its end; a lookup;
  * stopping it. */

@@ -453,10 +453,17 @@ main(void)
 	    "unsigned CNAME outside the anchor's zone");
 	check_not_secure(v, &c, DOUBLE_NAME, NOW, "two CNAMEs at one name");
 
-	/* Dates: now at or after expiration, before inception. */
+	/* Dates: now after expiration, before inception. */
 	check_not_secure(v, &c, TLSA_NAME, (time_t)EXPIRATION + 1, "expired");
 	check_not_secure(v, &c, TLSA_NAME, (time_t)INCEPTION - 60,
 	    "not yet valid");
+	check_not_secure(v, &c, TLSA_NAME, (time_t)INCEPTION - 1,
+	    "one second before inception");
+	/* RFC 4035 §5.3.1: both bounds inclusive. */
+	check(v, &c, TLSA_NAME, (time_t)INCEPTION, CHAINVAL_SECURE, 2,
+	    "valid in the second of its inception");
+	check(v, &c, TLSA_NAME, (time_t)EXPIRATION, CHAINVAL_SECURE, 2,
+	    "valid in the second of its expiration");
 
 	/* Another name: nothing validated, no records. */
 	check_not_secure(v, &c, "_lorawan-ns.b.chain.test.", NOW, "another name");

@@ -51,6 +51,8 @@ test_naptr(void)
 		is_str(t.name[1], "js.operator.example", "the URL's host, port left out");
 	}
 	is_int((int)t.ttl, 120, "TTL: the least of the records used");
+	is_int((int)t.n_rr, 4, "n_rr: the four NAPTRs at the owner, not the other one");
+	is_int((int)t.rr_ttl, 120, "rr_ttl: the least of those four");
 }
 
 static void
@@ -72,9 +74,13 @@ test_cname(void)
 	if (t.n == 1)
 		is_str(t.name[0], "000013.netids.operator.example", "CNAME target");
 	is_int((int)t.ttl, 60, "TTL of the CNAME");
+	is_int((int)t.n_rr, 1, "n_rr: the NAPTR at the CNAME's target");
+	is_int((int)t.rr_ttl, 60, "rr_ttl: the CNAME's TTL is the least");
 	is_int(parse(LDNS_RCODE_NXDOMAIN, NULL, soa, &t), DP_OK, "NXDOMAIN parses");
 	is_int(t.rcode, LDNS_RCODE_NXDOMAIN, "NXDOMAIN seen");
 	is_int((int)t.n, 0, "no host");
+	is_int((int)t.n_rr, 0, "no RR");
+	is_int((int)t.rr_ttl, 0, "rr_ttl 0 without RRs");
 	is_int((int)t.neg_ttl, 45, "negative TTL from the SOA");
 }
 
