@@ -20,12 +20,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "dane.h"
 #include "err.h"
 #include "httprelay.h"
 #include "metrics.h"
 #include "relay.h"
+#include "staple.h"
 #include "tls.h"
 #include "util.h"
 
@@ -46,6 +48,8 @@ struct client_route {
 	struct evdns_base *dns;		/* only when connect is a host name */
 	struct dp_addr remote;		/* when connect is an IP literal */
 	int remote_literal;
+	struct staple *staple;		/* staple_chain: our own chain; else NULL */
+	struct tls_chain_source chain_src; /* what the TLS context asks it */
 };
 
 struct cconn {
@@ -491,6 +495,40 @@ route_free(struct conn_listener *base)
 	if (rt->dns != NULL)
 		evdns_base_free(rt->dns, 1);
 	SSL_SESSION_free(rt->session);
+	staple_free(rt->staple);
+}
+
+static size_t
+route_chain(void *arg, const unsigned char **data)
+{
+	return staple_get(arg, data);
+}
+
+/* staple_chain: the route's own chain, built from now on through the
+ * worker's DNS client, stopping at [dns]'s anchors. */
+static int
+route_staple(struct client_route *rt, const struct dane_shared *sh, FILE *errs)
+{
+	const struct conf_client *cc = rt->conf;
+	char err[256];
+	int r;
+
+	if (sh->cache == NULL || sh->trust_anchor_file == NULL) {
+		dp_strlcpy(err, "no DNS client", sizeof(err));
+		r = DP_ERR_INVALID;
+	} else {
+		r = staple_new(rt->base.base, tlsa_cache_dns(sh->cache),
+		    cc->client_name, sh->trust_anchor_file, &rt->staple, err,
+		    sizeof(err));
+	}
+	if (r != DP_OK) {
+		if (errs != NULL)
+			fprintf(errs, "%s:%d: staple_chain: %s\n", cc->where.file,
+			    cc->where.line, err);
+		return r;
+	}
+	rt->chain_src = (struct tls_chain_source){ route_chain, rt->staple };
+	return DP_OK;
 }
 
 static const struct conn_ops client_ops = {
@@ -549,7 +587,10 @@ client_route_new(struct event_base *base, const struct conf_client *cc,
 		rt->hopts.limits.max_headers = cc->max_request_headers;
 		rt->hopts.idle_timeout_ms = cc->idle_timeout_ms;
 	}
-	if ((r = tls_client_ctx_new(cc, NULL, errs, &rt->base.ctx)) != DP_OK)
+	if (cc->staple_chain && (r = route_staple(rt, sh, errs)) != DP_OK)
+		goto fail;
+	if ((r = tls_client_ctx_new(cc, rt->staple != NULL ? &rt->chain_src :
+	    NULL, errs, &rt->base.ctx)) != DP_OK)
 		goto fail;
 	SSL_CTX_set_session_cache_mode(rt->base.ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
