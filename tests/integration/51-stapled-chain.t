@@ -5,7 +5,10 @@
 # First, offline: tests/tools/dp-chain builds each chain from the lab's NSD
 # (authoritative, so broken zones give chains too) and its --check parses
 # and validates it with the server's own modules (codec/dnschain.c,
-# dane/chainval.c): the verdict each attack below relies on.
+# dane/chainval.c): the verdict each attack below relies on. Then the test
+# client against tests/tools/dp-extsink (a server that records what a
+# client's leaf entry carries): the chain goes out byte for byte, only when
+# asked.
 #
 # Then the server role: a listener with stapled_chain = require (the
 # resolver never asked: lab_dns_query_count stays 0), one with the RR cap
@@ -94,6 +97,32 @@ for ta in ta-dp-aged ta-aged-dp; do
   TA=$LAB/$ta.ds chain "two-$ta" client.child.dp.test secure "$ta.ds: dp.test's name"
   ANCHOR=aged.test TA=$LAB/$ta.ds chain "two-aged-$ta" client.aged.test secure "$ta.ds: aged.test's name"
 done
+
+# ---- the test client, against a stand-in server -------------------------
+
+# dp-extsink asks for dane_clientid and the chain in its CertificateRequest
+# and records what the leaf entry carries: dp-testclient --dnssec-chain
+# sends the file's bytes, only when asked, under --chain-type.
+lab_spawn sink "$DP_BUILD/dp-extsink" --cert "$C/server-chain.crt" --key "$C/server.key" \
+  --ext-type 0xffdc --ext-type 0xffdd --count 3 --out-prefix "$LAB/sink" --port-file "$LAB/sink.port"
+lab_wait_file "$LAB/sink.port" 5 || bail "dp-extsink did not start"
+SINK=$(<"$LAB/sink.port")
+sink_conn() { # N [client options]
+  local n=$1
+  shift
+  dp_testclient --connect "127.0.0.1:$SINK" --cert "$C/client.crt" --key "$C/client.key" \
+    --clientid client.child.dp.test --quiet "$@" 2>&1
+  lab_wait_log sink "^conn=$n ext=0xffdd" 5
+}
+like "$(sink_conn 1 --dnssec-chain "$CH/big")" 'result=ok .*server_asked_clientid=1 server_asked_chain=1' \
+  "client: the server's ask for the chain is seen"
+ok "client: the leaf entry carries the chain file's bytes exactly" cmp "$LAB/sink.1.0xffdd" "$CH/big"
+like "$(sink_conn 2 --dnssec-chain "$CH/good" --chain-type 0xfe01)" 'result=ok .*server_asked_chain=0' \
+  "client: --chain-type 0xfe01: not asked for"
+like "$(grep '^conn=2 ext=0xffdd' "$LAB/sink.log")" 'sent=0' "client: ... so not sent"
+sink_conn 3 >/dev/null
+like "$(grep '^conn=3 ' "$LAB/sink.log" | tr '\n' ' ')" 'ext=0xffdc sent=1 .*ext=0xffdd sent=0' \
+  "client: without --dnssec-chain only dane_clientid is sent"
 
 # ---- the server role ----------------------------------------------------
 
