@@ -407,6 +407,8 @@ _lab_dns_zones() {
 			# were its zone not unsigned / its signature not broken.
 			case $z in insecure) echo '000015 IN NAPTR 100 10 "A" "LORA+HTTP" "" ns1.dp.test.' ;;
 				bogus) echo '000016 IN NAPTR 100 10 "A" "LORA+HTTP" "" ns1.dp.test.' ;;
+				# a wildcard answer proven by NSEC3 (stapled chains)
+				nsec3) echo "*.wild IN TLSA $ee" ;;
 			esac
 		} >"$D/$z.dp.test.zone"
 	done
