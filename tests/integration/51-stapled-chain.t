@@ -82,6 +82,8 @@ chain insecure client.insecure.dp.test insecure "unsigned delegation, NSEC provi
 # there, this says bogus.
 chain wild x._device.dp.test secure "wildcard *._device with the NSEC proving no closer name"
 chain wild-nonsec x._device.dp.test bogus "the same without its NSEC" --drop-nsec
+chain wild3 x.wild.nsec3.dp.test secure "wildcard *.wild.nsec3 with the NSEC3 proving no closer name"
+chain wild3-nonsec x.wild.nsec3.dp.test bogus "the same without its NSEC3" --drop-nsec
 chain big client.child.dp.test secure "padded past 4096 bytes with TXT records" --pad-bytes 4097
 chain manyrrs client.child.dp.test oversize "padded to 300 RRs (the 256-RR cap)" --pad-rrs 300
 chain trunc client.child.dp.test malformed "cut to 500 bytes" --raw-truncate 500
@@ -126,7 +128,7 @@ like "$(grep '^conn=3 ' "$LAB/sink.log" | tr '\n' ' ')" 'ext=0xffdc sent=1 .*ext
 
 # ---- the server role ----------------------------------------------------
 
-ALLOW='_lorawan-ns.ns1.dp.test, *._device.dp.test, *.child.dp.test, *.nsec3.dp.test, *.insecure.dp.test, *.bogus.dp.test, *.expired.dp.test, *.aged.test'
+ALLOW='_lorawan-ns.ns1.dp.test, *._device.dp.test, *.child.dp.test, *.nsec3.dp.test, *.wild.nsec3.dp.test, *.insecure.dp.test, *.bogus.dp.test, *.expired.dp.test, *.aged.test'
 
 # listener NAME UPSTREAM_PORT [extra lines]
 listener() {
@@ -268,6 +270,7 @@ accepted req "$PORT_REQ" up-req _lorawan-ns.ns1.dp.test ns1 "a chain of the anch
 accepted req "$PORT_REQ" up-req x._device.dp.test wild "a wildcard answer with its NSEC"
 is "$(dp_upstream_last up-req 'bytes.fromhex(r["proxy"]["ssl"]["tlvs"].get("0xe0", "")).decode()')" \
   '*._device.dp.test' "req: ... named as a wildcard to the upstream, as after a lookup"
+accepted req "$PORT_REQ" up-req x.wild.nsec3.dp.test wild3 "a wildcard answer with its NSEC3"
 
 refused req "$PORT_REQ" up-req client.child.dp.test tampered chain_bogus "TLSA RRSIG tampered"
 refused req "$PORT_REQ" up-req client.bogus.dp.test bogus chain_bogus "a zone's broken TLSA RRSIG"
@@ -280,6 +283,7 @@ refused req "$PORT_REQ" up-req client.insecure.dp.test insecure chain_insecure "
 # Without the NSEC, getdns finds no proof that no closer name exists:
 # BOGUS (a_key_signed_rrset), not INDETERMINATE.
 refused req "$PORT_REQ" up-req x._device.dp.test wild-nonsec chain_bogus "a wildcard answer without its NSEC"
+refused req "$PORT_REQ" up-req x.wild.nsec3.dp.test wild3-nonsec chain_bogus "a wildcard answer without its NSEC3"
 refused req "$PORT_REQ" up-req client.child.dp.test big chain_oversize "4097+ bytes over max_chain_bytes = 4096"
 refused req "$PORT_REQ" up-req client.child.dp.test trunc chain_malformed "a chain cut short"
 refused req "$PORT_REQ" up-req client.child.dp.test - chain_missing "no chain at all"
@@ -287,7 +291,7 @@ refused req2 "$PORT_REQ2" up-req2 client.child.dp.test manyrrs chain_oversize "3
 # INDETERMINATE (chain_incomplete): a chain with no anchor above its name
 # (on req2: its signatures are older than req's stapled_max_age).
 refused req2 "$PORT_REQ2" up-req2 client.aged.test noanchor chain_incomplete "aged.test, no anchor above it"
-ok "req: chains refused are counted" lab_poll 5 metric_ge req result refused 9
+ok "req: chains refused are counted" lab_poll 5 metric_ge req result refused 10
 for n in client.expired.dp.test client.insecure.dp.test client.bogus.dp.test x._device.dp.test; do
   is "$(lab_dns_query_count "$n" TLSA ad)" 0 "req: no TLSA query for $n either"
 done
