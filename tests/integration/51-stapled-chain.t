@@ -147,7 +147,7 @@ dns_section() {
   printf '[global]\nadmin = 127.0.0.1:0\nworkers = 1\n'
 }
 
-for u in up-req up-req2 up-acc up-off up-aged; do
+for u in up-req up-req2 up-typed up-acc up-off up-aged; do
   lab_upstream_start "$u" --proxy v2
 done
 {
@@ -159,10 +159,12 @@ stapled_max_age = 7d'
   # the format's own byte bound (the RR cap in reach)
   listener req2 "$UPSTREAM_UP_REQ2_PORT" 'stapled_chain = require
 max_chain_bytes = 65539'
+  listener typed "$UPSTREAM_UP_TYPED_PORT" 'stapled_chain = require
+dane_chain_type = 0xfe01'
   listener acc "$UPSTREAM_UP_ACC_PORT" 'stapled_chain = accept'
   listener off "$UPSTREAM_UP_OFF_PORT"
 } >"$LAB/dp.ini"
-dp_start dp "$LAB/dp.ini" PORT_REQ=req PORT_REQ2=req2 PORT_ACC=acc PORT_OFF=off APORT=admin ||
+dp_start dp "$LAB/dp.ini" PORT_REQ=req PORT_REQ2=req2 PORT_TYPED=typed PORT_ACC=acc PORT_OFF=off APORT=admin ||
   bail "daneproxy refused the issue 16 configuration (server side not merged?)"
 {
   dns_section "$LAB_AGED_TA"
@@ -197,14 +199,15 @@ connect() {
     --clientid "$name" --send "$REQ" --timeout-ms 8000 --quiet "$@" 2>&1
 }
 
-# accepted LISTENER PORT UPSTREAM NAME CHAIN DESC [ADMIN_PORT]: the
+# accepted LISTENER PORT UPSTREAM NAME CHAIN DESC [client options]: the
 # handshake succeeds with the chain stapled (CHAIN "-": none), the upstream
 # sees NAME as the identity.
 accepted() {
   local l=$1 port=$2 up=$3 name=$4 file=$5 desc=$6 before out args=()
+  shift 6
   before=$(dp_upstream_conns "$up")
   [ "$file" = - ] || args=(--dnssec-chain "$CH/$file")
-  out=$(connect "$port" "$name" "${args[@]}")
+  out=$(connect "$port" "$name" "${args[@]}" "$@")
   like "$out" 'result=ok' "$l: $desc: accepted"
   if lab_upstream_wait "$up" $((before + 1)) 5; then
     is "$(dp_upstream_last "$up" 'r["proxy"]["identity"]')" "$name" "$l: $desc: the upstream sees the identity"
@@ -295,6 +298,13 @@ ok "req: chains refused are counted" lab_poll 5 metric_ge req result refused 10
 for n in client.expired.dp.test client.insecure.dp.test client.bogus.dp.test x._device.dp.test; do
   is "$(lab_dns_query_count "$n" TLSA ad)" 0 "req: no TLSA query for $n either"
 done
+
+# -- dane_chain_type --
+accepted typed "$PORT_TYPED" up-typed client.child.dp.test good "the chain under dane_chain_type = 0xfe01" \
+  --chain-type 0xfe01
+like "$(connect "$PORT_TYPED" client.child.dp.test --dnssec-chain "$CH/good")" 'result=alert .*server_asked_chain=0' \
+  "typed: a client offering 0xffdd is not asked"
+refused typed "$PORT_TYPED" up-typed client.child.dp.test good chain_missing "the chain under 0xffdd, not the type asked for"
 
 # -- accept --
 absent0=$(metric acc result absent)
