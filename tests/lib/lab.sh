@@ -407,6 +407,8 @@ _lab_dns_zones() {
 			# were its zone not unsigned / its signature not broken.
 			case $z in insecure) echo '000015 IN NAPTR 100 10 "A" "LORA+HTTP" "" ns1.dp.test.' ;;
 				bogus) echo '000016 IN NAPTR 100 10 "A" "LORA+HTTP" "" ns1.dp.test.' ;;
+				# a wildcard answer proven by NSEC3 (stapled chains)
+				nsec3) echo "*.wild IN TLSA $ee" ;;
 			esac
 		} >"$D/$z.dp.test.zone"
 	done
@@ -451,6 +453,18 @@ _lab_dns_zones() {
 	} >"$D/dp.test.zone"
 	_lab_sign dp.test || return 1
 	cp "$D/dp.test.ds" "$D/ta.ds"
+
+	# aged.test: a zone of its own, outside dp.test (no trust anchor of the
+	# resolvers above it), every signature made 10 days ago and valid 20
+	# days more: a stapled chain for client.aged.test is old by any
+	# measure of its signatures' inception (stapled_max_age), and
+	# indeterminate from dp.test's anchor alone. Its DS: $LAB_AGED_TA.
+	{
+		_lab_soa aged.test
+		echo "client IN TLSA $ee"
+	} >"$D/aged.test.zone"
+	_lab_sign aged.test -i "$(date -u -d '10 days ago' +%Y%m%d%H%M%S)" \
+		-e "$(date -u -d '20 days' +%Y%m%d%H%M%S)" || return 1
 }
 
 _lab_dns_probe() { # PORT: dp.test SOA answers NOERROR
@@ -526,7 +540,8 @@ EOF
 # answer. Exports LAB_NSD, LAB_AD_RESOLVER (validating, trust anchor dp.test.),
 # LAB_FWD_RESOLVER (non-validating, passes DNSSEC records through),
 # LAB_DEAD_RESOLVER (nothing listens), LAB_TRUST_ANCHOR (DS of dp.test.), all
-# as 127.0.0.1:PORT (the anchor is a file). Logs: $LAB/nsd.log,
+# as 127.0.0.1:PORT (the anchor is a file), and LAB_AGED_TA (DS of aged.test.,
+# a zone only NSD serves, signed 10 days ago). Logs: $LAB/nsd.log,
 # $LAB/unbound-ad.log, $LAB/unbound-fwd.log.
 lab_dns_start() {
 	local D=$LAB/dns ports p0 p1 p2 p3
@@ -544,7 +559,8 @@ lab_dns_start() {
 	LAB_FWD_RESOLVER=127.0.0.1:$p2
 	LAB_DEAD_RESOLVER=127.0.0.1:$p3
 	LAB_TRUST_ANCHOR=$D/ta.ds
-	export LAB_NSD LAB_AD_RESOLVER LAB_FWD_RESOLVER LAB_DEAD_RESOLVER LAB_TRUST_ANCHOR
+	LAB_AGED_TA=$D/aged.test.ds
+	export LAB_NSD LAB_AD_RESOLVER LAB_FWD_RESOLVER LAB_DEAD_RESOLVER LAB_TRUST_ANCHOR LAB_AGED_TA
 
 	local z
 	{
@@ -573,7 +589,7 @@ server:
 remote-control:
 	control-enable: no
 EOF
-		for z in dp.test child.dp.test nsec3.dp.test insecure.dp.test bogus.dp.test expired.dp.test; do
+		for z in dp.test child.dp.test nsec3.dp.test insecure.dp.test bogus.dp.test expired.dp.test aged.test; do
 			printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.zone.signed"\n' "$z" "$z"
 		done
 	} >"$D/nsd.conf"

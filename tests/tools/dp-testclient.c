@@ -7,8 +7,9 @@
  *
  *   result=ok|alert|error alert=N|none sent_alert=N|none connect_ms=X
  *   handshake_ms=X total_ms=X bytes_read=N server_asked_clientid=0|1
- *   request_form=none|empty|00|bad version=TLSv1.3|none alpn=P|none
- *   tickets=N end=none|close_notify|eof|timeout|bytes|error reason="..."
+ *   server_asked_chain=0|1 request_form=none|empty|00|bad
+ *   version=TLSv1.3|none alpn=P|none tickets=N
+ *   end=none|close_notify|eof|timeout|bytes|error reason="..."
  *
  * tickets counts the session tickets (TLS 1.3 NewSessionTicket) the server
  * sent; they are never used (every connection is a full handshake).
@@ -19,6 +20,15 @@
  * complete. request_form is what the server put in its CertificateRequest
  * (or legacy ServerHello): "empty" zero bytes, "00" the one-byte form.
  * server_asked_clientid is always 0 with --no-clientid: nothing listens.
+ *
+ * --dnssec-chain FILE staples a DNSSEC chain (RFC 9102's extension data,
+ * as tests/tools/dp-chain.c builds it, sent as the file's bytes whatever
+ * they are) in the leaf CertificateEntry, in an extension of type
+ * --chain-type (default 0xffdd) beside dane_clientid. As with dane_clientid,
+ * the server asks by sending that extension (empty) in its
+ * CertificateRequest, and OpenSSL sends ours only then:
+ * server_asked_chain=1 says it did (always 0 without --dnssec-chain).
+ * (--chain is the client certificate's chain, as before.)
  *
  * In TLS 1.3 the client finishes its handshake before the server has judged
  * the client certificate, so a rejection (handshake_failure, 40) only shows on
@@ -105,6 +115,7 @@
 #define TC_HOST_MAX	256
 #define TC_REASON_MAX	256
 #define TC_DATA_MAX	(64u * 1024 * 1024)	/* kept for printing/--output */
+#define TC_CHAIN_DEFAULT_TYPE 0xffdd	/* the DNSSEC chain extension's type */
 
 enum tc_result { TC_OK, TC_ALERT, TC_ERROR };
 
@@ -130,6 +141,9 @@ struct tc_opts {
 	int ext_random;			/* '#' in it: a random hex digit each */
 	size_t ext_len;
 	unsigned int ext_type;		/* code point, default 0xffdc */
+	unsigned char *chain_data;	/* --dnssec-chain's bytes (owned), or NULL */
+	size_t chain_len;
+	unsigned int chain_type;	/* its code point, default 0xffdd */
 	int tls_version;		/* 0 any, TLS1_2_VERSION, TLS1_3_VERSION */
 	unsigned char *alpn;		/* wire format (owned), NULL if none */
 	size_t alpn_len;
@@ -154,6 +168,7 @@ struct tc_conn {
 	int close_notify;		/* server sent close_notify */
 	int sent_alert;			/* alert we sent, -1 */
 	int server_asked;		/* extension seen in CR / ServerHello */
+	int server_asked_chain;		/* chain extension seen in CR */
 	int server_hello;		/* a ServerHello arrived */
 	const char *request_form;	/* "none", "empty", "00", "bad" */
 	int tickets;			/* session tickets received */
@@ -167,6 +182,7 @@ struct tc_outcome {
 	double connect_ms, handshake_ms, total_ms;
 	size_t bytes_read;
 	int server_asked;
+	int server_asked_chain;
 	int tickets;
 	const char *request_form;
 	char version[16];
@@ -279,6 +295,38 @@ tc_ext_parse(SSL *s, unsigned int ext_type, unsigned int context,
 		c->request_form = "bad";
 	else
 		c->request_form = inlen == 0 ? "empty" : "00";
+	return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The stapled DNSSEC chain extension.                                     */
+
+static int
+tc_chain_add(SSL *s, unsigned int ext_type, unsigned int context,
+    const unsigned char **out, size_t *outlen, X509 *x, size_t chainidx,
+    int *al, void *add_arg)
+{
+	const struct tc_opts *o = add_arg;
+
+	/* The leaf CertificateEntry only, as dane_clientid; OpenSSL calls us
+	 * in a Certificate only when the CertificateRequest carried it. */
+	if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0)
+		return 0;
+	*out = o->chain_data;
+	*outlen = o->chain_len;
+	return 1;
+}
+
+static int
+tc_chain_parse(SSL *s, unsigned int ext_type, unsigned int context,
+    const unsigned char *in, size_t inlen, X509 *x, size_t chainidx,
+    int *al, void *parse_arg)
+{
+	struct tc_conn *c = SSL_get_app_data(s);
+
+	/* Any bytes the server put there: a test wants to see the ask. */
+	if (c != NULL && context == SSL_EXT_TLS1_3_CERTIFICATE_REQUEST)
+		c->server_asked_chain = 1;
 	return 1;
 }
 
@@ -431,6 +479,15 @@ tc_ctx_new(struct tc_opts *o)
 			    o->ext_type);
 			goto fail;
 		}
+	}
+	if (o->chain_data != NULL &&
+	    !SSL_CTX_add_custom_ext(ctx, o->chain_type,
+	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
+	    tc_chain_add, NULL, o, tc_chain_parse, NULL)) {
+		fprintf(stderr, "dp-testclient: OpenSSL refuses custom "
+		    "extension type 0x%04x (handled internally, or the "
+		    "dane_clientid type?)\n", o->chain_type);
+		goto fail;
 	}
 	return ctx;
  fail:
@@ -769,6 +826,7 @@ tc_run_one(const struct tc_opts *o, SSL_CTX *ctx, struct tc_outcome *out,
 			dp_strlcpy(out->version, v, sizeof(out->version));
 	}
 	out->server_asked = c.server_asked;
+	out->server_asked_chain = c.server_asked_chain;
 	out->tickets = c.tickets;
 	out->request_form = c.request_form;
 	tc_conclude(&c, handshake_done, out);
@@ -820,11 +878,12 @@ tc_print(const struct tc_opts *o, FILE *f, const struct tc_outcome *r)
 		dp_strlcpy(sent, "none", sizeof(sent));
 	fprintf(f, "result=%s alert=%s sent_alert=%s connect_ms=%.1f "
 	    "handshake_ms=%.1f total_ms=%.1f bytes_read=%zu "
-	    "server_asked_clientid=%d request_form=%s version=%s alpn=%s "
-	    "tickets=%d end=%s reason=\"",
+	    "server_asked_clientid=%d server_asked_chain=%d request_form=%s "
+	    "version=%s alpn=%s tickets=%d end=%s reason=\"",
 	    tc_result_names[r->result], alert, sent, r->connect_ms,
 	    r->handshake_ms,
-	    r->total_ms, r->bytes_read, r->server_asked, r->request_form,
+	    r->total_ms, r->bytes_read, r->server_asked,
+	    r->server_asked_chain, r->request_form,
 	    r->version, r->alpn, r->tickets, r->end);
 	tc_escape(f, (const unsigned char *)r->reason, strlen(r->reason));
 	fputs("\"\n", f);
@@ -1912,6 +1971,7 @@ tc_usage(FILE *f)
 "         [--insecure] [--cert F --key F [--chain F]]\n"
 "         [--clientid NAME | --clientid-hex HEX | --no-clientid]\n"
 "         [--clientid-legacy] [--ext-type 0xffdc] [--tls 1.2|1.3]\n"
+"         [--dnssec-chain F [--chain-type 0xffdd]]\n"
 "         [--alpn h1,h2] [--send STRING | --send-file F] [--read-bytes N]\n"
 "         [--timeout-ms N] [--parallel N] [--repeat N] [--quiet]\n"
 "         [--output FILE] [--expect ok|alert|error]\n"
@@ -1925,6 +1985,9 @@ tc_usage(FILE *f)
 "  --clientid-hex HEX   send HEX verbatim as extension_data ('' = empty)\n"
 "  --clientid-legacy    send the extension in ClientHello (TLS 1.2 form)\n"
 "  --no-clientid        register no extension (the default without a name)\n"
+"  --dnssec-chain F     staple F's bytes (dp-chain --out) as the DNSSEC chain\n"
+"                       extension in the leaf entry, when the server asks\n"
+"  --chain-type N       that extension's type (default 0xffdd)\n"
 "  --send STRING        after the handshake; \\r \\n \\t \\\\ \\0 \\xHH escapes\n"
 "  --read-bytes N       stop reading after N bytes (default: until EOF)\n"
 "  --timeout-ms N       connect, handshake and each read (default 5000);\n"
@@ -1955,7 +2018,7 @@ enum {
 	OPT_LEGACY, OPT_EXT_TYPE, OPT_TLS, OPT_ALPN, OPT_SEND, OPT_SEND_FILE,
 	OPT_READ_BYTES, OPT_TIMEOUT, OPT_PARALLEL, OPT_REPEAT, OPT_QUIET,
 	OPT_OUTPUT, OPT_EXPECT, OPT_LOAD, OPT_DURATION, OPT_COUNT,
-	OPT_KEEPALIVE, OPT_HELP,
+	OPT_KEEPALIVE, OPT_HELP, OPT_DNSSEC_CHAIN, OPT_CHAIN_TYPE,
 };
 
 static const struct option tc_longopts[] = {
@@ -1987,6 +2050,8 @@ static const struct option tc_longopts[] = {
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "dnssec-chain", required_argument, NULL, OPT_DNSSEC_CHAIN },
+	{ "chain-type", required_argument, NULL, OPT_CHAIN_TYPE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -2004,6 +2069,7 @@ tc_parse_args(int argc, char **argv, struct tc_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->ext_type = CLIENTID_DEFAULT_TYPE;
+	o->chain_type = TC_CHAIN_DEFAULT_TYPE;
 	o->timeout_ms = 5000;
 	o->repeat = 1;
 	o->keepalive = 1;
@@ -2028,6 +2094,26 @@ tc_parse_args(int argc, char **argv, struct tc_opts *o)
 			if (dp_parse_uint(optarg, 0, 0xffff, &v) != DP_OK)
 				goto bad;
 			o->ext_type = (unsigned int)v;
+			break;
+		case OPT_DNSSEC_CHAIN:
+			free(o->chain_data);
+			o->chain_data = NULL;
+			if (tc_read_file(optarg, &o->chain_data,
+			    &o->chain_len) != 0) {
+				fprintf(stderr, "dp-testclient: %s: %s\n",
+				    optarg, strerror(errno));
+				return -1;
+			}
+			if (o->chain_len > 0xffff) {
+				fprintf(stderr, "dp-testclient: %s: more than "
+				    "an extension holds\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CHAIN_TYPE:
+			if (dp_parse_uint(optarg, 0, 0xffff, &v) != DP_OK)
+				goto bad;
+			o->chain_type = (unsigned int)v;
 			break;
 		case OPT_TLS:
 			if (strcmp(optarg, "1.2") == 0)
@@ -2247,6 +2333,7 @@ main(int argc, char **argv)
  out:
 	SSL_CTX_free(ctx);
 	free(o.ext_data);
+	free(o.chain_data);
 	free(o.alpn);
 	free(o.send);
 	return rc;
