@@ -204,7 +204,7 @@ const struct keyword conf_keywords[] = {
 	    S_(dane_chain_type), .min = 0, .max = 0xffff, .flags = KW_HEX | KW_U16 },
 	{ SECT_SERVER, "max_chain_bytes", conf_parse_uint, conf_dump_uint,
 	    S_(max_chain_bytes), .min = 512, .max = 65539 },
-	{ SECT_SERVER, "stapled_max_age", conf_parse_uint, conf_dump_uint,
+	{ SECT_SERVER, "stapled_max_age", conf_parse_seconds, conf_dump_uint,
 	    S_(stapled_max_age), .min = 0, .max = 31536000 },
 
 	{ SECT_CLIENT, "listen", conf_parse_listen_addr, conf_dump_addr, C_(listen),

@@ -135,6 +135,46 @@ conf_parse_uint(const struct keyword *kw, void *obj, char *val, char *why,
 	return DP_OK;
 }
 
+/* Seconds, with an optional unit: "90", "90s", "15m", "12h", "7d". The
+ * range (kw->min..max) is in seconds. */
+int
+conf_parse_seconds(const struct keyword *kw, void *obj, char *val, char *why,
+    size_t why_size)
+{
+	static const struct { char unit; uint64_t mult; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	size_t len = strlen(val), i;
+	uint64_t v, mult = 1;
+	char num[32];
+
+	for (i = 0; len > 1 && i < sizeof(units) / sizeof(units[0]); i++)
+		if (val[len - 1] == units[i].unit) {
+			mult = units[i].mult;
+			len--;
+			break;
+		}
+	if (len < sizeof(num)) {
+		memcpy(num, val, len);
+		num[len] = '\0';
+	}
+	if (len >= sizeof(num) ||
+	    dp_parse_uint(num, 0, UINT64_MAX / 86400, &v) != DP_OK) {
+		snprintf(why, why_size, "'%s' is not a duration (seconds, or a "
+		    "number with s, m, h or d)", val);
+		return DP_ERR_INVALID;
+	}
+	v *= mult;
+	if (v < kw->min || v > kw->max) {
+		snprintf(why, why_size, "%s is out of range (%llu..%llu seconds)",
+		    val, (unsigned long long)kw->min,
+		    (unsigned long long)kw->max);
+		return DP_ERR_INVALID;
+	}
+	store_number(kw, obj, v);
+	return DP_OK;
+}
+
 /* dane_clientid_type: a 16-bit extension type that OpenSSL does not handle
  * itself; SSL_CTX_add_custom_ext() refuses those (0xff01, renegotiation_info,
  * among them). */

@@ -80,7 +80,7 @@ int conf_is_ip_literal(const char *s);
 
 /* The value types: one parser each (conf_values.c), one dumper each
  * (conf_dump.c), named in the keyword table. */
-kw_parse_fn conf_parse_uint, conf_parse_ext_type,
+kw_parse_fn conf_parse_uint, conf_parse_seconds, conf_parse_ext_type,
     conf_parse_bool, conf_parse_choice, conf_parse_path,
     conf_parse_addr, conf_parse_listen_addr, conf_parse_resolvers, conf_parse_allow,
     conf_parse_allow_from, conf_parse_tls_versions, conf_parse_name,

@@ -401,6 +401,34 @@ test_errors(void)
 	    "forward: indented line is read as a continuation of 'forward'",
 	    "continuation of a non-list key");
 
+	/* Stapled chains. */
+	expect_error(SERVER_OK "stapled_max_age = 7x\n", 7, "stapled_max_age: "
+	    "'7x' is not a duration", "a duration with an unknown unit");
+	expect_error(SERVER_OK "stapled_max_age = 400d\n", 7, "stapled_max_age: "
+	    "400d is out of range (0..31536000 seconds)", "a duration too long");
+	expect_error(SERVER_OK "stapled_chain = require\ndane_chain_type = "
+	    "0xffdc\n", 8, "dane_chain_type: 0xffdc is also dane_clientid_type",
+	    "the chain's type must not be the ClientName's");
+	expect_error(SERVER_OK "max_chain_bytes = 100\n", 7, "max_chain_bytes: "
+	    "100 is out of range", "max_chain_bytes below 512");
+	{
+		struct run run;
+
+		load(&run, SERVER_OK "stapled_chain = accept\nstapled_max_age = "
+		    "7d\nmax_chain_bytes = 4096\n");
+		ok(run.c != NULL && run.c->servers->stapled_chain ==
+		    STAPLED_ACCEPT && run.c->servers->stapled_max_age == 604800 &&
+		    run.c->servers->max_chain_bytes == 4096 &&
+		    run.c->servers->dane_chain_type == 0xffdd,
+		    "stapled_chain = accept, 7d = 604800 s, 4096 bytes, type 0xffdd");
+		run_free(&run);
+		load(&run, SERVER_OK "stapled_max_age = 90\n");
+		ok(run.c != NULL && run.c->servers->stapled_max_age == 90 &&
+		    run.c->servers->stapled_chain == STAPLED_OFF,
+		    "plain seconds; stapled_chain off by default");
+		run_free(&run);
+	}
+
 	/* Values. */
 	expect_error(SERVER_OK "forward = proxy-v3\n", 7, "forward: invalid "
 	    "value 'proxy-v3' (expected proxy-v2, proxy-v1, none or http)", "bad choice");
