@@ -51,8 +51,8 @@ lab_upstream_start up --proxy v2 || bail "no upstream"
   done
 } >"$LAB/dp.ini"
 dp_start dp "$LAB/dp.ini" PORT_LOOKUP=lookup PORT_STAPLE=staple || bail "no daneproxy"
-pid=$(lab_pid dp)
-hz=$(getconf CLK_TCK)
+# shellcheck disable=SC2034  # read by benchpair.sh
+pid=$(lab_pid dp) hz=$(getconf CLK_TCK)
 
 # bench_args PATH: ARGS for a connection on PATH (benchpair.sh).
 bench_args() {

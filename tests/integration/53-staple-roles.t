@@ -6,6 +6,10 @@
 # Unbound) authenticates the client with ZERO queries for the client's name
 # at its resolver. Then: without staple_chain the same route is refused
 # (chain_missing), and an accept listener looks the name up instead.
+# Last, revocation: a live connection authenticated by a stapled chain is
+# re-checked like one authenticated by a cached answer: when the chain's
+# answer expires (TTL 1 s here) daneproxy looks the name up itself, and a
+# withdrawn record closes the connection (recheck = close).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/lab.sh"
@@ -111,6 +115,35 @@ lab_upstream_wait up $((n2 + 2)) || true
 is "$(dp_upstream_conns up)" $((n2 + 2)) "accept, a chain stapled: authenticated"
 is "$(dp_metric "$APORT" 'daneproxy_stapled_chains_total{listener="js",role="server",result="validated"}')" 1 \
   "  by the chain (validated)"
+
+# Revocation: a fresh name (withdrawn names stay NXDOMAIN in the resolvers'
+# negative caches) with a TTL of 1 s; its chain built by the client role's
+# builder; a connection held open on a require listener.
+RV=_lorawan-ns.srevoke.dp.test
+lab_zone_set _lorawan-ns.srevoke 1 client.crt || bail "zone update"
+"$DP_BUILD/dp-staple" --mode validate --resolver "$LAB_FWD_RESOLVER" \
+  --trust-anchor "$LAB_TRUST_ANCHOR" --name "$RV" --out "$LAB/rv.chain" >"$LAB/rv.out" 2>&1 ||
+  bail "no chain for $RV: $(cat "$LAB/rv.out")"
+{ printf '[global]\nadmin = 127.0.0.1:0\n'
+  dp_dns_section resolver-ad
+  printf 'trust_anchor_file = %s\n' "$LAB_TRUST_ANCHOR"
+  printf '[server js]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\nupstream = 127.0.0.1:%s\n' \
+    "$C/js.crt" "$C/js.key" "$UPSTREAM_PORT"
+  printf 'allow = *.dp.test\nstapled_chain = require\nrecheck = close\nidle_timeout_ms = 60000\n'; } >"$LAB/rc.ini"
+dp_start rc "$LAB/rc.ini" RPORT=js RAPORT=admin || bail "recheck server did not start"
+lab_spawn hold "$DP_BUILD/dp-testclient" --connect "127.0.0.1:$RPORT" \
+  --cert "$C/client.crt" --key "$C/client.key" --clientid "$RV" \
+  --dnssec-chain "$LAB/rv.chain" --send 'held\n' --timeout-ms 60000 --quiet
+ok "a stapled connection held open" lab_poll 10 eval \
+  '[ "$(dp_metric "$RAPORT" "daneproxy_connections_open{listener=\"js\",role=\"server\"}")" = 1 ]'
+ok "  its re-checks look the name up once the chain's answer expires" \
+  lab_poll 10 eval '[ "$(lab_dns_query_count "$RV" TLSA ad)" -ge 1 ]'
+ok "  the connection stays while the record does" kill -0 "$(lab_pid hold)"
+lab_zone_remove _lorawan-ns.srevoke || bail "zone update"
+ok "the record withdrawn: the stapled connection is closed" \
+  lab_poll 15 eval '! kill -0 "$(lab_pid hold)" 2>/dev/null'
+is "$(dp_metric "$RAPORT" 'daneproxy_connections_total{listener="js",role="server",outcome="revoked"}')" 1 \
+  "  counted as revoked"
 
 dp_stop_all_checked
 done_testing

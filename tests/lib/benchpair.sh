@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # N, SECS, pid, hz, LAB: the caller's
 # benchpair.sh — two paths through daneproxy under the same load, side by
 # side (tests/bench): interleaved rounds of dp-testclient --load, one per
 # path, and their summary with the ratios A/B. Sourced after proxy.sh.
