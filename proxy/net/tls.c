@@ -265,6 +265,16 @@ report(FILE *errs, const struct conf_where *w, const char *key, const char *what
 	    key, what, path, tls_error_text(buf, sizeof(buf)));
 }
 
+/* SSL_CTX_add_custom_ext refused the type key names (section at w). */
+static void
+ext_refused(FILE *errs, const struct conf_where *w, const char *key,
+    unsigned type)
+{
+	if (errs != NULL)
+		fprintf(errs, "%s:%d: %s: OpenSSL refuses extension type 0x%04x\n",
+		    w->file, w->line, key, type);
+}
+
 /* Loads a PEM chain and its key, checking that they belong together. */
 static int
 load_cert_key(SSL_CTX *ctx, const char *cert, const struct conf_where *cw,
@@ -348,20 +358,16 @@ tls_server_ctx_new(const struct conf_server *cs, FILE *errs, SSL_CTX **out)
 	    (cs->legacy_clientid ? SSL_EXT_CLIENT_HELLO |
 	    SSL_EXT_TLS1_2_SERVER_HELLO : 0),
 	    server_ext_add, NULL, NULL, server_ext_parse, NULL) != 1) {
-		if (errs != NULL)
-			fprintf(errs, "%s:%d: dane_clientid_type: OpenSSL refuses "
-			    "extension type 0x%04x\n", cs->where.file, cs->where.line,
-			    cs->dane_clientid_type);
+		ext_refused(errs, &cs->where, "dane_clientid_type",
+		    cs->dane_clientid_type);
 		goto out;
 	}
 	if (cs->stapled_chain != STAPLED_OFF &&
 	    SSL_CTX_add_custom_ext(ctx, cs->dane_chain_type,
 	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
 	    chain_server_add, NULL, NULL, chain_server_parse, (void *)cs) != 1) {
-		if (errs != NULL)
-			fprintf(errs, "%s:%d: dane_chain_type: OpenSSL refuses "
-			    "extension type 0x%04x\n", cs->where.file,
-			    cs->where.line, cs->dane_chain_type);
+		ext_refused(errs, &cs->where, "dane_chain_type",
+		    cs->dane_chain_type);
 		goto out;
 	}
 	*out = ctx;
@@ -466,20 +472,16 @@ tls_client_ctx_new(const struct conf_client *cc,
 	    SSL_EXT_TLS1_2_SERVER_HELLO : 0),
 	    client_ext_add, client_ext_free,
 	    SSL_CTX_get_ex_data(ctx, client_ext_index), client_ext_parse, NULL) != 1) {
-		if (errs != NULL)
-			fprintf(errs, "%s:%d: dane_clientid_type: OpenSSL refuses "
-			    "extension type 0x%04x\n", cc->where.file, cc->where.line,
-			    cc->dane_clientid_type);
+		ext_refused(errs, &cc->where, "dane_clientid_type",
+		    cc->dane_clientid_type);
 		goto out;
 	}
 	if (chain != NULL && SSL_CTX_add_custom_ext(ctx, cc->dane_chain_type,
 	    SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE,
 	    chain_client_add, NULL, (void *)chain, chain_client_parse,
 	    NULL) != 1) {
-		if (errs != NULL)
-			fprintf(errs, "%s:%d: dane_chain_type: OpenSSL refuses "
-			    "extension type 0x%04x\n", cc->where.file,
-			    cc->where.line, cc->dane_chain_type);
+		ext_refused(errs, &cc->where, "dane_chain_type",
+		    cc->dane_chain_type);
 		goto out;
 	}
 	*out = ctx;
