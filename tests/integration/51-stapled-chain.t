@@ -84,7 +84,7 @@ chain wild x._device.dp.test secure "wildcard *._device with the NSEC proving no
 chain wild-nonsec x._device.dp.test bogus "the same without its NSEC" --drop-nsec
 chain wild3 x.wild.nsec3.dp.test secure "wildcard *.wild.nsec3 with the NSEC3 proving no closer name"
 chain wild3-nonsec x.wild.nsec3.dp.test bogus "the same without its NSEC3" --drop-nsec
-chain big client.child.dp.test secure "padded past 4096 bytes with TXT records" --pad-bytes 4097
+chain big client.child.dp.test secure "padded past 4096 bytes with unrelated CNAME records" --pad-bytes 4097
 chain manyrrs client.child.dp.test oversize "padded to 300 RRs (the 256-RR cap)" --pad-rrs 300
 chain trunc client.child.dp.test malformed "cut to 500 bytes" --raw-truncate 500
 ANCHOR=aged.test chain noanchor client.aged.test indeterminate "aged.test, no anchor above it"

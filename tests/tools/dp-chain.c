@@ -28,9 +28,10 @@
  *   --drop-nsec           remove every NSEC and NSEC3 and their RRSIGs
  *   --corrupt-rrsig TYPE  flip a byte in the middle of the signature of
  *                         every RRSIG covering TYPE
- *   --pad-rrs N           add TXT records at NAME (unsigned, unrelated to
- *                         any proof) until the chain holds N RRs
- *   --pad-bytes N         the same, with longer strings, until the data is
+ *   --pad-rrs N           add CNAME records at padNNNNNN.pad.invalid
+ *                         (unsigned, unrelated to any proof: a chain holds
+ *                         no type outside its own) until it holds N RRs
+ *   --pad-bytes N         the same, with long targets, until the data is
  *                         N bytes at least
  * encoded with dnschain_encode (--lifetime H: ExtSupportLifetime, default
  * 0). Edits that take the chain past dnschain_encode's bounds (256 RRs, 64
@@ -67,7 +68,6 @@
 #define DC_ZONES_MAX 32
 #define DC_EDITS_MAX 16
 #define DC_DATA_MAX (4u + 65535u)
-#define DC_TXT_MAX 255
 
 /* One --drop: a type, and an owner or NULL for any. */
 struct dc_drop {
@@ -535,44 +535,37 @@ dc_wire_len(const ldns_rr *rr)
 	return len;
 }
 
-/* TXT records at NAME, each text unique, until the chain holds min_rrs
- * RRs and min_bytes bytes (framing included). */
+/* CNAME records at padNNNNNN.pad.invalid (a type a chain may hold, at
+ * names no proof follows) until the chain holds min_rrs RRs and min_bytes
+ * bytes (framing included): short targets to reach a count, long ones (of
+ * about 200 octets) to reach a size. */
 static int
 dc_pad(struct dc *d, size_t min_rrs, size_t min_bytes)
 {
-	char text[DC_TXT_MAX + 1], *owner = NULL, *line = NULL;
-	size_t i, bytes = 4, want, n = 0;
+	char line[512], label[64];
+	size_t i, bytes = 4, n = 0;
 	ldns_rr *rr = NULL;
-	int r = -1;
 
+	memset(label, 'x', 63);
+	label[63] = '\0';
 	for (i = 0; i < ldns_rr_list_rr_count(d->rrs); i++)
 		bytes += dc_wire_len(ldns_rr_list_rr(d->rrs, i));
-	if ((owner = ldns_rdf2str(d->name)) == NULL)
-		return -1;
 	while (ldns_rr_list_rr_count(d->rrs) < min_rrs || bytes < min_bytes) {
-		/* Short texts to reach a count, long ones to reach a size. */
-		want = bytes < min_bytes ? DC_TXT_MAX : 8;
-		snprintf(text, sizeof(text), "pad%06zu", n++);
-		memset(text + 9, 'x', want > 9 ? want - 9 : 0);
-		text[want > 9 ? want : 9] = '\0';
-		free(line);
-		if ((line = malloc(strlen(owner) + strlen(text) + 32)) == NULL)
-			goto out;
-		sprintf(line, "%s 300 IN TXT \"%s\"", owner, text);
-		if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) !=
-		    LDNS_STATUS_OK)
-			goto out;
+		if (bytes < min_bytes)
+			snprintf(line, sizeof(line), "pad%06zu.pad.invalid. 300 IN "
+			    "CNAME %s.%s.%s.pad.invalid.", n++, label, label, label);
+		else
+			snprintf(line, sizeof(line), "pad%06zu.pad.invalid. 300 IN "
+			    "CNAME p.invalid.", n++);
+		if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK)
+			return -1;
 		bytes += dc_wire_len(rr);
-		if (!ldns_rr_list_push_rr(d->rrs, rr))
-			goto out;
-		rr = NULL;
+		if (!ldns_rr_list_push_rr(d->rrs, rr)) {
+			ldns_rr_free(rr);
+			return -1;
+		}
 	}
-	r = 0;
- out:
-	ldns_rr_free(rr);
-	free(line);
-	free(owner);
-	return r;
+	return 0;
 }
 
 /* ---- encoding ---- */

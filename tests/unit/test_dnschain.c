@@ -218,8 +218,8 @@ static void
 test_malformed(void)
 {
 	static unsigned char data[CHAIN_MAX], raw[CHAIN_MAX];
-	static const unsigned char tail_a[] = {	/* type A, IN, TTL 300, 4 bytes */
-		0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1
+	static const unsigned char tail_a[] = {	/* type TLSA, IN, TTL 300, 3 1 1 aa */
+		0, 52, 0, 1, 0, 0, 1, 44, 0, 4, 3, 1, 1, 0xaa
 	};
 	const char *const one[] = {
 		"client.example.net. 3600 IN TLSA 3 1 1 " HEX32, NULL
@@ -313,7 +313,63 @@ test_malformed(void)
 		char why[DNSCHAIN_WHY_MAX];
 		is_int(dnschain_parse(data, n, NULL, NOW, &c, why, sizeof(why)),
 		    DP_OK, "a name of 255 octets (%s)", why);
-		is_int(c.count.other, 1, "an A record counts as other");
+		is_int(c.count.tlsa, 1, "  one TLSA record");
+		dnschain_free(&c);
+	}
+	/* Types that have no place in a chain: getdns's readers of some
+	 * (HIP, APL) trust lengths inside the rdata. */
+	{
+		static const unsigned char a_rr[] = {
+			0, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1
+		};
+		static const unsigned char hip_rr[] = {	/* HIT length 200 in 4 bytes */
+			0, 0, 55, 0, 1, 0, 0, 1, 44, 0, 4, 200, 2, 0, 16
+		};
+		n = frame(0, a_rr, sizeof(a_rr), data);
+		refused(data, n, NULL, DP_ERR_INVALID, "no place in a DNSSEC chain",
+		    "an A record");
+		n = frame(0, hip_rr, sizeof(hip_rr), data);
+		refused(data, n, NULL, DP_ERR_INVALID, "no place in a DNSSEC chain",
+		    "a HIP record");
+	}
+	/* The rdata of the chain's own types checked before getdns reads it. */
+	{
+		static const unsigned char ds4[] = {	/* no digest */
+			0, 0, 43, 0, 1, 0, 0, 1, 44, 0, 4, 1, 2, 13, 2
+		};
+		static const unsigned char nsec_win0[] = {	/* "." next, window 0 of 0 bytes */
+			0, 0, 47, 0, 1, 0, 0, 1, 44, 0, 3, 0, 0, 0
+		};
+		static const unsigned char nsec_ok[] = {	/* "." next, window 0: A */
+			0, 0, 47, 0, 1, 0, 0, 1, 44, 0, 4, 0, 0, 1, 0x40
+		};
+		static const unsigned char nsec_long[] = {	/* window of 33 bytes */
+			0, 0, 47, 0, 1, 0, 0, 1, 44, 0, 4, 0, 0, 33, 0x40
+		};
+		static const unsigned char nsec3_salt[] = {	/* salt length past the end */
+			0, 0, 50, 0, 1, 0, 0, 1, 44, 0, 6, 1, 0, 0, 0, 9, 1
+		};
+		static const unsigned char nsec3_ok[] = {	/* no salt, 1-byte hash, no types */
+			0, 0, 50, 0, 1, 0, 0, 1, 44, 0, 7, 1, 0, 0, 0, 0, 1, 0xab
+		};
+		struct dnschain c;
+		char why[DNSCHAIN_WHY_MAX];
+
+		n = frame(0, ds4, sizeof(ds4), data);
+		refused(data, n, NULL, DP_ERR_INVALID, "DS rdata", "a DS without a digest");
+		n = frame(0, nsec_win0, sizeof(nsec_win0), data);
+		refused(data, n, NULL, DP_ERR_INVALID, "NSEC rdata", "an NSEC window of 0 bytes");
+		n = frame(0, nsec_long, sizeof(nsec_long), data);
+		refused(data, n, NULL, DP_ERR_INVALID, "NSEC rdata", "an NSEC window past its rdata");
+		n = frame(0, nsec3_salt, sizeof(nsec3_salt), data);
+		refused(data, n, NULL, DP_ERR_INVALID, "NSEC3 rdata", "an NSEC3 salt past its rdata");
+		n = frame(0, nsec_ok, sizeof(nsec_ok), data);
+		is_int(dnschain_parse(data, n, NULL, NOW, &c, why, sizeof(why)),
+		    DP_OK, "a well-formed NSEC (%s)", why);
+		dnschain_free(&c);
+		n = frame(0, nsec3_ok, sizeof(nsec3_ok), data);
+		is_int(dnschain_parse(data, n, NULL, NOW, &c, why, sizeof(why)),
+		    DP_OK, "a well-formed NSEC3 (%s)", why);
 		dnschain_free(&c);
 	}
 
@@ -482,8 +538,8 @@ test_owner_escapes(void)
 {
 	static unsigned char data[64];
 	static const unsigned char raw[] = {
-		3, 'A', '.', 'b', 2, 1, '(', 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
-		192, 0, 2, 1
+		3, 'A', '.', 'b', 2, 1, '(', 0, 0, 52, 0, 1, 0, 0, 0, 60, 0, 4,
+		3, 1, 1, 0xaa
 	};
 	struct dnschain c;
 	char why[DNSCHAIN_WHY_MAX];
