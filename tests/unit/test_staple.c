@@ -347,36 +347,64 @@ check_chain(const struct staple *s, const char *ta_file, size_t want_rrs,
 
 /* ---- the cases ---- */
 
+/* A staple on a zone signed for the case (TTL ttl, RRSIGs valid sig_left
+ * s), its lookups answered by the fake client's script. */
+struct fixture {
+	struct dns_client c;		/* the staple keeps a pointer to it */
+	struct zone z;
+	struct staple *s;
+};
+
+static int
+fixture_start(struct fixture *f, struct event_base *base, enum script script,
+    uint32_t ttl, uint32_t sig_left, const char *what)
+{
+	char err[128];
+
+	memset(f, 0, sizeof(*f));
+	f->c = (struct dns_client){ .base = base, .script = script };
+	if (zone_make(&f->z, ttl, sig_left) != 0) {
+		ok(0, "%s: zone signed", what);
+		return 0;
+	}
+	f->c.z = &f->z;
+	if (!ok(staple_new(base, &f->c, NAME, f->z.ta_file, &f->s, err,
+	    sizeof(err)) == DP_OK, "%s: staple_new (%s)", what, err)) {
+		zone_free(&f->z);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+fixture_end(struct fixture *f)
+{
+	staple_free(f->s);
+	zone_free(&f->z);
+}
+
 static void
 test_build(struct event_base *base, uint32_t ttl, uint32_t sig_left,
     int64_t want_refresh, const char *what)
 {
-	struct dns_client c = { .base = base, .script = ANSWER };
-	struct staple *s = NULL;
+	struct fixture f;
 	struct staple_info si;
-	struct zone z;
-	char err[128];
 	int64_t now;
 
-	if (zone_make(&z, ttl, sig_left) != 0) {
-		ok(0, "%s: zone signed", what);
+	if (!fixture_start(&f, base, ANSWER, ttl, sig_left, what))
 		return;
-	}
-	c.z = &z;
-	is_int(staple_new(base, &c, NAME, z.ta_file, &s, err, sizeof(err)),
-	    DP_OK, "%s: staple_new (%s)", what, err);
-	staple_info(s, &si);
-	ok(!si.usable && si.last_error == NULL && c.lookups == 0,
+	staple_info(f.s, &si);
+	ok(!si.usable && si.last_error == NULL && f.c.lookups == 0,
 	    "%s: nothing before the loop runs", what);
-	ok(run_until_built(base, s), "%s: the build ends", what);
+	ok(run_until_built(base, f.s), "%s: the build ends", what);
 	now = (int64_t)time(NULL);
-	staple_info(s, &si);
+	staple_info(f.s, &si);
 	ok(si.usable && si.last_error == NULL, "%s: usable (%s)", what,
 	    si.last_error ? si.last_error : "no error");
-	ok(c.tlsa == 1 && c.dnskey == 1 && c.ds == 0,
+	ok(f.c.tlsa == 1 && f.c.dnskey == 1 && f.c.ds == 0,
 	    "%s: TLSA and DNSKEY looked up, no DS at the anchor (%u/%u/%u)",
-	    what, c.tlsa, c.dnskey, c.ds);
-	check_chain(s, z.ta_file, 5, what);
+	    what, f.c.tlsa, f.c.dnskey, f.c.ds);
+	check_chain(f.s, f.z.ta_file, 5, what);
 	ok(si.rrs == 5 && si.rrsigs == 2, "%s: info: %zu RRs, %zu RRSIGs", what,
 	    si.rrs, si.rrsigs);
 	ok(si.sig_expires >= now + sig_left - 2 && si.sig_expires <= now + sig_left,
@@ -386,72 +414,57 @@ test_build(struct event_base *base, uint32_t ttl, uint32_t sig_left,
 	    si.refresh_at - now <= want_refresh,
 	    "%s: next build in %lld s (want %lld)", what,
 	    (long long)(si.refresh_at - now), (long long)want_refresh);
-	staple_free(s);
-	is_int((int)c.inflight, 0, "%s: nothing left in flight", what);
-	zone_free(&z);
+	staple_free(f.s);
+	f.s = NULL;
+	is_int((int)f.c.inflight, 0, "%s: nothing left in flight", what);
+	fixture_end(&f);
 }
 
 static void
 test_forged(struct event_base *base)
 {
-	struct dns_client c = { .base = base, .script = FORGE };
-	struct staple *s = NULL;
+	struct fixture f;
 	struct staple_info si;
 	const unsigned char *data;
-	struct zone z;
-	char err[128];
 
-	if (zone_make(&z, 300, 86400) != 0) {
-		ok(0, "zone signed");
+	if (!fixture_start(&f, base, FORGE, 300, 86400, "forged"))
 		return;
-	}
-	c.z = &z;
-	staple_new(base, &c, NAME, z.ta_file, &s, err, sizeof(err));
-	ok(run_until_built(base, s), "forged: the build ends");
-	staple_info(s, &si);
+	ok(run_until_built(base, f.s), "forged: the build ends");
+	staple_info(f.s, &si);
 	ok(!si.usable && si.last_error != NULL &&
 	    strstr(si.last_error, "our own validator says bogus") != NULL,
 	    "forged TLSA (answer said secure): refused by our own validator (%s)",
 	    si.last_error ? si.last_error : "no error");
-	ok(staple_get(s, &data) == 0 && data == NULL, "forged: nothing to staple");
-	staple_free(s);
-	zone_free(&z);
+	ok(staple_get(f.s, &data) == 0 && data == NULL, "forged: nothing to staple");
+	fixture_end(&f);
 }
 
 static void
 test_retry(struct event_base *base)
 {
-	struct dns_client c = { .base = base, .script = FAIL };
-	struct staple *s = NULL;
+	struct fixture f;
 	struct staple_info si;
-	struct zone z;
-	char err[128];
 	int64_t now;
 
-	if (zone_make(&z, 300, 86400) != 0) {
-		ok(0, "zone signed");
+	if (!fixture_start(&f, base, FAIL, 300, 86400, "failing"))
 		return;
-	}
-	c.z = &z;
-	staple_new(base, &c, NAME, z.ta_file, &s, err, sizeof(err));
-	ok(run_until_built(base, s), "failing: the build ends");
+	ok(run_until_built(base, f.s), "failing: the build ends");
 	now = (int64_t)time(NULL);
-	staple_info(s, &si);
+	staple_info(f.s, &si);
 	ok(!si.usable && si.last_error != NULL &&
 	    strcmp(si.last_error, "TLSA " NAME ": bogus: scripted") == 0,
 	    "failing: the reason names the lookup (%s)",
 	    si.last_error ? si.last_error : "none");
 	ok(si.refresh_at - now >= 0 && si.refresh_at - now <= 1,
 	    "failing: retry after 1 s");
-	is_int((int)c.lookups, 1, "failing: one lookup");
+	is_int((int)f.c.lookups, 1, "failing: one lookup");
 	run_for(base, 1300);
 	now = (int64_t)time(NULL);
-	staple_info(s, &si);
-	is_int((int)c.lookups, 2, "failing: retried once after ~1 s");
+	staple_info(f.s, &si);
+	is_int((int)f.c.lookups, 2, "failing: retried once after ~1 s");
 	ok(si.refresh_at - now >= 1 && si.refresh_at - now <= 2,
 	    "failing: then after 2 s (in %lld s)", (long long)(si.refresh_at - now));
-	staple_free(s);
-	zone_free(&z);
+	fixture_end(&f);
 }
 
 /* RRSIGs valid 4 s: the next build after 2 s (half of it); it fails, the
@@ -459,80 +472,69 @@ test_retry(struct event_base *base)
 static void
 test_keep_until_expiry(struct event_base *base)
 {
-	struct dns_client c = { .base = base, .script = ANSWER };
-	struct staple *s = NULL;
+	struct fixture f;
 	struct staple_info si;
 	const unsigned char *data;
-	struct zone z;
-	char err[128];
 	int64_t exp;
 
-	if (zone_make(&z, 300, 4) != 0) {
-		ok(0, "zone signed");
+	if (!fixture_start(&f, base, ANSWER, 300, 4, "short-lived"))
 		return;
-	}
-	c.z = &z;
-	staple_new(base, &c, NAME, z.ta_file, &s, err, sizeof(err));
-	ok(run_until_built(base, s), "short-lived: built");
-	staple_info(s, &si);
+	ok(run_until_built(base, f.s), "short-lived: built");
+	staple_info(f.s, &si);
 	exp = si.sig_expires;
 	ok(si.usable, "short-lived: usable");
-	c.script = FAIL;
+	f.c.script = FAIL;
 	while ((int64_t)time(NULL) < exp - 1 && si.last_error == NULL) {
 		run_for(base, 50);
-		staple_info(s, &si);
+		staple_info(f.s, &si);
 	}
 	ok(si.last_error != NULL, "short-lived: the rebuild before expiry failed");
-	ok(si.usable && staple_get(s, &data) > 0,
+	ok(si.usable && staple_get(f.s, &data) > 0,
 	    "short-lived: the chain stays in use meanwhile");
 	while ((int64_t)time(NULL) < exp)
 		run_for(base, 100);
-	staple_info(s, &si);
-	ok(!si.usable && staple_get(s, &data) == 0 && data == NULL,
+	staple_info(f.s, &si);
+	ok(!si.usable && staple_get(f.s, &data) == 0 && data == NULL,
 	    "short-lived: nothing stapled once its RRSIGs expired");
 	ok(si.bytes > 0, "short-lived: info still shows the old chain's size");
-	staple_free(s);
-	zone_free(&z);
+	fixture_end(&f);
 }
 
 static void
 test_bounds(struct event_base *base)
 {
-	struct dns_client c = { .base = base, .script = ENDLESS };
-	struct staple *s = NULL;
+	struct fixture f;
 	struct staple_info si;
-	struct zone z;
 	char err[128];
 
-	if (zone_make(&z, 300, 86400) != 0) {
-		ok(0, "zone signed");
+	if (!fixture_start(&f, base, ENDLESS, 300, 86400, "endless walk"))
 		return;
-	}
-	c.z = &z;
-	staple_new(base, &c, NAME, z.ta_file, &s, err, sizeof(err));
-	ok(run_until_built(base, s), "endless walk: the build ends");
-	staple_info(s, &si);
+	ok(run_until_built(base, f.s), "endless walk: the build ends");
+	staple_info(f.s, &si);
 	ok(!si.usable && si.last_error != NULL &&
 	    strstr(si.last_error, "more than 16 zones") != NULL,
 	    "endless walk: stopped at the zone bound (%s)",
 	    si.last_error ? si.last_error : "none");
-	ok(c.max_inflight >= 2 && c.max_inflight <= 3,
-	    "endless walk: at most 3 lookups in flight (%u)", c.max_inflight);
-	ok(c.dnskey <= 16 && c.ds <= 16, "endless walk: %u DNSKEY, %u DS lookups",
-	    c.dnskey, c.ds);
-	is_int((int)c.inflight, 0, "endless walk: the others cancelled");
-	staple_free(s);
+	ok(f.c.max_inflight >= 2 && f.c.max_inflight <= 3,
+	    "endless walk: at most 3 lookups in flight (%u)", f.c.max_inflight);
+	ok(f.c.dnskey <= 16 && f.c.ds <= 16,
+	    "endless walk: %u DNSKEY, %u DS lookups", f.c.dnskey, f.c.ds);
+	is_int((int)f.c.inflight, 0, "endless walk: the others cancelled");
+	staple_free(f.s);
 
 	/* staple_free with lookups in flight cancels them. */
-	c = (struct dns_client){ .base = base, .script = HANG, .z = &z };
-	staple_new(base, &c, NAME, z.ta_file, &s, err, sizeof(err));
+	f.c = (struct dns_client){ .base = base, .script = HANG, .z = &f.z };
+	is_int(staple_new(base, &f.c, NAME, f.z.ta_file, &f.s, err,
+	    sizeof(err)), DP_OK, "hanging: staple_new (%s)", err);
 	run_for(base, 20);
-	is_int((int)c.inflight, 1, "hanging: the TLSA lookup in flight");
-	staple_free(s);
-	ok(c.inflight == 0 && c.cancelled == 1, "hanging: staple_free cancels it");
+	is_int((int)f.c.inflight, 1, "hanging: the TLSA lookup in flight");
+	staple_free(f.s);
+	f.s = NULL;
+	ok(f.c.inflight == 0 && f.c.cancelled == 1,
+	    "hanging: staple_free cancels it");
 	staple_free(NULL);
 	ok(1, "staple_free(NULL)");
-	zone_free(&z);
+	fixture_end(&f);
 }
 
 static void
